@@ -1,0 +1,305 @@
+"""Observed state: what wbplan read from AD (LDAP) and the tenant (Graph).
+
+A live ``refresh`` and an offline ``--state FILE`` produce the same ``ObservedState``; a snapshot
+file is this model serialised (``schemas/state.schema.json`` is generated from it). Nothing here
+may hold a secret: no passwords, tokens, or bind DNs' credentials.
+
+Conventions
+- DNs are kept as read; compare them with :func:`planner.model.dn.dn_key`.
+- GUIDs are lower-case ``8-4-4-4-12`` strings; SIDs are ``S-1-…`` strings.
+- ``None`` means "not read" (see ``unread`` for why); an empty tuple means "read, none found".
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from planner.model.base import Frozen
+
+STATE_FORMAT_VERSION = 1
+
+# ACE header flags (MS-DTYP 2.4.4.1). Kept numeric in the model; named here for readers.
+OBJECT_INHERIT_ACE = 0x01
+CONTAINER_INHERIT_ACE = 0x02
+NO_PROPAGATE_INHERIT_ACE = 0x04
+INHERIT_ONLY_ACE = 0x08
+INHERITED_ACE = 0x10
+
+
+class Ace(Frozen):
+    """One access-control entry, normalised from the binary DACL."""
+
+    qualifier: Literal["allow", "deny"]
+    """ACCESS_ALLOWED(_OBJECT)_ACE or ACCESS_DENIED(_OBJECT)_ACE. Other ACE types (audit,
+    callback) are not kept: they do not grant or deny directory access."""
+    trustee: str
+    """SID of the principal."""
+    mask: int
+    """Access mask as stored (ADS_RIGHTS_ENUM bits, domain.md §1.6)."""
+    flags: int = 0
+    """ACE header flags: CI 0x02, OI 0x01, NP 0x04, IO 0x08, INHERITED 0x10."""
+    object_type: str | None = None
+    """Right, property or property-set GUID the ACE is limited to; None = all."""
+    inherited_object_type: str | None = None
+    """Class GUID of the objects the ACE is inherited onto; None = every class."""
+
+    @property
+    def inherited(self) -> bool:
+        """True when AD propagated this ACE from an ancestor."""
+        return bool(self.flags & INHERITED_ACE)
+
+
+class SecurityDescriptor(Frozen):
+    """The DACL part of an object's ``nTSecurityDescriptor`` (read with the SD-flags control)."""
+
+    dacl_protected: bool
+    """SE_DACL_PROTECTED: inheritance from the parent is disabled."""
+    aces: tuple[Ace, ...]
+    sddl: str | None = None
+    """The DACL as SDDL, for display and diffs only; never parsed back."""
+
+
+class AdObject(Frozen):
+    """One directory object wbplan looked at, by DN (present or not)."""
+
+    dn: str
+    exists: bool
+    object_class: tuple[str, ...] = ()
+    """All ``objectClass`` values, most specific last (as AD returns them)."""
+    attributes: dict[str, tuple[str, ...]] = {}
+    """Only the attributes a requirement or rule needs, as strings."""
+    usn_changed: int | None = None
+    """``uSNChanged``: part of the fingerprint, so apply can detect a stale plan."""
+    security: SecurityDescriptor | None = None
+    """DACL, when it was read (None: not read or not readable; see ``AdState.unread``)."""
+
+
+class RootDse(Frozen):
+    """The rootDSE facts wbplan uses."""
+
+    default_naming_context: str
+    configuration_naming_context: str
+    schema_naming_context: str
+    root_domain_naming_context: str
+    dns_host_name: str | None = None
+    forest_functionality: int | None = None
+    domain_functionality: int | None = None
+
+
+class Domain(Frozen):
+    """A domain of the forest (from the partitions container)."""
+
+    dns_name: str
+    dn: str
+    netbios_name: str | None = None
+    sid: str | None = None
+
+
+class SchemaInfo(Frozen):
+    """Schema facts, with GUIDs resolved at run time by lDAPDisplayName (domain.md §0.1)."""
+
+    object_version: int | None
+    """``objectVersion`` of the schema NC: 47 = 2008 R2, 69 = 2012 R2, 87 = 2016 (§1.1)."""
+    classes: dict[str, str | None] = {}
+    """lDAPDisplayName → schemaIDGUID for every class wbplan asked about (None = absent)."""
+    attributes: dict[str, str | None] = {}
+    """lDAPDisplayName → schemaIDGUID for every attribute wbplan asked about (None = absent)."""
+    exchange_range_upper: int | None = None
+    """``rangeUpper`` of ``CN=ms-Exch-Schema-Version-Pt``; None = Exchange schema not extended."""
+    extended_rights: dict[str, str | None] = {}
+    """Extended-right CN → rightsGuid from ``CN=Extended-Rights`` (None = absent)."""
+
+
+class ConnectorAccount(Frozen):
+    """The AD DS connector account as found in AD."""
+
+    account: str
+    """As the policy named it."""
+    found: bool
+    dn: str | None = None
+    sid: str | None = None
+    token_groups: tuple[str, ...] = ()
+    """SIDs of every group the account is in, transitively (constructed ``tokenGroups``)."""
+
+
+class ScopeScan(Frozen):
+    """Compliance data under one password / Exchange-hybrid scope root."""
+
+    root: str
+    protected_objects: tuple[AdObject, ...] = ()
+    """OUs/containers (and users, where read) under the root whose DACL is protected, with
+    their security descriptors: inherited grants do not reach below them."""
+    admin_count_users: tuple[str, ...] = ()
+    """DNs of users with ``adminCount=1`` (AdminSDHolder-protected: writeback fails, §1.7)."""
+    users_total: int = 0
+    """Users under the root (for reporting coverage)."""
+    ous_total: int = 0
+
+
+class GroupsInContainer(Frozen):
+    """Groups below the group-writeback OU: the blast radius of disabling group writeback."""
+
+    container: str
+    count: int
+    first: tuple[str, ...] = ()
+    """Up to the first 20 DNs, sorted."""
+
+
+class AdDevices(Frozen):
+    """msDS-Device objects under the device location, for the coverage rule."""
+
+    location: str
+    count: int
+    device_ids: tuple[str, ...] = ()
+    """``msDS-DeviceID`` values (GUIDs)."""
+
+
+class Unread(Frozen):
+    """Something wbplan meant to read but could not, and why (never guessed)."""
+
+    what: str
+    """An address or a section name, e.g. ``tenant.sync`` or ``ad.object[CN=…]``."""
+    reason: str
+    verify_at: str | None = None
+    """Where a person can check by hand."""
+
+
+class AdState(Frozen):
+    """Everything read from one forest."""
+
+    forest: str
+    """DNS name of the forest root domain."""
+    forest_guid: str | None = None
+    """objectGUID of the forest root domain NC: plan lineage."""
+    root_dse: RootDse
+    domains: tuple[Domain, ...] = ()
+    schema_info: SchemaInfo
+    objects: tuple[AdObject, ...] = ()
+    """Every object a requirement or rule addresses by DN, sorted by DN."""
+    drs_services: tuple[str, ...] = ()
+    """DNs of **all** msDS-DeviceRegistrationService objects in the configuration NC."""
+    connector: ConnectorAccount | None = None
+    scopes: tuple[ScopeScan, ...] = ()
+    groups: tuple[GroupsInContainer, ...] = ()
+    devices: AdDevices | None = None
+    well_known_groups: dict[str, str | None] = {}
+    """Name → SID for groups some feature depends on (``Key Admins``, ``Enterprise Key Admins``);
+    None = the group does not exist."""
+    unread: tuple[Unread, ...] = ()
+
+
+class ServicePlan(Frozen):
+    """A service plan inside a subscribed SKU (Graph servicePlanInfo)."""
+
+    service_plan_id: str
+    service_plan_name: str
+    provisioning_status: str
+    applies_to: str | None = None
+
+
+class PrepaidUnits(Frozen):
+    """Graph licenseUnitsDetail."""
+
+    enabled: int = 0
+    warning: int = 0
+    suspended: int = 0
+    locked_out: int = 0
+
+
+class SubscribedSku(Frozen):
+    """One Graph subscribedSku."""
+
+    sku_id: str
+    sku_part_number: str
+    capability_status: str
+    consumed_units: int = 0
+    prepaid_units: PrepaidUnits = PrepaidUnits()
+    service_plans: tuple[ServicePlan, ...] = ()
+
+
+class Organization(Frozen):
+    """Graph ``/organization`` facts."""
+
+    id: str
+    display_name: str | None = None
+    on_premises_sync_enabled: bool | None = None
+    on_premises_last_sync: str | None = None
+    """ISO 8601 timestamp of the last directory sync."""
+
+
+class SyncFeatures(Frozen):
+    """Graph ``/directory/onPremisesSynchronization`` (id + ``features``)."""
+
+    id: str
+    features: dict[str, bool | None] = {}
+    """Every flag Graph returned, by its Graph name (``deviceWritebackEnabled`` …).
+    ``passwordWritebackEnabled`` is documented as unused (domain.md §2.2): never evidence."""
+
+
+class GroupUnifiedSetting(Frozen):
+    """The ``Group.Unified`` directory setting."""
+
+    present: bool
+    id: str | None = None
+    values: dict[str, str] = {}
+    """name → value as Graph stores it (strings, e.g. ``"false"``)."""
+
+
+class TenantDevice(Frozen):
+    """One Entra device (Graph ``/devices``)."""
+
+    device_id: str
+    display_name: str | None = None
+    trust_type: str | None = None
+    """``Workplace`` | ``AzureAd`` | ``ServerAd`` (domain.md §4)."""
+    account_enabled: bool | None = None
+
+
+class TenantDevices(Frozen):
+    """Devices registered in Entra, for the device-writeback coverage rule."""
+
+    counts_by_trust_type: dict[str, int] = {}
+    items: tuple[TenantDevice, ...] = ()
+
+
+class TenantDomain(Frozen):
+    """A domain of the tenant (Graph ``/domains``)."""
+
+    id: str
+    is_verified: bool = False
+    is_default: bool = False
+    is_initial: bool = False
+
+
+class TenantState(Frozen):
+    """Everything read from the tenant. A section that could not be read is None and has an
+    ``unread`` entry naming why (missing permission, endpoint error)."""
+
+    tenant_id: str
+    organization: Organization | None = None
+    subscribed_skus: tuple[SubscribedSku, ...] | None = None
+    sync: SyncFeatures | None = None
+    group_unified: GroupUnifiedSetting | None = None
+    devices: TenantDevices | None = None
+    domains: tuple[TenantDomain, ...] | None = None
+    unread: tuple[Unread, ...] = ()
+
+
+class Source(Frozen):
+    """Where the observations came from (URLs only, never credentials)."""
+
+    ldap_url: str | None = None
+    graph_url: str | None = None
+    description: str | None = None
+
+
+class ObservedState(Frozen):
+    """A complete observation: the input of diff and rules, and the content of a snapshot."""
+
+    format_version: Literal[1] = STATE_FORMAT_VERSION
+    wbplan_version: str
+    observed_at: str
+    """ISO 8601 UTC timestamp."""
+    source: Source = Source()
+    ad: AdState | None = None
+    tenant: TenantState | None = None
