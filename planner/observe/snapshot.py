@@ -1,0 +1,74 @@
+"""Snapshots: an ``ObservedState`` saved as JSON (``wbplan refresh --out``) and read back
+(``--state FILE``).
+
+The file is exactly the model serialised, so a snapshot and a live read are interchangeable.
+Reading validates against ``schemas/state.schema.json`` first, so a hand-edited file gets a
+message naming the JSON path that is wrong instead of a pydantic trace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from planner.errors import StateFileError
+from planner.model.state import ObservedState
+from planner.schemas import validate_document
+
+
+def dump_state(state: ObservedState) -> str:
+    """Canonical JSON text of a state: sorted keys, two-space indent, trailing newline."""
+    data = state.model_dump(mode="json", by_alias=True)
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def save_state(state: ObservedState, path: Path) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a snapshot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(dump_state(state))
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parse_state(data: Any, source: str) -> ObservedState:
+    """Validate ``data`` (parsed JSON) and build the model; errors name ``source``."""
+    problems = validate_document("state", data)
+    if problems:
+        listed = "\n".join(f"  {p}" for p in problems[:20])
+        raise StateFileError(
+            f"{source} is not a valid wbplan snapshot:\n{listed}",
+            hint="write a fresh one with `wbplan refresh --out FILE`",
+        )
+    try:
+        return ObservedState.model_validate(data)
+    except pydantic.ValidationError as exc:  # schema and model disagree: a wbplan bug
+        raise StateFileError(f"{source}: {exc}") from exc
+
+
+def load_state(path: Path) -> ObservedState:
+    """Read a snapshot file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StateFileError(
+            f"cannot read snapshot {path}: {exc.strerror}",
+            hint="check the path given to --state",
+        ) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateFileError(
+            f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}",
+            hint="write a fresh one with `wbplan refresh --out FILE`",
+        ) from exc
+    return parse_state(data, str(path))
