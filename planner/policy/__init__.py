@@ -1,0 +1,1 @@
+"""Policy files → validated ``Policy`` models, with file:line:column diagnostics."""

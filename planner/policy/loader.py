@@ -1,0 +1,184 @@
+"""Load policy files: YAML with marks → JSON Schema → semantic checks → typed ``Policy``.
+
+``load_policies`` never raises for a user mistake: it returns every diagnostic of every file, and
+the policies that were fully valid. Cross-file rules (two files for one forest; device writeback
+in two forests of one tenant) are checked here because no single file can see them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydantic
+
+from planner.errors import Diagnostic
+from planner.model.policy import Policy
+from planner.policy.semantics import semantic_diagnostics
+from planner.policy.shape import shape_diagnostics
+from planner.policy.yamlmarks import ParsedYaml, PathKey, parse_yaml
+from planner.schemas import json_path
+
+POLICY_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A valid policy with what reports need to point back into its file."""
+
+    path: Path
+    policy: Policy
+    digest: str
+    """sha256 of the file's bytes: recorded in plans as ``policy_digest``."""
+    marks: ParsedYaml = field(repr=False, compare=False)
+
+
+@dataclass
+class LoadResult:
+    """All valid policies and every diagnostic found."""
+
+    policies: list[LoadedPolicy] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """Diagnostics of severity error."""
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def today_utc() -> dt.date:
+    """Today's date for waiver expiry. ``WBPLAN_TODAY`` (YYYY-MM-DD) pins it for reproducible
+    CI runs and golden tests."""
+    pinned = os.environ.get("WBPLAN_TODAY")
+    if pinned:
+        return dt.date.fromisoformat(pinned)
+    return dt.datetime.now(dt.UTC).date()
+
+
+def expand_paths(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Files to load: each file as given, each folder's *.yaml / *.yml sorted."""
+    files: list[Path] = []
+    diags: list[Diagnostic] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix in POLICY_SUFFIXES and f.is_file())
+            if not found:
+                diags.append(Diagnostic("error", "WBP000", str(p), 1, 1, "", "the folder holds no *.yaml or *.yml policy file"))
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            diags.append(Diagnostic("error", "WBP000", str(p), 1, 1, "", "no such file or folder", hint="check the path"))
+    return files, diags
+
+
+def _paths_of(diags: list[Diagnostic], parsed: ParsedYaml) -> set[PathKey]:
+    flagged = {d.path for d in diags}
+    return {path for path in parsed.marks if json_path(path) in flagged}
+
+
+def load_file(path: Path, today: dt.date) -> tuple[LoadedPolicy | None, list[Diagnostic]]:
+    """Load one policy file."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Diagnostic("error", "WBP000", name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Diagnostic("error", "WBP001", name, 1, 1, "", f"the file is not UTF-8 text (byte {exc.start})")]
+    parsed = parse_yaml(text, name)
+    diags = list(parsed.diagnostics)
+    if parsed.data is None and diags:
+        return None, diags
+    if not isinstance(parsed.data, dict):
+        diags.append(
+            Diagnostic(
+                "error",
+                "WBP003",
+                name,
+                1,
+                1,
+                "",
+                "a policy is a mapping at the top level",
+                expected="apiVersion: wbplan.dev/v1, kind: WritebackPolicy, …",
+                found=f"{type(parsed.data).__name__}",
+            )
+        )
+        return None, diags
+    shape = shape_diagnostics(parsed, name)
+    diags.extend(shape)
+    diags.extend(semantic_diagnostics(parsed, name, today, _paths_of(shape, parsed)))
+    diags.sort(key=lambda d: (d.line, d.column, d.code))
+    if any(d.severity == "error" for d in diags):
+        return None, diags
+    try:
+        policy = Policy.model_validate(parsed.data)
+    except pydantic.ValidationError as exc:  # the schema accepted what the model refuses: a bug
+        raise AssertionError(f"policy schema and model disagree on {name}: {exc}") from exc
+    return LoadedPolicy(path, policy, hashlib.sha256(raw).hexdigest(), parsed), diags
+
+
+def _cross_file(policies: list[LoadedPolicy]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    by_forest: dict[str, LoadedPolicy] = {}
+    device_forests: dict[str, LoadedPolicy] = {}
+    for lp in policies:
+        forest = lp.policy.forest.lower()
+        mark = lp.marks.mark(("forest",))
+        if forest in by_forest:
+            out.append(
+                Diagnostic(
+                    "error",
+                    "WBP050",
+                    str(lp.path),
+                    mark.line,
+                    mark.column,
+                    "forest",
+                    f"forest {forest} is already declared by {by_forest[forest].path}",
+                    hint="keep one policy per forest",
+                )
+            )
+        by_forest.setdefault(forest, lp)
+        dev = lp.policy.writeback.device
+        if dev is not None and dev.enabled:
+            tenant = lp.policy.tenant.id.lower()
+            other = device_forests.get(tenant)
+            if other is not None and other.policy.forest.lower() != forest:
+                dmark = lp.marks.mark(("writeback", "device", "enabled"))
+                out.append(
+                    Diagnostic(
+                        "error",
+                        "WBP032",
+                        str(lp.path),
+                        dmark.line,
+                        dmark.column,
+                        "writeback.device.enabled",
+                        f"device writeback is also enabled for forest {other.policy.forest} of the same tenant ({other.path}); only one forest can receive devices",
+                        hint="enable device writeback in one forest only (domain.md §4)",
+                    )
+                )
+            device_forests.setdefault(tenant, lp)
+    return out
+
+
+def load_policies(paths: list[Path], today: dt.date | None = None) -> LoadResult:
+    """Load and validate every policy file under ``paths``."""
+    day = today or today_utc()
+    files, diags = expand_paths(paths)
+    result = LoadResult(diagnostics=diags)
+    for f in files:
+        loaded, file_diags = load_file(f, day)
+        result.diagnostics.extend(file_diags)
+        if loaded is not None:
+            result.policies.append(loaded)
+    cross = _cross_file(result.policies)
+    if cross:
+        bad = {d.file for d in cross}
+        result.policies = [p for p in result.policies if str(p.path) not in bad]
+        result.diagnostics.extend(cross)
+    return result

@@ -1,0 +1,205 @@
+"""Checks the JSON Schema cannot express: DN syntax and placement, withdrawn or retired features,
+impossible combinations, waiver expiry. Each names the domain fact it rests on.
+
+They run on the raw parsed data (tolerating shape errors found by the schema) so that one run of
+``wbplan validate`` reports every problem in a file, not just the first kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from planner.errors import Diagnostic
+from planner.model.dn import DnError, dns_name_of, is_at_or_under, split_rdns
+from planner.policy.yamlmarks import ParsedYaml, PathKey
+from planner.schemas import json_path
+
+WAIVER_WARNING_DAYS = 30
+"""A waiver that expires within this many days gets a warning (so renewals are not missed)."""
+
+
+class _Checker:
+    def __init__(self, parsed: ParsedYaml, file: str, today: dt.date, shape_paths: set[PathKey]):
+        self.parsed = parsed
+        self.file = file
+        self.today = today
+        self.shape_paths = shape_paths
+        self.out: list[Diagnostic] = []
+
+    def add(self, path: PathKey, code: str, message: str, *, severity: str = "error", at_key: bool = False, **kw: Any) -> None:
+        mark = self.parsed.mark(path)
+        line, col = (mark.key_line, mark.key_column) if at_key else (mark.line, mark.column)
+        sev = "warning" if severity == "warning" else "error"
+        self.out.append(Diagnostic(sev, code, self.file, line, col, json_path(path), message, **kw))
+
+    # -- helpers -----------------------------------------------------------------------------
+    def feature(self, name: str) -> dict[str, Any] | None:
+        wb = self.parsed.data.get("writeback") if isinstance(self.parsed.data, dict) else None
+        f = wb.get(name) if isinstance(wb, dict) else None
+        return f if isinstance(f, dict) else None
+
+    def dns_of_forest(self) -> str | None:
+        forest = self.parsed.data.get("forest")
+        return forest.lower().strip(".") if isinstance(forest, str) else None
+
+    def dn_values(self) -> Iterator[tuple[PathKey, str]]:
+        for feature, key in (("password", "scope"), ("exchange_hybrid", "scope")):
+            f = self.feature(feature)
+            values = f.get(key) if f else None
+            if isinstance(values, list):
+                for i, v in enumerate(values):
+                    if isinstance(v, str):
+                        yield ("writeback", feature, key, i), v
+        g = self.feature("group")
+        if g and isinstance(g.get("container"), str):
+            yield ("writeback", "group", "container"), g["container"]
+
+    # -- checks ------------------------------------------------------------------------------
+    def check_dns(self) -> None:
+        forest = self.dns_of_forest()
+        for path, value in self.dn_values():
+            if path in self.shape_paths:
+                continue
+            try:
+                split_rdns(value)
+            except DnError as exc:
+                self.add(path, "WBP020", f"invalid distinguished name: {exc}", expected="an RFC 4514 DN such as OU=Staff,DC=contoso,DC=com", found=repr(value))
+                continue
+            where = dns_name_of(value)
+            if forest and (where is None or not (where == forest or where.endswith("." + forest))):
+                self.add(
+                    path,
+                    "WBP021",
+                    "the DN is not inside the forest this policy declares",
+                    expected=f"a DN ending in the DC= components of {forest} or one of its child domains",
+                    found=repr(value),
+                )
+
+    def check_withdrawn(self) -> None:
+        user = self.feature("user")
+        if user and user.get("enabled") is True:
+            self.add(
+                ("writeback", "user", "enabled"),
+                "WBP030",
+                "user writeback cannot be enabled: Microsoft withdrew the preview in the August 2015 update of Azure AD Connect",
+                expected="enabled: false",
+                found="enabled: true",
+                hint="remove writeback.user or set enabled: false (domain.md §11)",
+            )
+        group = self.feature("group")
+        if group and group.get("version") == "v2":
+            self.add(
+                ("writeback", "group", "version"),
+                "WBP031",
+                "group writeback v2 was a public preview retired after June 30, 2024",
+                expected="version: v1 (Microsoft 365 groups)",
+                found="version: v2",
+                hint="write security groups back with Microsoft Entra Cloud Sync 'Group Provision to Active Directory' instead; keep v1 for Microsoft 365 groups",
+            )
+
+    def check_combinations(self) -> None:
+        data = self.parsed.data
+        device = self.feature("device")
+        others = data.get("other_forests")
+        if device and device.get("enabled") is True and isinstance(others, list) and others:
+            self.add(
+                ("other_forests",),
+                "WBP032",
+                "device writeback supports one forest only: devices must be in the same forest as the users, and only one forest can receive them",
+                expected="no other_forests while writeback.device is enabled",
+                found=f"{len(others)} other forest(s): {', '.join(map(str, others))}",
+                hint="disable device writeback or synchronise one user forest (domain.md §4)",
+                at_key=True,
+            )
+        forest = self.dns_of_forest()
+        domain = device.get("domain") if device else None
+        if isinstance(domain, str) and forest and not (domain.lower() == forest or domain.lower().endswith("." + forest)):
+            self.add(
+                ("writeback", "device", "domain"),
+                "WBP035",
+                "the device domain is not in the declared forest",
+                expected=f"{forest} or one of its child domains",
+                found=repr(domain),
+            )
+        group = self.feature("group")
+        if group and group.get("enabled") is True and group.get("version", "v1") == "v1" and "container" not in group:
+            self.add(
+                ("writeback", "group"),
+                "WBP033",
+                "group writeback needs the OU the groups are written to",
+                expected="writeback.group.container: OU=…,DC=…",
+                found="no container",
+                at_key=True,
+            )
+        wb = data.get("writeback")
+        for name, feat in (wb.items() if isinstance(wb, dict) else []):
+            if isinstance(feat, dict) and feat.get("enabled") is True and feat.get("remove_preparation") is True:
+                self.add(
+                    ("writeback", name, "remove_preparation"),
+                    "WBP034",
+                    "remove_preparation only applies to a disabled feature",
+                    expected="enabled: false together with remove_preparation: true",
+                    found="enabled: true",
+                )
+
+    def check_waivers(self) -> None:
+        waivers = self.parsed.data.get("waivers")
+        if not isinstance(waivers, list):
+            return
+        for i, w in enumerate(waivers):
+            if not isinstance(w, dict):
+                continue
+            expires = w.get("expires")
+            path: PathKey = ("waivers", i, "expires")
+            if isinstance(expires, str) and path not in self.shape_paths:
+                try:
+                    day = dt.date.fromisoformat(expires)
+                except ValueError:
+                    day = None
+                if day is not None and day < self.today:
+                    self.add(
+                        path,
+                        "WBP040",
+                        f"waiver for {w.get('rule', '?')} expired on {day.isoformat()}",
+                        expected=f"an expiry date on or after {self.today.isoformat()}",
+                        found=expires,
+                        hint="renew it with a new approval, or remove it and fix the finding",
+                    )
+                elif day is not None and (day - self.today).days <= WAIVER_WARNING_DAYS:
+                    self.add(
+                        path,
+                        "WBP041",
+                        f"waiver for {w.get('rule', '?')} expires in {(day - self.today).days} day(s)",
+                        severity="warning",
+                        hint="renew it before it lapses",
+                    )
+            scope = w.get("scope")
+            spath: PathKey = ("waivers", i, "scope")
+            if isinstance(scope, str) and "=" in scope and spath not in self.shape_paths:
+                try:
+                    split_rdns(scope)
+                except DnError as exc:
+                    self.add(spath, "WBP020", f"invalid distinguished name: {exc}", found=repr(scope))
+
+
+def semantic_diagnostics(parsed: ParsedYaml, file: str, today: dt.date, shape_paths: set[PathKey]) -> list[Diagnostic]:
+    """Semantic problems in one parsed policy (``shape_paths``: paths the schema already flagged)."""
+    if not isinstance(parsed.data, dict):
+        return []
+    c = _Checker(parsed, file, today, shape_paths)
+    c.check_dns()
+    c.check_withdrawn()
+    c.check_combinations()
+    c.check_waivers()
+    return c.out
+
+
+def scope_covers(scope: str, dn: str) -> bool:
+    """True when a waiver ``scope`` (``*``, a DN, or an address) covers ``dn``."""
+    if scope == "*":
+        return True
+    if "=" in scope:
+        return is_at_or_under(dn, scope)
+    return scope == dn
