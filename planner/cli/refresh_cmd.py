@@ -1,0 +1,101 @@
+"""``wbplan refresh``: read live AD and/or the tenant and write a snapshot.
+
+Also home of the helpers that turn the connection options shared by refresh, plan, check and
+apply into ``LiveSources``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from planner.cli.app import cli, graph_options, ldap_options, load_valid_policies, policy_option
+from planner.errors import UsageError
+
+log = logging.getLogger("wbplan")
+
+GRAPH_CREDENTIAL_ENV = ("WBPLAN_GRAPH_TOKEN", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
+
+
+def live_sources(opts: dict[str, Any]) -> Any:
+    """Build ``LiveSources`` from parsed CLI options (AD when --ldap-url is set; the tenant when
+    --graph-url is set or a Graph credential is in the environment)."""
+    from planner.observe.live import LiveSources  # noqa: PLC0415
+
+    ldap = graph = None
+    if opts.get("ldap_url"):
+        from planner.observe.ldapconn import ldap_options_from_env  # noqa: PLC0415
+
+        if opts.get("insecure"):
+            log.warning("--insecure: the DC's TLS certificate is NOT validated; anyone on the path can read the bind password")
+        ldap = ldap_options_from_env(
+            opts["ldap_url"],
+            ca_file=opts.get("ca_file"),
+            tls_server_name=opts.get("tls_server_name"),
+            insecure=bool(opts.get("insecure")),
+            password_file=opts.get("ldap_password_file"),
+            timeout=float(opts.get("ldap_timeout") or 10.0),
+            auth=opts.get("ldap_auth") or "simple",
+        )
+    if opts.get("graph_url") or any(os.environ.get(v) for v in GRAPH_CREDENTIAL_ENV):
+        from planner.graphapi.client import GraphOptions  # noqa: PLC0415
+
+        kwargs: dict[str, Any] = {"ca_file": opts.get("graph_ca_file"), "auth": opts.get("graph_auth") or "auto"}
+        if opts.get("graph_url"):
+            kwargs["graph_url"] = opts["graph_url"]
+        graph = GraphOptions(**kwargs)
+    return LiveSources(ldap=ldap, graph=graph)
+
+
+def single_policy(paths: tuple[Path, ...]) -> Any:
+    """The one valid policy a live command works on."""
+    policies = load_valid_policies(paths)
+    if len(policies) != 1:
+        raise UsageError(
+            f"this command works on one policy at a time; {len(policies)} were given",
+            hint="name a single file with --policy",
+        )
+    return policies[0]
+
+
+@cli.command()
+@policy_option
+@ldap_options
+@graph_options
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Snapshot file to write. Default: state/<metadata.name>.json")
+def refresh(policy_paths: tuple[Path, ...], out: Path | None, **opts: Any) -> None:
+    """Read live AD and/or the tenant and write a snapshot (no secrets in it).
+
+    Reads only what the policy's features need. AD is read when --ldap-url is given; the tenant
+    when --graph-url is given or a Graph credential is in the environment.
+
+    \b
+    Example:
+      export WBPLAN_LDAP_USER='CONTOSO\\wbplan-reader' WBPLAN_LDAP_PASSWORD=…
+      wbplan refresh --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com \\
+                     --ca-file corp-ca.pem --out state/prod.json
+    """
+    from planner.observe.live import observe_live  # noqa: PLC0415
+    from planner.observe.snapshot import save_state  # noqa: PLC0415
+
+    loaded = single_policy(policy_paths)
+    sources = live_sources(opts)
+    if sources.ldap is None and sources.graph is None:
+        raise UsageError(
+            "nothing to read: neither --ldap-url nor a Graph endpoint/credential was given",
+            hint="pass --ldap-url ldaps://DC and/or set WBPLAN_GRAPH_TOKEN or AZURE_* credentials",
+        )
+    state = observe_live(loaded.policy, sources)
+    target = out or Path("state") / f"{loaded.policy.metadata.name}.json"
+    save_state(state, target)
+    parts = []
+    if state.ad is not None:
+        version = state.ad.schema_info.object_version
+        parts.append(f"AD {state.ad.forest} (schema objectVersion {version}, {len(state.ad.objects)} objects)")
+    if state.tenant is not None:
+        parts.append(f"tenant {state.tenant.tenant_id}")
+    click.echo(f"Wrote {target}: {', '.join(parts)}.")

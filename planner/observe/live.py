@@ -1,0 +1,61 @@
+"""Read the live world once for a policy: AD over LDAP and/or the tenant over Graph.
+
+The single reading path shared by ``refresh``, live ``plan``, live ``check`` and apply's
+stale-plan check, so that every command sees the same observations for the same inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from planner import __version__
+from planner.graphapi.client import GraphClient, GraphOptions
+from planner.model.policy import Policy
+from planner.model.state import ObservedState, Source
+from planner.observe.ldapconn import LdapOptions
+
+
+@dataclass(frozen=True)
+class LiveSources:
+    """What to read: either side may be absent (then it is not observed)."""
+
+    ldap: LdapOptions | None = None
+    graph: GraphOptions | None = None
+
+
+def now_iso() -> str:
+    """Current UTC time, second precision, ISO 8601 with Z."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def observe_live(policy: Policy, sources: LiveSources) -> ObservedState:
+    """Observe everything the policy needs from the configured sources."""
+    from planner.graphapi.auth import make_token_provider  # noqa: PLC0415
+    from planner.observe.ad import observe_ad  # noqa: PLC0415
+    from planner.observe.graph import observe_tenant  # noqa: PLC0415
+    from planner.observe.ldapconn import connect  # noqa: PLC0415
+
+    ad = tenant = None
+    if sources.ldap is not None:
+        session = connect(sources.ldap)
+        try:
+            ad = observe_ad(session, policy)
+        finally:
+            session.close()
+    if sources.graph is not None:
+        client = GraphClient(sources.graph, make_token_provider(sources.graph))
+        try:
+            tenant = observe_tenant(client, policy)
+        finally:
+            client.close()
+    return ObservedState(
+        wbplan_version=__version__,
+        observed_at=now_iso(),
+        source=Source(
+            ldap_url=sources.ldap.url if sources.ldap else None,
+            graph_url=sources.graph.graph_url if sources.graph else None,
+        ),
+        ad=ad,
+        tenant=tenant,
+    )
