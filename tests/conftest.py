@@ -4,4 +4,6 @@ Each support module registers its fixtures here (the Samba DC harness, the Graph
 any test folder can use a real DC or an emulated tenant without importing internals.
 """
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.support.samba",
+]
