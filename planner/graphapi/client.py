@@ -1,0 +1,422 @@
+"""The Microsoft Graph HTTP client: one code path for the real Graph and the test emulator.
+
+:class:`GraphClient` sends ``GET``/``PATCH``/``POST`` with a bearer token, follows
+``@odata.nextLink`` paging, retries 429/503 honouring ``Retry-After`` (bounded), and turns every
+failure into a :class:`planner.errors.GraphError` whose message names the cause and whose hint
+names the next step:
+
+    GraphError                 connection, TLS, timeout, 4xx/5xx, a reply that is not JSON
+    ├── GraphAuthError         401 (credential rejected), or no credential configured
+    │   └── GraphForbiddenError   403: names the permission the endpoint needs
+    └── GraphThrottledError    429/503 still returned after ``max_retries`` retries
+
+Only the base URL and the CA bundle distinguish the emulator from ``graph.microsoft.com``;
+``transport`` is a seam for unit tests, which the emulator tests do not use.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import re
+import ssl
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from planner.errors import GraphAuthError, GraphError, GraphThrottledError, UsageError
+from planner.graphapi.auth import AUTH_MODES, AuthMode, TokenProvider
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+MAX_RETRIES_LIMIT = 10
+# A single Retry-After longer than this is clamped: the bound on retries must also bound time.
+MAX_RETRY_WAIT_S = 120.0
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    """How to reach Graph. Built by ``cli.py`` from ``--graph-url``/``--graph-ca-file``/
+    ``--graph-auth``; validated on construction (a bad value is a :class:`UsageError`)."""
+
+    graph_url: str = DEFAULT_GRAPH_URL
+    """Base URL including the version segment; v1.0 unless an endpoint exists only in beta."""
+    ca_file: Path | None = None
+    """PEM bundle that is the *only* trust anchor for Graph's TLS certificate (like curl's
+    ``--cacert``): for TLS-inspecting proxies and the emulator. None = the public CAs."""
+    timeout: float = 30.0
+    """Seconds for connect and for each read."""
+    max_retries: int = 4
+    """Retries after a 429/503 before giving up (0–10)."""
+    auth: AuthMode = "auto"
+    """Credential source; see :mod:`planner.graphapi.auth`."""
+    insecure_skip_tls_verify: bool = False
+    """Turn certificate validation off. Logged as a warning on every client: the bearer token
+    would go to whoever answers. There is no other way to disable validation."""
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.graph_url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise UsageError(
+                f"--graph-url must be an https:// URL, got {self.graph_url!r}",
+                hint=f"use {DEFAULT_GRAPH_URL} (a bearer token is never sent in clear text)",
+            )
+        if parts.query or parts.fragment:
+            raise UsageError(
+                f"--graph-url must not carry a query or fragment: {self.graph_url!r}",
+                hint=f"use a base URL such as {DEFAULT_GRAPH_URL}",
+            )
+        if not 0 <= self.max_retries <= MAX_RETRIES_LIMIT:
+            raise UsageError(f"max_retries must be between 0 and {MAX_RETRIES_LIMIT}")
+        if self.timeout <= 0:
+            raise UsageError("the Graph timeout must be a positive number of seconds")
+        if self.auth not in AUTH_MODES:
+            raise UsageError(
+                f"unknown --graph-auth {self.auth!r}", hint=f"choose one of {', '.join(AUTH_MODES)}"
+            )
+        if self.ca_file is not None and self.insecure_skip_tls_verify:
+            raise UsageError("--graph-ca-file and the insecure TLS flag contradict each other")
+
+
+class GraphForbiddenError(GraphAuthError):
+    """403: the credential is valid but lacks ``permission`` for ``endpoint``.
+
+    A separate class so a reader can record "not readable" for one section and go on, while a
+    401 (nothing will work) stops the whole read.
+    """
+
+    def __init__(self, message: str, hint: str, endpoint: str, permission: str) -> None:
+        super().__init__(message, hint)
+        self.endpoint = endpoint
+        self.permission = permission
+
+
+# (method, path pattern relative to the version segment) → least-privileged permission(s).
+# From the Graph permission tables (domain.md §2); where the tables disagree both are named.
+_PERMISSIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("GET", re.compile(r"^/organization(/|$)"), "Organization.Read.All"),
+    ("GET", re.compile(r"^/subscribedSkus(/|$)"), "Organization.Read.All"),
+    (
+        "GET",
+        re.compile(r"^/directory/onPremisesSynchronization(/|$)"),
+        "OnPremDirectorySynchronization.Read.All",
+    ),
+    (
+        "PATCH",
+        re.compile(r"^/directory/onPremisesSynchronization(/|$)"),
+        "OnPremDirectorySynchronization.ReadWrite.All",
+    ),
+    # UNCONFIRMED (domain.md §2.3): current docs name GroupSettings.Read.All as least privileged,
+    # older ones Directory.Read.All; either works, so both are named.
+    (
+        "GET",
+        re.compile(r"^/groupSetting(s|Templates)(/|$)"),
+        "GroupSettings.Read.All or Directory.Read.All",
+    ),
+    (
+        "*",
+        re.compile(r"^/groupSettings(/|$)"),
+        "GroupSettings.ReadWrite.All or Directory.ReadWrite.All",
+    ),
+    ("GET", re.compile(r"^/devices(/|$)"), "Device.Read.All"),
+    ("GET", re.compile(r"^/domains(/|$)"), "Domain.Read.All"),
+)
+
+
+def required_permission(method: str, path: str) -> str | None:
+    """The Graph permission ``method path`` needs (path relative to ``/v1.0``), if known."""
+    for want, pattern, permission in _PERMISSIONS:
+        if want in (method, "*") and pattern.search(path):
+            return permission
+    return None
+
+
+def parse_retry_after(value: str | None, attempt: int, now: float | None = None) -> float:
+    """Seconds to wait: ``Retry-After`` as delta-seconds or HTTP date; without one, exponential
+    backoff (1, 2, 4 … s). Clamped to ``[0, MAX_RETRY_WAIT_S]``."""
+    fallback = float(min(2**attempt, MAX_RETRY_WAIT_S))
+    if value is None or not value.strip():
+        return fallback
+    text = value.strip()
+    if text.isdigit():
+        return min(float(text), MAX_RETRY_WAIT_S)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return fallback
+    current = time.time() if now is None else now
+    return max(0.0, min(when.timestamp() - current, MAX_RETRY_WAIT_S))
+
+
+class GraphClient:
+    """A Graph session. Owns the token provider and transport it is given: ``close()`` (or a
+    ``with`` block) releases both. ``requests`` counts HTTP requests sent, retries included."""
+
+    def __init__(
+        self,
+        options: GraphOptions,
+        token_provider: TokenProvider,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.options = options
+        self.requests = 0
+        self._tokens = token_provider
+        self._sleep = sleep
+        base = urlsplit(options.graph_url.rstrip("/"))
+        self._origin = f"{base.scheme}://{base.netloc}"
+        self._base_path = base.path
+        self._http = httpx.Client(
+            transport=transport,
+            verify=_tls_verify(options),
+            timeout=httpx.Timeout(options.timeout),
+            headers={"Accept": "application/json"},
+            follow_redirects=False,  # a redirect must never carry the bearer token elsewhere
+        )
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+        self._tokens.close()
+
+    def __repr__(self) -> str:
+        return f"GraphClient({self.options.graph_url!r}, {self._tokens.description!r})"
+
+    # -- public verbs --------------------------------------------------------------------------
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> JsonObject:
+        """GET one resource (or one page of a collection) as a JSON object."""
+        return self._json(self._send("GET", self._url(path), params=params))
+
+    def get_all(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[JsonObject]:
+        """Every item of a collection, following ``@odata.nextLink`` page by page (lazily)."""
+        url: str | None = self._url(path)
+        query = params
+        while url is not None:
+            page = self._json(self._send("GET", url, params=query))
+            items = page.get("value")
+            if not isinstance(items, list):
+                raise GraphError(
+                    f"Graph returned no 'value' array for GET {self._endpoint(url)}",
+                    hint="check --graph-url points at a Microsoft Graph version root",
+                )
+            yield from (item for item in items if isinstance(item, dict))
+            next_link = page.get("@odata.nextLink")
+            url = self._checked_next_link(next_link) if isinstance(next_link, str) else None
+            query = None  # the next link already carries the query
+
+    def patch(self, path: str, body: JsonObject) -> JsonObject | None:
+        """PATCH; Graph answers 204 (None) or the updated object."""
+        response = self._send("PATCH", self._url(path), json_body=body)
+        return None if response.status_code == 204 or not response.content else self._json(response)
+
+    def post(self, path: str, body: JsonObject) -> JsonObject:
+        """POST; returns the created object."""
+        return self._json(self._send("POST", self._url(path), json_body=body))
+
+    # -- internals -----------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"Graph paths start with '/': {path!r}")
+        return f"{self._origin}{self._base_path}{path}"
+
+    def _endpoint(self, url: str) -> str:
+        """``/subscribedSkus``: the URL's path relative to the version root, without query."""
+        path = urlsplit(url).path
+        return path[len(self._base_path) :] if path.startswith(self._base_path) else path
+
+    def _checked_next_link(self, link: str) -> str:
+        parts = urlsplit(link)
+        if f"{parts.scheme}://{parts.netloc}".lower() != self._origin.lower():
+            # Following it would hand our bearer token to another host.
+            raise GraphError(
+                f"Graph paging link points to another host ({parts.netloc}); not followed",
+                hint="check --graph-url and any proxy rewriting Graph responses",
+            )
+        return link
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        json_body: JsonObject | None = None,
+    ) -> httpx.Response:
+        endpoint = self._endpoint(url)
+        attempt = 0
+        while True:
+            headers = {"Authorization": f"Bearer {self._tokens.token()}"}
+            self.requests += 1
+            try:
+                response = self._http.request(
+                    method, url, params=params, json=json_body, headers=headers
+                )
+            except httpx.TimeoutException:
+                raise GraphError(
+                    f"Graph did not answer {method} {endpoint} within {self.options.timeout:g} s",
+                    hint="check network access to the Graph host; retry later",
+                ) from None
+            except httpx.TransportError as exc:
+                raise _transport_error(exc, method, endpoint, self.options) from None
+            logger.debug("%s %s -> %s", method, endpoint, response.status_code)
+            if response.status_code in (429, 503) and attempt < self.options.max_retries:
+                wait = parse_retry_after(response.headers.get("Retry-After"), attempt)
+                logger.info(
+                    "Graph answered %s to %s %s; retry %d of %d in %.1f s",
+                    response.status_code,
+                    method,
+                    endpoint,
+                    attempt + 1,
+                    self.options.max_retries,
+                    wait,
+                )
+                self._sleep(wait)
+                attempt += 1
+                continue
+            if response.is_success:
+                return response
+            raise self._failure(response, method, endpoint, attempt + 1)
+
+    def _failure(
+        self, response: httpx.Response, method: str, endpoint: str, attempts: int
+    ) -> GraphError:
+        status = response.status_code
+        code, message, request_id = _graph_error(response)
+        said = f"{status} {code}: {message}" if code else f"{status}"
+        ref = f" (request-id {request_id})" if request_id else ""
+        target = f"{method} {endpoint}"
+        if status == 401:
+            return GraphAuthError(
+                f"Graph rejected the credential for {target} ({said}){ref}",
+                hint=f"the access token from the {self._tokens.description} is expired, revoked "
+                f"or issued for another audience (it must be for "
+                f"{self._origin}); obtain a new one and retry",
+            )
+        if status == 403:
+            permission = required_permission(method, endpoint) or "a permission for this endpoint"
+            return GraphForbiddenError(
+                f"Graph refused {target} ({said}): the credential lacks {permission}{ref}",
+                hint=f"grant {permission} to the app registration and give admin consent "
+                "(delegated sign-in: the user also needs a role that allows it), then retry",
+                endpoint=endpoint,
+                permission=permission,
+            )
+        if status in (429, 503):
+            after = response.headers.get("Retry-After")
+            return GraphThrottledError(
+                f"Graph still answered {status} to {target} after {attempts} attempts"
+                + (f" (last Retry-After: {after})" if after else "")
+                + ref,
+                hint="Graph is throttling this app or is unavailable; wait a few minutes and "
+                "run again, or stop other jobs that use the same app registration",
+            )
+        if status == 404:
+            return GraphError(
+                f"Graph has no {target} ({said}){ref}",
+                hint="check --graph-url (it must end in the version segment, e.g. /v1.0)",
+            )
+        return GraphError(
+            f"Graph answered {target} with {said}{ref}",
+            hint="retry later; if it persists, report the request-id to Microsoft support"
+            if status >= 500
+            else "this is likely a wbplan bug; report it with the message above",
+        )
+
+    def _json(self, response: httpx.Response) -> JsonObject:
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            endpoint = self._endpoint(str(response.request.url))
+            raise GraphError(
+                f"Graph's reply to {response.request.method} {endpoint} is not a JSON object",
+                hint="check --graph-url points at Microsoft Graph, not a proxy's error page",
+            )
+        return data
+
+
+def _graph_error(response: httpx.Response) -> tuple[str, str, str]:
+    """``(code, message, request-id)`` from Graph's ``{"error": {...}}`` body, best effort."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", response.reason_phrase or "no detail", response.headers.get("request-id", "")
+    inner = error.get("innerError") or error.get("innererror") or {}
+    request_id = inner.get("request-id", "") if isinstance(inner, dict) else ""
+    return (
+        str(error.get("code", "")),
+        str(error.get("message", "")).strip() or "no detail",
+        str(request_id or response.headers.get("request-id", "")),
+    )
+
+
+def _tls_verify(options: GraphOptions) -> ssl.SSLContext | bool:
+    if options.insecure_skip_tls_verify:
+        logger.warning(
+            "TLS CERTIFICATE VALIDATION IS OFF for %s: the Graph token goes to whoever answers. "
+            "Use --graph-ca-file instead.",
+            options.graph_url,
+        )
+        return False
+    if options.ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(options.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise GraphError(
+            f"cannot load the CA file {options.ca_file}: {getattr(exc, 'strerror', None) or exc}",
+            hint="--graph-ca-file must name a readable PEM file of CA certificates",
+        ) from None
+
+
+def _transport_error(
+    exc: httpx.TransportError, method: str, endpoint: str, options: GraphOptions
+) -> GraphError:
+    host = urlsplit(options.graph_url).netloc
+    if _is_tls_failure(exc):
+        return GraphError(
+            f"TLS to {host} failed for {method} {endpoint}: {_reason(exc)}",
+            hint="if a proxy inspects TLS or the endpoint uses a private CA, pass its CA "
+            "certificate with --graph-ca-file; check the system clock",
+        )
+    return GraphError(
+        f"cannot connect to {host} for {method} {endpoint}: {_reason(exc)}",
+        hint="check --graph-url, DNS, firewall and HTTPS_PROXY settings",
+    )
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
