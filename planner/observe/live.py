@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from planner import __version__
-from planner.graphapi.client import GraphClient, GraphOptions
 from planner.model.policy import Policy
 from planner.model.state import ObservedState, Source
-from planner.observe.ldapconn import LdapOptions
+
+if TYPE_CHECKING:  # the LDAP and Graph stacks load only when something is read live
+    from planner.graphapi.client import GraphOptions
+    from planner.observe.ldapconn import LdapOptions
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ def now_iso() -> str:
 def observe_live(policy: Policy, sources: LiveSources) -> ObservedState:
     """Observe everything the policy needs from the configured sources."""
     from planner.graphapi.auth import make_token_provider  # noqa: PLC0415
+    from planner.graphapi.client import GraphClient  # noqa: PLC0415
     from planner.observe.ad import observe_ad  # noqa: PLC0415
     from planner.observe.graph import observe_tenant  # noqa: PLC0415
     from planner.observe.ldapconn import connect  # noqa: PLC0415

@@ -1,0 +1,94 @@
+"""Diff of tenant and Connect resources: licences, sync feature flags, the Group.Unified
+setting, and the switches no API exposes (always ``read`` / ``unverifiable``)."""
+
+from __future__ import annotations
+
+from planner.diff.outcome import Outcome, not_observed
+from planner.model.dn import dn_key
+from planner.model.plan import BlastRadius, Resource
+from planner.observations import Index
+from planner.observe.licences import licence_status
+
+SETTING_NAME = "NewUnifiedGroupWritebackDefault"
+
+
+def diff_licence(r: Resource, index: Index) -> Outcome:
+    """A service plan (P2 satisfies P1), decided on service plans, never on SKU ids."""
+    assert index.tenant is not None
+    skus = index.tenant.subscribed_skus
+    if skus is None:
+        return not_observed("the tenant's subscribed SKUs")
+    plan = r.desired["service_plan"]
+    verdict = licence_status(skus, plan)
+    before = {"satisfied": verdict.satisfied, "summary": verdict.summary}
+    if verdict.satisfied:
+        return Outcome("no-op", "satisfied", before, before)
+    return Outcome("manual", "licence_missing", before, {"satisfied": True, "service_plan": plan})
+
+
+def _blast_radius(index: Index, container: str | None) -> BlastRadius | None:
+    if index.ad is None or container is None:
+        return None
+    for g in index.ad.groups:
+        if dn_key(g.container) == dn_key(container):
+            return BlastRadius(
+                description=f"The next sync cycle deletes the groups group writeback created in {container}",
+                count=g.count,
+                first=g.first,
+            )
+    return None
+
+
+def diff_feature(r: Resource, index: Index, group_container: str | None) -> Outcome:
+    """A ``features.*`` flag of onPremisesSynchronization."""
+    assert index.tenant is not None
+    sync = index.tenant.sync
+    if sync is None:
+        return not_observed("the tenant's onPremisesSynchronization features")
+    flag = r.address.removeprefix("tenant.feature[").removesuffix("]")
+    current = bool(sync.features.get(flag) or False)
+    want = bool(r.desired["value"])
+    if current == want:
+        return Outcome("no-op", "satisfied", {"value": current}, {"value": want})
+    reason = "feature_disabled" if want else "feature_enabled"
+    extra = None
+    if flag == "unifiedGroupWritebackEnabled" and not want:
+        radius = _blast_radius(index, group_container)
+        if radius is not None:
+            extra = {"blast_radius": radius}
+    return Outcome("update", reason, {"value": current}, {"value": want}, extra=extra)
+
+
+def diff_setting(r: Resource, index: Index) -> Outcome:
+    """``Group.Unified`` / NewUnifiedGroupWritebackDefault (absent or unset means true)."""
+    assert index.tenant is not None
+    setting = index.tenant.group_unified
+    if setting is None:
+        return not_observed("the Group.Unified directory setting")
+    want = bool(r.desired["value"])
+    if not setting.present:
+        if want:
+            return Outcome("no-op", "satisfied", {"value": None}, {"value": True})
+        return Outcome("create", "setting_absent", {"value": None, "present": False}, {"value": False})
+    raw = setting.values.get(SETTING_NAME)
+    current = True if raw is None or raw == "" else raw.strip().lower() == "true"
+    if current == want:
+        return Outcome("no-op", "satisfied", {"value": current}, {"value": want})
+    return Outcome("update", "setting_drift", {"value": current}, {"value": want})
+
+
+def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -> Outcome:
+    """Dispatch on the tenant/connect resource type."""
+    match r.type:
+        case "connect.option" | "tenant.sspr":
+            return Outcome("read", "unverifiable", instructions=r.instructions)
+    if index.tenant is None:
+        return not_observed("the tenant")
+    match r.type:
+        case "tenant.licence":
+            return diff_licence(r, index)
+        case "tenant.feature":
+            return diff_feature(r, index, group_container)
+        case "tenant.setting":
+            return diff_setting(r, index)
+    raise AssertionError(f"no diff for resource type {r.type}")

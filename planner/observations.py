@@ -1,0 +1,86 @@
+"""Observations by address, and their fingerprints (pure).
+
+A fingerprint is the sha256 of the canonical JSON of what was observed at an address (for AD
+objects including uSNChanged and the DACL). The plan records the fingerprint of every observation
+it consulted; apply re-reads, recomputes, and refuses a stale plan naming each address whose
+fingerprint changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from planner.model.dn import dn_key
+from planner.model.state import AdObject, ObservedState
+
+
+def fingerprint(value: Any) -> str:
+    """sha256 of the canonical JSON of ``value``."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Index:
+    """Fast lookups into an ``ObservedState`` (objects by DN key)."""
+
+    def __init__(self, state: ObservedState | None) -> None:
+        self.state = state
+        self.ad = state.ad if state else None
+        self.tenant = state.tenant if state else None
+        self.objects: dict[str, AdObject] = {}
+        if self.ad is not None:
+            for obj in self.ad.objects:
+                self.objects[dn_key(obj.dn)] = obj
+
+    def object(self, dn: str) -> AdObject | None:
+        """The observed object at ``dn`` (None when it was not read at all)."""
+        return self.objects.get(dn_key(dn))
+
+    def observation(self, address: str) -> Any:
+        """The observed value behind an observation address (see ``observation_address``)."""
+        kind, _, rest = address.partition("[")
+        key = rest[:-1]
+        if kind == "ad.object":
+            obj = self.object(key)
+            return obj.model_dump(mode="json") if obj else None
+        if kind == "ad.schema" and self.ad:
+            return self.ad.schema_info.model_dump(mode="json")
+        if kind == "ad.connector" and self.ad:
+            return self.ad.connector.model_dump(mode="json") if self.ad.connector else None
+        if kind == "ad.well_known_groups" and self.ad:
+            return self.ad.well_known_groups
+        if kind == "ad.drs_services" and self.ad:
+            return sorted(dn_key(d) for d in self.ad.drs_services)
+        if kind.startswith("tenant.") and self.tenant:
+            section = getattr(self.tenant, kind.removeprefix("tenant."), None)
+            if isinstance(section, tuple):
+                return [s.model_dump(mode="json") for s in section]
+            return section.model_dump(mode="json") if section is not None else None
+        return None
+
+    def fingerprints(self, addresses: set[str]) -> dict[str, str]:
+        """Fingerprint of each observation address, sorted by address."""
+        return {a: fingerprint(self.observation(a)) for a in sorted(addresses)}
+
+
+def observation_address(resource_type: str, dn: str | None, forest: str, account: str) -> str | None:
+    """Which observation a resource of ``resource_type`` is computed from."""
+    if resource_type in ("ad.object", "ad.ace") and dn is not None:
+        return f"ad.object[{dn}]"
+    if resource_type in ("ad.schema", "ad.exchange_schema"):
+        return f"ad.schema[{forest}]"
+    if resource_type == "ad.connector":
+        return f"ad.connector[{account}]"
+    if resource_type == "ad.group":
+        return "ad.well_known_groups[]"
+    if resource_type == "ad.membership":
+        return f"ad.connector[{account}]"
+    if resource_type == "tenant.licence":
+        return "tenant.subscribed_skus[]"
+    if resource_type == "tenant.feature":
+        return "tenant.sync[]"
+    if resource_type == "tenant.setting":
+        return "tenant.group_unified[]"
+    return None

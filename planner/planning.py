@@ -1,0 +1,107 @@
+"""Compute a plan: expand requirements, diff against observations, order the DAG, propagate
+blockers, count, and record lineage and fingerprints for apply's stale check (pure: the caller
+passes the observed state and the timestamp)."""
+
+from __future__ import annotations
+
+from planner import __version__, dag
+from planner.diff import diff
+from planner.errors import WbplanError
+from planner.model.dn import dn_key
+from planner.model.plan import Lineage, Plan, ResourceChange, Summary
+from planner.model.policy import Policy
+from planner.model.state import ObservedState
+from planner.observations import Index, observation_address
+from planner.requirements import expand
+
+
+def check_lineage(policy: Policy, state: ObservedState) -> None:
+    """Refuse to plan a policy against another forest's or tenant's observations."""
+    if state.ad is not None and dn_key(state.ad.forest) != dn_key(policy.forest):
+        raise WbplanError(
+            f"the observed forest is {state.ad.forest} but the policy declares {policy.forest}",
+            hint="point --ldap-url / --state at the policy's forest",
+        )
+    if state.tenant is not None and state.tenant.tenant_id.lower() != policy.tenant.id.lower():
+        raise WbplanError(
+            f"the observed tenant is {state.tenant.tenant_id} but the policy declares {policy.tenant.id}",
+            hint="use credentials for the policy's tenant",
+        )
+
+
+def summarise(changes: list[ResourceChange], deferred: list[ResourceChange]) -> Summary:
+    """Counts of actions (deferred changes are counted apart)."""
+    counts = {"create": 0, "update": 0, "delete": 0, "manual": 0, "read": 0, "no-op": 0}
+    for c in changes:
+        counts[c.change.actions[0]] += 1
+    return Summary(
+        add=counts["create"],
+        change=counts["update"],
+        destroy=counts["delete"],
+        manual=counts["manual"],
+        read=counts["read"],
+        **{"no-op": counts["no-op"]},
+        deferred=len(deferred),
+    )
+
+
+def make_plan(
+    policy: Policy,
+    state: ObservedState,
+    *,
+    policy_file: str,
+    policy_digest: str,
+    state_source: str,
+    timestamp: str,
+) -> Plan:
+    """The plan for ``policy`` against ``state``."""
+    check_lineage(policy, state)
+    resources = expand(policy, state)
+    index = Index(state)
+    group = policy.writeback.group
+    changes = diff(resources, index, group.container if group else None)
+    graph = dag.build(changes)
+    lv = dag.levels(graph)
+    blocked = dag.blockers(graph, changes)
+    by_address = {c.address: c for c in changes}
+    ordered = [
+        by_address[a].model_copy(update={"level": lv[a], "blocked_by": blocked.get(a, ())})
+        for a in dag.order(graph, changes)
+    ]
+    active = [c for c in ordered if not (c.blocked_by and c.change.actions[0] not in ("no-op", "read"))]
+    deferred = [c for c in ordered if c not in active]
+    observed = {
+        a
+        for r in resources
+        if (a := observation_address(r.type, r.dn, policy.forest.lower(), policy.connector.account)) is not None
+    }
+    if policy.writeback.device is not None and policy.writeback.device.enabled and state.ad is not None:
+        observed.add("ad.drs_services[]")
+    summary = summarise(active, deferred)
+    destructive = summary.destroy > 0 or any(c.blast_radius is not None for c in ordered)
+    return Plan(
+        wbplan_version=__version__,
+        timestamp=timestamp,
+        policy_name=policy.metadata.name,
+        policy_file=policy_file,
+        policy_digest=policy_digest,
+        state_source=state_source,
+        lineage=Lineage(
+            forest=policy.forest.lower(),
+            forest_guid=state.ad.forest_guid if state.ad else None,
+            tenant_id=(state.tenant.tenant_id if state.tenant else policy.tenant.id).lower(),
+        ),
+        observed=index.fingerprints(observed),
+        resource_changes=tuple(active),
+        deferred_changes=tuple(deferred),
+        summary=summary,
+        applyable=(summary.add + summary.change + summary.destroy) > 0,
+        complete=not deferred,
+        destructive=destructive,
+    )
+
+
+def has_changes(plan: Plan) -> bool:
+    """For ``--detailed-exitcode``: create/update/delete/manual count; unknowns alone do not."""
+    s = plan.summary
+    return (s.add + s.change + s.destroy + s.manual + s.deferred) > 0

@@ -1,0 +1,1 @@
+"""Pure renderers: plan documents (text, json, markdown, mermaid/dot) and reports."""

@@ -1,0 +1,131 @@
+"""Terraform-like text rendering of a plan, read from the public JSON document (so text and JSON
+can never disagree).
+
+Layout: a legend of symbols; one block per change that does something (``+ ~ - ! ?``) with its
+reason, ``before → after`` and the ``why``; deferred changes listed under the manual change that
+blocks them; unchanged resources hidden behind a count; and the closing line
+``Plan: X to add, Y to change, Z to destroy, M manual.`` Colour is applied by the caller's flag
+(the CLI enables it only on a terminal).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " ", "manual": "!", "read": "?"}
+VERBS = {
+    "create": "will be created",
+    "update": "will be updated in-place",
+    "delete": "will be destroyed",
+    "manual": "needs a person",
+    "read": "cannot be verified remotely",
+}
+COLOURS = {"create": "32", "update": "33", "delete": "31", "manual": "35", "read": "36"}
+
+
+def _c(text: str, action: str, color: bool) -> str:
+    return f"\x1b[{COLOURS[action]}m{text}\x1b[0m" if color and action in COLOURS else text
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v)
+    return json.dumps(v, sort_keys=True)
+
+
+def _ace_line(ace: dict[str, Any]) -> str:
+    parts = [f"{ace['qualifier']} mask=0x{ace['mask']:x} flags=0x{ace['flags']:x}"]
+    if ace.get("object_type"):
+        name = ace.get("object_type_name")
+        parts.append(f"object={name} ({ace['object_type']})" if name else f"object={ace['object_type']}")
+    if ace.get("inherited_object_type"):
+        name = ace.get("inherited_object_type_name")
+        tail = f"{name} ({ace['inherited_object_type']})" if name else ace["inherited_object_type"]
+        parts.append(f"applies-to={tail}")
+    return " ".join(parts)
+
+
+def _detail(change: dict[str, Any], indent: str) -> list[str]:
+    detail = change["change"]
+    action = detail["actions"][0]
+    before, after = detail.get("before"), detail.get("after")
+    lines: list[str] = []
+    if change.get("ace") and action in ("create", "delete"):
+        trustee = (after or before or {}).get("trustee", "")
+        lines.append(f"{indent}ace: {_ace_line(change['ace'])} trustee={trustee}")
+    elif isinstance(after, dict) and action == "create":
+        for k in sorted(k for k in after if k != "dn"):
+            lines.append(f"{indent}{k} = {_value(after[k])}")
+    elif isinstance(before, dict) and isinstance(after, dict):
+        for k in sorted(set(before) | set(after)):
+            if before.get(k) != after.get(k):
+                lines.append(f"{indent}{k}: {_value(before.get(k))} -> {_value(after.get(k))}")
+    if change.get("blast_radius"):
+        br = change["blast_radius"]
+        lines.append(f"{indent}BLAST RADIUS: {br['description']}: {br['count']} group(s)")
+        lines.extend(f"{indent}  - {dn}" for dn in br.get("first", []))
+    if change.get("instructions") and action in ("manual", "read"):
+        lines.append(f"{indent}todo: {change['instructions']}")
+    lines.append(f"{indent}why: {change['why']}")
+    return lines
+
+
+def _block(change: dict[str, Any], color: bool, indent: str = "  ") -> list[str]:
+    action = change["change"]["actions"][0]
+    head = f"{indent}{_c(SYMBOLS[action], action, color)} {change['address']}"
+    verb = VERBS.get(action, "")
+    lines = [f"{indent}# {change['address']} {verb} ({change['action_reason']})", head]
+    lines.extend(_detail(change, indent + "      "))
+    return lines
+
+
+def summary_line(doc: dict[str, Any]) -> str:
+    """The closing line."""
+    s = doc["summary"]
+    if not (s["add"] or s["change"] or s["destroy"] or s["manual"] or s["deferred"]):
+        return "No changes. Writeback configuration matches the policy."
+    return f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy, {s['manual']} manual."
+
+
+def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
+    """The human plan."""
+    out: list[str] = []
+    lineage = doc["lineage"]
+    out.append(
+        f"wbplan {doc['wbplan_version']}: policy {doc['policy_name']} ({doc['policy_file']}) against "
+        f"{doc['state_source']}; forest {lineage['forest']}, tenant {lineage['tenant_id']}"
+    )
+    changes = doc["resource_changes"]
+    deferred = doc["deferred_changes"]
+    acting = [c for c in changes if c["change"]["actions"][0] != "no-op"]
+    if doc.get("destructive"):
+        out += ["", _c("WARNING: this plan destroys something (see '-' and BLAST RADIUS below).", "delete", color)]
+    if acting or deferred:
+        out += [
+            "",
+            "Symbols: + create  ~ update in-place  - destroy  ! manual (a person must act)  ? cannot be verified remotely",
+            "",
+            "wbplan will perform the following actions, in this order:",
+        ]
+    blocked_under: dict[str, list[dict[str, Any]]] = {}
+    for d in deferred:
+        for b in d["blocked_by"]:
+            blocked_under.setdefault(b, []).append(d)
+    for c in acting:
+        out.append("")
+        out.extend(_block(c, color))
+        for d in blocked_under.get(c["address"], []):
+            out.append(f"      blocks: {SYMBOLS[d['change']['actions'][0]]} {d['address']} ({d['action_reason']})")
+    if deferred:
+        out += ["", f"Deferred until the manual steps above are done ({len(deferred)}):"]
+        for d in deferred:
+            out.append(f"  {SYMBOLS[d['change']['actions'][0]]} {d['address']}  [blocked by {', '.join(d['blocked_by'])}]")
+    unchanged = len(changes) - len(acting)
+    if unchanged:
+        out += ["", f"{unchanged} resource(s) already match the policy (hidden; --format json lists them)."]
+    s = doc["summary"]
+    if s["read"]:
+        out.append(f"{s['read']} item(s) cannot be verified remotely: check them by hand ('todo' lines).")
+    out += ["", summary_line(doc)]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,70 @@
+"""Expand a policy into required resources with ``depends_on`` edges (one module per feature).
+
+``expand`` also adds the implicit resources several features share: the connector account (every
+ACE needs its SID), the licences (every tenant feature depends on them), and an "must already
+exist" resource for each AD object an ACE is placed on that no feature creates (scope roots,
+domain roots).
+"""
+
+from __future__ import annotations
+
+from planner.model.dn import dn_key
+from planner.model.plan import Resource
+from planner.model.policy import Policy
+from planner.model.state import ObservedState
+from planner.requirements import device, exchange, group, hybrid_join, keys, password, user
+from planner.requirements.common import Context, connector_resource
+from planner.requirements.tenant import licence_resources
+
+FEATURE_MODULES = (password, device, group, exchange, keys, hybrid_join, user)
+
+
+def _existing_object(address: str, dn: str, domain_roots: tuple[str, ...]) -> Resource:
+    is_root = any(dn_key(dn) == dn_key(r) for r in domain_roots)
+    return Resource(
+        address=address,
+        type="ad.object",
+        provider="ad",
+        features=(),
+        why="ACEs are placed on this object, which the policy names and wbplan does not create (a scope root or domain root)",
+        manageable=False,
+        dn=dn,
+        desired={"exists": True},
+        instructions=None if is_root else f"Create {dn} or correct the DN in the policy",
+    )
+
+
+def _merge(resources: list[Resource]) -> list[Resource]:
+    by_address: dict[str, Resource] = {}
+    for r in resources:
+        prior = by_address.get(r.address)
+        if prior is None:
+            by_address[r.address] = r
+            continue
+        features = tuple(dict.fromkeys((*prior.features, *r.features)))
+        deps = tuple(dict.fromkeys((*prior.depends_on, *r.depends_on)))
+        by_address[r.address] = prior.model_copy(update={"features": features, "depends_on": deps})
+    return list(by_address.values())
+
+
+def expand(policy: Policy, state: ObservedState | None) -> list[Resource]:
+    """Every resource the policy requires, deduplicated by address."""
+    ctx = Context(policy, state)
+    resources: list[Resource] = []
+    for module in FEATURE_MODULES:
+        resources.extend(module.expand(ctx))
+    merged = _merge(resources)
+    addresses = {r.address for r in merged}
+    needed = {d for r in merged for d in r.depends_on}
+    extra: list[Resource] = []
+    if ctx.connector_address in needed:
+        extra.append(connector_resource(ctx))
+    if any(a.startswith("tenant.licence[") for a in needed):
+        extra.extend(licence_resources(ctx))
+    for r in merged:
+        if r.type == "ad.ace" and r.dn is not None:
+            obj = f"ad.object[{r.dn}]"
+            if obj not in addresses:
+                extra.append(_existing_object(obj, r.dn, ctx.domain_roots))
+                addresses.add(obj)
+    return _merge([*extra, *merged])

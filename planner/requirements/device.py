@@ -1,0 +1,198 @@
+"""Device writeback (domain.md §4, §12.2 item 3): schema ≥ 69 with the device classes → the DRS
+configuration tree in the configuration NC → RegisteredDevices → the DRS object pointing at it →
+connector ACEs → ``deviceWritebackEnabled`` → the Connect option.
+
+The creation order is the one proven on Samba (samba.md): the DRS object must carry an existing
+msDS-DeviceLocation, so RegisteredDevices comes before it.
+"""
+
+from __future__ import annotations
+
+from planner.model.dn import (
+    drs_configuration_dn,
+    drs_service_dn,
+    drs_services_dn,
+    registered_devices_dn,
+)
+from planner.model.plan import AceSpec, Resource, RightSpec
+from planner.requirements.common import (
+    CI,
+    CI_IO,
+    CREATE_CHILD,
+    DELETE_CHILD,
+    GENERIC_READ_DS,
+    GENERIC_WRITE_DS,
+    READ_PROP,
+    WRITE_PROP,
+    Context,
+    ace_resource,
+    ad_object,
+)
+from planner.requirements.tenant import connect_option, feature_flag
+
+FEATURE = "device"
+
+
+def schema_gate(ctx: Context, feature: str) -> Resource:
+    """Forest schema at Windows Server 2012 R2 level with the device classes (manual: adprep)."""
+    return Resource(
+        address=ctx.schema_address,
+        type="ad.schema",
+        provider="ad",
+        features=(feature,),
+        why="Device writeback needs the forest schema at Windows Server 2012 R2 (objectVersion 69) and the msDS-Device* classes (domain.md §1.1, §1.2, §4 [S4])",
+        manageable=False,
+        desired={"min_object_version": 69, "classes": ["msDS-Device", "msDS-DeviceContainer", "msDS-DeviceRegistrationService", "msDS-DeviceRegistrationServiceContainer"]},
+        instructions=(
+            "Extend the forest schema to Windows Server 2012 R2 or later: `adprep /forestprep` from 2012 R2+ media "
+            "as a Schema Admin (on Samba: `samba-tool domain schemaupgrade --schema=2012_R2`)"
+        ),
+    )
+
+
+def drs_configuration(ctx: Context, feature: str) -> Resource:
+    """The Device Registration Configuration container (shared with hybrid join)."""
+    dn = drs_configuration_dn(ctx.config_nc)
+    return Resource(
+        address=ad_object(dn),
+        type="ad.object",
+        provider="ad",
+        features=(feature,),
+        why="Parent of the device registration configuration in the configuration NC (domain.md §4 [S4][S46])",
+        manageable=True,
+        dn=dn,
+        desired={"objectClass": "container"},
+    )
+
+
+def drs_configuration_ace(ctx: Context, feature: str) -> Resource:
+    """Connector read/write on the DRS configuration container and below (dsacls GRGW /I:T)."""
+    dn = drs_configuration_dn(ctx.config_nc)
+    return ace_resource(
+        ctx,
+        dn=dn,
+        purpose="device-registration",
+        name="read-write",
+        feature=feature,
+        why="The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (AdSyncPrep-derived code, domain.md §4/§5 [S46])",
+        ace=AceSpec(mask=GENERIC_READ_DS | GENERIC_WRITE_DS, flags=CI),
+        rights=(RightSpec(name="read-write", mask=READ_PROP | WRITE_PROP, applies_to="object"),),
+        depends_on=(ad_object(dn),),
+    )
+
+
+def expand(ctx: Context) -> list[Resource]:
+    """Resources device writeback needs."""
+    wb = ctx.policy.writeback.device
+    if wb is None:
+        return []
+    if not wb.enabled:
+        return [
+            feature_flag(
+                ctx, "deviceWritebackEnabled", False, FEATURE,
+                "Device writeback is declared off: the tenant flag should be false (domain.md §2.2)", (),
+            )
+        ]
+    location = registered_devices_dn(wb.domain or ctx.forest)
+    cfg = drs_configuration(ctx, FEATURE)
+    services = drs_services_dn(ctx.config_nc)
+    service = drs_service_dn(ctx.config_nc)
+    gate = ctx.schema_address
+    out = [
+        schema_gate(ctx, FEATURE),
+        Resource(**{**cfg.model_dump(), "depends_on": (gate,)}),
+        Resource(
+            address=ad_object(services),
+            type="ad.object",
+            provider="ad",
+            features=(FEATURE,),
+            why="msDS-DeviceRegistrationServiceContainer under the DRS configuration (domain.md §4 [S6][S46])",
+            manageable=True,
+            dn=services,
+            desired={"objectClass": "msDS-DeviceRegistrationServiceContainer"},
+            depends_on=(gate, cfg.address),
+        ),
+        Resource(
+            address=ad_object(location),
+            type="ad.object",
+            provider="ad",
+            features=(FEATURE,),
+            why="Devices are written to an msDS-DeviceContainer directly under the domain root (default CN=RegisteredDevices; domain.md §4 [S4][S53])",
+            manageable=True,
+            dn=location,
+            desired={"objectClass": "msDS-DeviceContainer"},
+            depends_on=(gate,),
+        ),
+        Resource(
+            address=ad_object(service),
+            type="ad.object",
+            provider="ad",
+            features=(FEATURE,),
+            why="Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container (domain.md §4 [S4])",
+            manageable=True,
+            dn=service,
+            desired={
+                "objectClass": "msDS-DeviceRegistrationService",
+                "msDS-DeviceLocation": location,
+                "msDS-IsEnabled": "TRUE",
+                "msDS-MaximumRegistrationInactivityPeriod": "90",
+                "msDS-RegistrationQuota": "10",
+            },
+            depends_on=(gate, ad_object(services), ad_object(location)),
+        ),
+    ]
+    device_class = ctx.class_guid("msDS-Device")
+    # The exact ACE CreateDeviceContainer.ps1 writes is UNCONFIRMED (domain.md §14 item 1); these
+    # are the rights device writeback needs (OBS, §4): create/delete msDS-Device children and
+    # read/write their attributes.
+    create = ace_resource(
+        ctx,
+        dn=location,
+        purpose="device-writeback",
+        name="create-delete-devices",
+        feature=FEATURE,
+        why="The connector creates and deletes msDS-Device objects in the device container (domain.md §4, OBS; exact wizard ACE UNCONFIRMED)",
+        ace=AceSpec(
+            mask=CREATE_CHILD | DELETE_CHILD, flags=CI, object_type=device_class, object_type_name="msDS-Device"
+        ),
+        rights=(
+            RightSpec(name="create-devices", mask=CREATE_CHILD, object_type=device_class, applies_to="object"),
+            RightSpec(name="delete-devices", mask=DELETE_CHILD, object_type=device_class, applies_to="object"),
+        ),
+        depends_on=(ad_object(location),),
+    )
+    write = ace_resource(
+        ctx,
+        dn=location,
+        purpose="device-writeback",
+        name="read-write-devices",
+        feature=FEATURE,
+        why="The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects (domain.md §4 [S26])",
+        ace=AceSpec(
+            mask=READ_PROP | WRITE_PROP, flags=CI_IO, inherited_object_type=device_class, inherited_object_type_name="msDS-Device"
+        ),
+        rights=(
+            RightSpec(name="read-write-devices", mask=READ_PROP | WRITE_PROP, applies_to="descendants", target_class=device_class),
+        ),
+        depends_on=(ad_object(location),),
+    )
+    cfg_ace = drs_configuration_ace(ctx, FEATURE)
+    out += [create, write, cfg_ace]
+    flag = feature_flag(
+        ctx,
+        "deviceWritebackEnabled",
+        True,
+        FEATURE,
+        "features.deviceWritebackEnabled turns device writeback on in the tenant, after the forest is prepared (domain.md §2.2, §12.2 item 3)",
+        (ad_object(service), create.address, write.address, cfg_ace.address),
+    )
+    out.append(flag)
+    out.append(
+        connect_option(
+            "device-writeback",
+            FEATURE,
+            (flag.address,),
+            "Entra Connect wizard → Configure device options → Configure device writeback → select this forest",
+        )
+    )
+    return out

@@ -1,0 +1,149 @@
+"""Group writeback v1 (domain.md §7): Exchange schema gate → the writeback OU → connector ACEs
+(create/delete group children on the OU; GR/GW/Delete/DeleteTree on descendant groups) →
+``NewUnifiedGroupWritebackDefault`` **before** → ``unifiedGroupWritebackEnabled``.
+
+Setting the default before the feature matters: turning the feature on while the default is
+unset writes back every existing Microsoft 365 group (domain.md §2.3, [S18]).
+"""
+
+from __future__ import annotations
+
+from planner.model.plan import AceSpec, Resource, RightSpec
+from planner.requirements.common import (
+    CI,
+    CI_IO,
+    CREATE_CHILD,
+    DELETE,
+    DELETE_CHILD,
+    DELETE_TREE,
+    GENERIC_READ_DS,
+    GENERIC_WRITE_DS,
+    READ_PROP,
+    WRITE_PROP,
+    Context,
+    ace_resource,
+    ad_object,
+)
+from planner.requirements.tenant import connect_option, feature_flag
+
+FEATURE = "group"
+SETTING_ADDRESS = "tenant.setting[Group.Unified/NewUnifiedGroupWritebackDefault]"
+
+
+def exchange_gate(ctx: Context, feature: str) -> Resource:
+    """Exchange schema present with ms-Exch-Schema-Version-Pt rangeUpper ≥ 15312 (manual)."""
+    return Resource(
+        address=ctx.exchange_schema_address,
+        type="ad.exchange_schema",
+        provider="ad",
+        features=(feature,),
+        why=(
+            "Group writeback v1 and Exchange hybrid need the Exchange schema; rangeUpper ≥ 15312 (Exchange 2013 CU7+; "
+            "CU7 cannot be told apart from CU8 in AD) (domain.md §1.5, §7 [S17])"
+        ),
+        manageable=False,
+        desired={"min_range_upper": 15312},
+        instructions="Extend the schema with a supported Exchange release: `Setup.exe /PrepareSchema /IAcceptExchangeServerLicenseTerms`",
+    )
+
+
+def expand(ctx: Context) -> list[Resource]:
+    """Resources group writeback needs."""
+    wb = ctx.policy.writeback.group
+    if wb is None or wb.version != "v1":
+        return []  # v2 is refused by policy validation
+    flag_name = "unifiedGroupWritebackEnabled"
+    container = wb.container
+    if not wb.enabled:
+        out = [
+            feature_flag(
+                ctx, flag_name, False, FEATURE,
+                "Group writeback is declared off; the next sync cycle then deletes the groups it wrote back (domain.md §7 [S19])", (),
+            )
+        ]
+        if wb.remove_preparation and container:
+            out += _aces(ctx, container, destroy=True)
+        return out
+    assert container is not None  # guaranteed by policy validation (WBP033)
+    gate = exchange_gate(ctx, FEATURE)
+    ou = Resource(
+        address=ad_object(container),
+        type="ad.object",
+        provider="ad",
+        features=(FEATURE,),
+        why="Group writeback v1 writes Microsoft 365 groups into one admin-selected OU (domain.md §7 [S19])",
+        manageable=True,
+        dn=container,
+        desired={"objectClass": "organizationalUnit"},
+        depends_on=(gate.address,),
+    )
+    aces = _aces(ctx, container, destroy=False)
+    setting = Resource(
+        address=SETTING_ADDRESS,
+        type="tenant.setting",
+        provider="tenant",
+        features=(FEATURE,),
+        why="NewUnifiedGroupWritebackDefault must be set before the feature is enabled, or every existing M365 group is written back (domain.md §2.3, §7 [S18][S40])",
+        manageable=True,
+        desired={"value": wb.new_group_default},
+        depends_on=ctx.licence_addresses(),
+    )
+    flag = feature_flag(
+        ctx,
+        flag_name,
+        True,
+        FEATURE,
+        "features.unifiedGroupWritebackEnabled turns Microsoft 365 group writeback on (domain.md §2.2, §7)",
+        (ou.address, *(a.address for a in aces), setting.address),
+    )
+    option = connect_option(
+        "group-writeback",
+        FEATURE,
+        (flag.address,),
+        "Entra Connect wizard → Optional features → Group writeback → select the writeback OU",
+    )
+    return [gate, ou, *aces, setting, flag, option]
+
+
+def _aces(ctx: Context, container: str, *, destroy: bool) -> list[Resource]:
+    group = ctx.class_guid("group")
+    deps = (ad_object(container),)
+    create = ace_resource(
+        ctx,
+        dn=container,
+        purpose="group-writeback",
+        name="create-delete-groups",
+        feature=FEATURE,
+        why=(
+            "The connector creates and deletes group objects in the writeback OU; an ACE scoped to descendant groups "
+            "alone does not grant CreateChild on the OU (domain.md §7, OBS)"
+        ),
+        ace=AceSpec(mask=CREATE_CHILD | DELETE_CHILD, flags=CI, object_type=group, object_type_name="group"),
+        rights=(
+            RightSpec(name="create-groups", mask=CREATE_CHILD, object_type=group, applies_to="object"),
+            RightSpec(name="delete-groups", mask=DELETE_CHILD, object_type=group, applies_to="object"),
+        ),
+        depends_on=deps,
+        destroy=destroy,
+    )
+    manage = ace_resource(
+        ctx,
+        dn=container,
+        purpose="group-writeback",
+        name="manage-groups",
+        feature=FEATURE,
+        why="GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions, domain.md §7 [S1][S2])",
+        ace=AceSpec(
+            mask=GENERIC_READ_DS | GENERIC_WRITE_DS | DELETE | DELETE_TREE,
+            flags=CI_IO,
+            inherited_object_type=group,
+            inherited_object_type_name="group",
+        ),
+        rights=(
+            RightSpec(name="read-write-groups", mask=READ_PROP | WRITE_PROP, applies_to="descendants", target_class=group),
+            RightSpec(name="delete-groups-tree", mask=DELETE | DELETE_TREE, applies_to="descendants", target_class=group),
+        ),
+        depends_on=deps,
+        destroy=destroy,
+    )
+    return [create, manage]

@@ -1,0 +1,37 @@
+"""Hybrid-join service connection point (domain.md §5): the SCP under the DRS configuration
+container with ``keywords`` azureADName:<verified domain> and azureADId:<tenant id>, plus the
+connector's read/write on the DRS configuration container."""
+
+from __future__ import annotations
+
+from planner.model.dn import scp_dn
+from planner.model.plan import Resource
+from planner.requirements.common import Context, ad_object
+from planner.requirements.device import drs_configuration, drs_configuration_ace
+
+FEATURE = "hybrid_join"
+
+
+def expand(ctx: Context) -> list[Resource]:
+    """Resources the hybrid-join SCP needs."""
+    wb = ctx.policy.writeback.hybrid_join
+    if wb is None or not wb.enabled:
+        return []
+    cfg = drs_configuration(ctx, FEATURE)
+    name = wb.azure_ad_name or ctx.policy.tenant.domain
+    dn = scp_dn(ctx.config_nc)
+    scp = Resource(
+        address=ad_object(dn),
+        type="ad.object",
+        provider="ad",
+        features=(FEATURE,),
+        why="Domain-joined Windows 10+ computers read the SCP's keywords over LDAP to find the tenant; it must exist in every forest with joined computers (domain.md §5 [S47][S73])",
+        manageable=True,
+        dn=dn,
+        desired={
+            "objectClass": "serviceConnectionPoint",
+            "keywords": sorted([f"azureADName:{name}", f"azureADId:{ctx.policy.tenant.id}"]),
+        },
+        depends_on=(cfg.address,),
+    )
+    return [cfg, scp, drs_configuration_ace(ctx, FEATURE)]

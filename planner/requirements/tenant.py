@@ -1,0 +1,66 @@
+"""Tenant-side requirements shared by features: licences, sync feature flags, and the switches
+no API exposes (Connect wizard options, the SSPR on-premises toggle).
+
+Licences are not manageable: a missing one is a ``manual`` change, and every tenant feature
+depends on it ("licences before features", domain.md §12.2 item 1).
+"""
+
+from __future__ import annotations
+
+from planner.model.plan import Resource
+from planner.requirements.common import Context
+
+LICENCE_NAMES = {
+    "AAD_PREMIUM": "Microsoft Entra ID P1 (service plan AAD_PREMIUM 41781fb2-bc02-4b7c-bd55-b576c07bb09d)",
+    "AAD_PREMIUM_P2": "Microsoft Entra ID P2 (service plan AAD_PREMIUM_P2 eec0eb4f-6444-4f95-aba0-50c24d67f998)",
+}
+
+
+def licence_resources(ctx: Context) -> list[Resource]:
+    """One resource per required service plan."""
+    return [
+        Resource(
+            address=f"tenant.licence[{name}]",
+            type="tenant.licence",
+            provider="tenant",
+            features=(),
+            why=(
+                "Writeback features need an active Entra ID P1 or P2 service plan, decided on service plans "
+                "(provisioningStatus Success in an Enabled/Warning SKU with units), never on the SKU id (domain.md §2.1)"
+            ),
+            manageable=False,
+            desired={"service_plan": name},
+            instructions=f"Buy or assign {LICENCE_NAMES[name]} in the Microsoft 365 admin center (P2 also satisfies P1)",
+        )
+        for name in ctx.policy.licences.require
+    ]
+
+
+def feature_flag(ctx: Context, flag: str, value: bool, feature: str, why: str, depends_on: tuple[str, ...]) -> Resource:
+    """``features.<flag>`` of /directory/onPremisesSynchronization, changed with Graph PATCH."""
+    deps = (*ctx.licence_addresses(), *depends_on) if value else depends_on
+    return Resource(
+        address=f"tenant.feature[{flag}]",
+        type="tenant.feature",
+        provider="tenant",
+        features=(feature,),
+        why=why,
+        manageable=True,
+        depends_on=deps,
+        desired={"value": value},
+    )
+
+
+def connect_option(option: str, feature: str, depends_on: tuple[str, ...], where: str) -> Resource:
+    """An Entra Connect optional feature: local server configuration, never visible remotely."""
+    return Resource(
+        address=f"connect.option[{option}]",
+        type="connect.option",
+        provider="connect",
+        features=(feature,),
+        why="Which optional features are ticked on a Connect server is local configuration that no API exposes (domain.md §2.4)",
+        manageable=False,
+        depends_on=depends_on,
+        desired={"enabled": True},
+        instructions=where,
+    )
