@@ -6,4 +6,5 @@ any test folder can use a real DC or an emulated tenant without importing intern
 
 pytest_plugins: list[str] = [
     "tests.support.samba",
+    "tests.support.graph_emulator",
 ]

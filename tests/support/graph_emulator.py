@@ -1,0 +1,422 @@
+"""pytest plugin: a local Microsoft Graph emulator over HTTPS on 127.0.0.1.
+
+It answers the endpoints wbplan uses with Graph v1.0's documented JSON shapes
+(``@odata.context``, ``value`` arrays, ``@odata.nextLink`` paging honouring ``$top`` up to a
+configurable page size, ``$select``), checks the bearer token (401 with Graph's error body
+otherwise), keeps state (a PATCH or POST shows in the next GET) and records every request.
+Faults are configured per endpoint: 403, 429/503 with ``Retry-After`` N times, other 5xx.
+
+For the azure-identity tests it also plays the sign-in authority (OpenID configuration and the
+v2.0 token endpoint for client credentials, secret or federated assertion), issuing tokens the
+Graph side accepts. Token-endpoint bodies are recorded with values redacted.
+
+TLS uses a CA generated per session (:mod:`tests.support.graph_tls`); tests pass its file as
+``GraphOptions.ca_file`` so the production certificate validation runs unchanged.
+
+Fixtures: ``graph_tls`` (session), ``graph_emulator`` (function; a fresh server and tenant per
+test), ``graph_options``, ``graph_client`` (token auth from ``WBPLAN_GRAPH_TOKEN`` via
+``make_token_provider``) and ``sleeps`` (the fake ``sleep`` seam; records requested waits).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import ssl
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from planner.graphapi.auth import make_token_provider
+from planner.graphapi.client import GraphClient, GraphOptions
+from tests.support import graph_tenants
+from tests.support.graph_tls import TlsFiles, make_tls_files
+
+TEST_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-BEARER-TOKEN-5e1f0c.sig"  # asserted absent from output
+TEST_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
+TEST_CLIENT_SECRET = "wbplan~TEST-CLIENT-SECRET~9d4b27"  # asserted absent from output
+TEST_FEDERATED_TOKEN = "eyJhbGciOiJub25lIn0.wbplan-TEST-OIDC-ASSERTION-3a8c.x"  # likewise
+ISSUED_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-ISSUED-TOKEN-c72d91.sig"  # likewise
+SECRETS = (TEST_TOKEN, TEST_CLIENT_SECRET, TEST_FEDERATED_TOKEN, ISSUED_TOKEN)
+VERSION = "/v1.0"
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    """Path relative to the version root (``/devices``), or the full path outside it."""
+    query: dict[str, str]
+    body: Any
+    authorized: bool
+
+
+@dataclass
+class Fault:
+    method: str | None
+    path: str
+    status: int
+    remaining: int | None
+    """How many more requests get the fault; None = every request."""
+    retry_after: str | None = None
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    """Graph's error body shape (odata error with innerError)."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": "2025-01-15T08:30:00",
+                "request-id": str(uuid.uuid4()),
+                "client-request-id": str(uuid.uuid4()),
+            },
+        }
+    }
+
+
+_ERRORS = {
+    403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+    429: ("TooManyRequests", "Too many requests, please retry after some time."),
+    500: ("generalException", "An internal server error occurred."),
+    502: ("badGateway", "Bad gateway."),
+    503: ("serviceNotAvailable", "The service is temporarily unavailable."),
+}
+
+
+@dataclass
+class GraphEmulator:
+    """State, configuration and request log of one emulated tenant (see the module docstring)."""
+
+    tls: TlsFiles
+    tenant: graph_tenants.EmulatedTenant = field(default_factory=graph_tenants.tenant)
+    token: str = TEST_TOKEN
+    page_size: int = 100
+    requests: list[RecordedRequest] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    client_secrets: dict[str, str] = field(default_factory=dict)
+    federated_assertions: dict[str, str] = field(default_factory=dict)
+    issued_tokens: set[str] = field(default_factory=set)
+    port: int = 0
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.origin}{VERSION}"
+
+    # -- configuration -------------------------------------------------------------------------
+    def forbid(self, path: str, method: str | None = None) -> None:
+        """Answer 403 to every request under ``path`` (optionally only for ``method``)."""
+        self.faults.append(Fault(method, path, 403, None))
+
+    def throttle(
+        self, path: str, times: int | None, retry_after: str | None = "1", status: int = 429
+    ) -> None:
+        """Answer ``status`` (429 or 503) with ``Retry-After`` to the next ``times`` requests."""
+        self.faults.append(Fault(None, path, status, times, retry_after))
+
+    def fail(self, path: str, status: int = 500, times: int | None = None) -> None:
+        self.faults.append(Fault(None, path, status, times))
+
+    def writes(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method in ("PATCH", "POST") and r.path[:1] == "/"]
+
+    def graph_requests(self, path: str | None = None) -> list[RecordedRequest]:
+        return [r for r in self.requests if path is None or r.path == path]
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.emulator = self  # type: ignore[attr-defined]
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="graph-emulator"
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    # -- request handling (called on server threads) ------------------------------------------
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        parts = urlsplit(raw_path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        path = parts.path
+        with self._lock:
+            if "/oauth2/v2.0/token" in path or path.endswith("/openid-configuration"):
+                return self._authority(method, path, body)
+            rel = path[len(VERSION) :] if path.startswith(VERSION + "/") else path
+            parsed = json.loads(body) if body else None
+            auth = headers.get("authorization", "")
+            ok = auth in {f"Bearer {t}" for t in (self.token, *self.issued_tokens)}
+            self.requests.append(RecordedRequest(method, rel, query, parsed, ok))
+            if not ok:
+                message = (
+                    "Access token is empty." if not auth else "Access token validation failure."
+                )
+                return 401, {}, _error("InvalidAuthenticationToken", message)
+            fault = self._fault(method, rel)
+            if fault is not None:
+                extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                code, message = _ERRORS.get(fault.status, ("UnknownError", "Emulated failure."))
+                return fault.status, extra, _error(code, message)
+            return _routes(self, method, rel, query, parsed)
+
+    def _fault(self, method: str, rel: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method not in (None, method) or not rel.startswith(fault.path):
+                continue
+            if fault.remaining is None:
+                return fault
+            if fault.remaining > 0:
+                fault.remaining -= 1
+                return fault
+        return None
+
+    def _authority(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], Any]:
+        tenant = path.strip("/").split("/")[0]
+        if method == "GET":
+            base = f"{self.origin}/{tenant}"
+            return (
+                200,
+                {},
+                {
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                    "issuer": f"{base}/v2.0",
+                    "tenant_region_scope": "EU",
+                },
+            )
+        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+        # Record the shape only: the form carries the client secret or assertion.
+        self.requests.append(
+            RecordedRequest("POST", path, dict.fromkeys(form, "<redacted>"), None, True)
+        )
+        client = form.get("client_id", "")
+        good = (
+            form.get("client_secret") is not None
+            and self.client_secrets.get(client) == form.get("client_secret")
+        ) or (
+            form.get("client_assertion") is not None
+            and self.federated_assertions.get(client) == form.get("client_assertion")
+        )
+        if form.get("grant_type") != "client_credentials" or not good:
+            return (
+                401,
+                {},
+                {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                    "error_codes": [7000215],
+                },
+            )
+        self.issued_tokens.add(ISSUED_TOKEN)
+        return (
+            200,
+            {},
+            {
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": ISSUED_TOKEN,
+            },
+        )
+
+
+# -- routes --------------------------------------------------------------------------------------
+_SYNC_ITEM = re.compile(r"^/directory/onPremisesSynchronization/([^/]+)$")
+_SETTING_ITEM = re.compile(r"^/groupSettings/([^/]+)$")
+_TEMPLATE_ITEM = re.compile(r"^/groupSettingTemplates/([^/]+)$")
+
+
+def _routes(
+    emu: GraphEmulator, method: str, rel: str, query: dict[str, str], body: Any
+) -> tuple[int, dict[str, str], Any]:
+    t = emu.tenant
+    if method == "GET":
+        collections: dict[str, list[dict[str, Any]]] = {
+            "/organization": [t.organization],
+            "/subscribedSkus": t.skus,
+            "/directory/onPremisesSynchronization": [t.sync] if t.sync else [],
+            "/groupSettings": t.group_settings,
+            "/devices": t.devices,
+            "/domains": t.domains,
+        }
+        if rel in collections:
+            return 200, {}, _page(emu, rel, collections[rel], query)
+    if (m := _SYNC_ITEM.match(rel)) and t.sync and m.group(1) == t.sync["id"]:
+        if method == "GET":
+            return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **t.sync}
+        if method == "PATCH":
+            if not isinstance(body, dict) or set(body) - {"features", "configuration"}:
+                return 400, {}, _error("BadRequest", "Invalid property in request body.")
+            t.sync["features"].update(body.get("features") or {})
+            return 204, {}, None
+    if (m := _SETTING_ITEM.match(rel)) and (s := _by_id(t.group_settings, m.group(1))):
+        if method == "GET":
+            return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **s}
+        if method == "PATCH":
+            # Graph replaces the whole values collection ("include the entire collection set").
+            s["values"] = list(body.get("values") or [])
+            return 204, {}, None
+    if (
+        (m := _TEMPLATE_ITEM.match(rel))
+        and (tpl := t.templates.get(m.group(1)))
+        and method == "GET"
+    ):
+        return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **tpl}
+    if rel == "/groupSettings" and method == "POST":
+        return _create_setting(emu, body)
+    return 404, {}, _error("Request_ResourceNotFound", f"Resource '{rel}' does not exist.")
+
+
+def _create_setting(emu: GraphEmulator, body: Any) -> tuple[int, dict[str, str], Any]:
+    t = emu.tenant
+    template = t.templates.get(str((body or {}).get("templateId", "")).lower())
+    if template is None:
+        return (
+            400,
+            {},
+            _error("Request_BadRequest", "Invalid value specified for property 'templateId'."),
+        )
+    if any(s.get("templateId") == template["id"] for s in t.group_settings):
+        return (
+            409,
+            {},
+            _error(
+                "Request_BadRequest",
+                "A conflicting object with one or more of the specified property values is present "
+                "in the directory.",
+            ),
+        )
+    known = {v["name"] for v in template["values"]}
+    values = list(body.get("values") or [])
+    if any(v.get("name") not in known for v in values):
+        return 400, {}, _error("Request_BadRequest", "Invalid setting name in values.")
+    setting = {
+        "id": str(uuid.uuid4()),
+        "displayName": template["displayName"],
+        "templateId": template["id"],
+        "values": values,
+    }
+    t.group_settings.append(setting)
+    return 201, {}, {"@odata.context": _context(emu, "/groupSettings", "$entity"), **setting}
+
+
+def _by_id(items: list[dict[str, Any]], item_id: str) -> dict[str, Any] | None:
+    return next((i for i in items if str(i.get("id")) == item_id), None)
+
+
+def _context(emu: GraphEmulator, rel: str, suffix: str = "") -> str:
+    name = rel.strip("/")
+    return f"{emu.base_url}/$metadata#{name}{'/' + suffix if suffix else ''}"
+
+
+def _page(
+    emu: GraphEmulator, rel: str, items: list[dict[str, Any]], query: dict[str, str]
+) -> dict[str, Any]:
+    """One page of a collection: ``$top`` (capped at the page size), ``$skiptoken``, ``$select``."""
+    size = min(int(query.get("$top") or emu.page_size), emu.page_size)
+    token = query.get("$skiptoken")
+    start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
+    chunk = items[start : start + size]
+    select = [s for s in query.get("$select", "").split(",") if s]
+    if select:
+        chunk = [{k: v for k, v in i.items() if k in select} for i in chunk]
+    context = _context(emu, rel) + (f"({','.join(select)})" if select else "")
+    page: dict[str, Any] = {"@odata.context": context, "value": chunk}
+    if start + size < len(items):
+        rest = {k: v for k, v in query.items() if k != "$skiptoken"}
+        rest["$skiptoken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        page["@odata.nextLink"] = f"{emu.base_url}{rel}?{urlencode(rest)}"
+    return page
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 5  # an idle keep-alive connection must not hold the server open at teardown
+
+    def _serve(self) -> None:
+        emu: GraphEmulator = self.server.emulator  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, extra, payload = emu.handle(self.command, self.path, headers, body)
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("request-id", str(uuid.uuid4()))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json;odata.metadata=minimal")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PATCH = do_POST = _serve  # noqa: N815 -- names http.server dispatches to
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log."""
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def graph_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("graph-tls"))
+
+
+@pytest.fixture
+def graph_emulator(graph_tls: TlsFiles) -> Iterator[GraphEmulator]:
+    emu = GraphEmulator(tls=graph_tls)
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def graph_options(graph_emulator: GraphEmulator) -> GraphOptions:
+    return GraphOptions(graph_url=graph_emulator.base_url, ca_file=Path(graph_emulator.tls.ca_file))
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Pass ``sleeps.append`` as the client's ``sleep``: waits are recorded, not slept."""
+    return []
+
+
+@pytest.fixture
+def graph_client(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions, sleeps: list[float]
+) -> Iterator[GraphClient]:
+    provider = make_token_provider(graph_options, env={"WBPLAN_GRAPH_TOKEN": graph_emulator.token})
+    with GraphClient(graph_options, provider, sleep=sleeps.append) as client:
+        yield client
