@@ -16,20 +16,24 @@ from planner.errors import EXIT_CHANGES, EXIT_OK, UsageError
 PLAN_FORMATS = ["text", "json", "markdown"]
 
 
-def observed_state(loaded: Any, state_file: Path | None, explicit_policy: bool, opts: dict[str, Any]) -> tuple[Any, str]:
+def observed_state(
+    loaded: Any, state_file: Path | None, explicit_policy: bool, opts: dict[str, Any]
+) -> tuple[Any, str]:
     """The observed state to plan against, and a label for it.
 
     ``--state FILE`` reads a snapshot; connection options read live; with neither, the example
     policy is planned against the example snapshot (the embedded default, no DC needed).
     """
-    from planner.observe.live import observe_live  # noqa: PLC0415
-    from planner.observe.snapshot import load_state  # noqa: PLC0415
-    from planner.schemas import bundled_example  # noqa: PLC0415
+    from planner.observe.live import observe_live
+    from planner.observe.snapshot import load_state
+    from planner.schemas import bundled_example
 
     sources = live_sources(opts)
     if state_file is not None:
         if sources.ldap is not None or opts.get("graph_url"):
-            raise UsageError("--state and live connection options exclude each other", hint="drop one of them")
+            raise UsageError(
+                "--state and live connection options exclude each other", hint="drop one of them"
+            )
         return load_state(state_file), str(state_file)
     if sources.ldap is not None or sources.graph is not None:
         return observe_live(loaded.policy, sources), "live"
@@ -42,10 +46,12 @@ def observed_state(loaded: Any, state_file: Path | None, explicit_policy: bool, 
     return load_state(path), str(path) if path == DEFAULT_STATE else "bundled example state"
 
 
-def compute_plan(policy_paths: tuple[Path, ...], state_file: Path | None, opts: dict[str, Any]) -> Any:
+def compute_plan(
+    policy_paths: tuple[Path, ...], state_file: Path | None, opts: dict[str, Any]
+) -> Any:
     """Load the policy, observe, and plan."""
-    from planner.observe.live import now_iso  # noqa: PLC0415
-    from planner.planning import make_plan  # noqa: PLC0415
+    from planner.observe.live import now_iso
+    from planner.planning import make_plan
 
     loaded = single_policy(policy_paths)
     state, label = observed_state(loaded, state_file, bool(policy_paths), opts)
@@ -65,10 +71,10 @@ def render(doc: dict[str, Any], fmt: str, color: bool) -> str:
     if fmt == "json":
         return json.dumps(doc, indent=2, sort_keys=True) + "\n"
     if fmt == "markdown":
-        from planner.render.plan_markdown import render_markdown  # noqa: PLC0415
+        from planner.render.plan_markdown import render_markdown
 
-        return render_markdown(doc)
-    from planner.render.plan_text import render_text  # noqa: PLC0415
+        return str(render_markdown(doc))
+    from planner.render.plan_text import render_text
 
     return render_text(doc, color=color)
 
@@ -84,16 +90,37 @@ def emit(text: str, output: Path | None) -> None:
 
 @cli.command()
 @policy_option
-@click.option("--state", "state_file", type=click.Path(path_type=Path), help="Plan against a snapshot instead of live AD/Graph.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path),
+    help="Plan against a snapshot instead of live AD/Graph.",
+)
 @ldap_options
 @graph_options
-@click.option("-out", "--out", "out", type=click.Path(path_type=Path), help="Save the plan for `wbplan apply FILE`.")
+@click.option(
+    "-out",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="Save the plan for `wbplan apply FILE`.",
+)
 @click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the rendered plan to a file instead of stdout.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 1 error, 2 changes (manual steps count; unknowns alone do not).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the rendered plan to a file instead of stdout.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 no changes, 1 error, 2 changes (manual steps count; unknowns alone do not).",
+)
 @click.pass_context
 def plan(
     ctx: click.Context,
+    /,
     policy_paths: tuple[Path, ...],
     state_file: Path | None,
     out: Path | None,
@@ -112,15 +139,18 @@ def plan(
       wbplan plan --policy policies/prod.yaml --state state/prod.json --format markdown -o plan.md
       wbplan plan --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com -out plan.wbplan --detailed-exitcode
     """
-    from planner.planfile import plan_document, save_plan  # noqa: PLC0415
-    from planner.planning import has_changes  # noqa: PLC0415
+    from planner.planfile import plan_document, save_plan
+    from planner.planning import has_changes
 
     loaded, result = compute_plan(policy_paths, state_file, opts)
     doc = plan_document(result)
     emit(render(doc, fmt, bool(ctx.obj.get("color")) and output is None), output)
     if out is not None:
         save_plan(result, loaded.policy, out)
-        click.echo(f"Saved the plan to {out}. To perform exactly these actions, run: wbplan apply {out}", err=True)
+        click.echo(
+            f"Saved the plan to {out}. To perform exactly these actions, run: wbplan apply {out}",
+            err=True,
+        )
     if detailed_exitcode:
         sys.exit(EXIT_CHANGES if has_changes(result) else EXIT_OK)
 
@@ -128,16 +158,18 @@ def plan(
 @cli.command()
 @click.argument("plan_file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of stdout.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of stdout."
+)
 @click.pass_context
-def show(ctx: click.Context, plan_file: Path, fmt: str, output: Path | None) -> None:
+def show(ctx: click.Context, /, plan_file: Path, fmt: str, output: Path | None) -> None:
     """Render a saved plan again, with no connection.
 
     \b
     Example:
       wbplan show plan.wbplan --format markdown
     """
-    from planner.planfile import load_plan, plan_document  # noqa: PLC0415
+    from planner.planfile import load_plan, plan_document
 
     saved, _policy = load_plan(plan_file)
     emit(render(plan_document(saved), fmt, bool(ctx.obj.get("color")) and output is None), output)
@@ -145,20 +177,35 @@ def show(ctx: click.Context, plan_file: Path, fmt: str, output: Path | None) -> 
 
 @cli.command()
 @policy_option
-@click.option("--state", "state_file", type=click.Path(path_type=Path), help="Plan against a snapshot.")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path), help="Draw a saved plan instead of planning.")
+@click.option(
+    "--state", "state_file", type=click.Path(path_type=Path), help="Plan against a snapshot."
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path),
+    help="Draw a saved plan instead of planning.",
+)
 @ldap_options
 @graph_options
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
-def graph(policy_paths: tuple[Path, ...], state_file: Path | None, plan_file: Path | None, fmt: str, **opts: Any) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
+def graph(
+    policy_paths: tuple[Path, ...],
+    state_file: Path | None,
+    plan_file: Path | None,
+    fmt: str,
+    **opts: Any,
+) -> None:
     """Draw the plan's dependency graph (Mermaid or Graphviz DOT).
 
     \b
     Example:
       wbplan graph --format dot | dot -Tsvg > plan.svg
     """
-    from planner.planfile import load_plan, plan_document  # noqa: PLC0415
-    from planner.render.graph import render_dot, render_mermaid  # noqa: PLC0415
+    from planner.planfile import load_plan, plan_document
+    from planner.render.graph import render_dot, render_mermaid
 
     if plan_file is not None:
         result, _policy = load_plan(plan_file)

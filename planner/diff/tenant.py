@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
-from planner.model.plan import BlastRadius, Resource
+from planner.model.plan import ActionReason, BlastRadius, Resource
 from planner.observations import Index
 from planner.observe.licences import licence_status
 
@@ -50,7 +50,7 @@ def diff_feature(r: Resource, index: Index, group_container: str | None) -> Outc
     want = bool(r.desired["value"])
     if current == want:
         return Outcome("no-op", "satisfied", {"value": current}, {"value": want})
-    reason = "feature_disabled" if want else "feature_enabled"
+    reason: ActionReason = "feature_disabled" if want else "feature_enabled"
     extra = None
     if flag == "unifiedGroupWritebackEnabled" and not want:
         radius = _blast_radius(index, group_container)
@@ -69,7 +69,9 @@ def diff_setting(r: Resource, index: Index) -> Outcome:
     if not setting.present:
         if want:
             return Outcome("no-op", "satisfied", {"value": None}, {"value": True})
-        return Outcome("create", "setting_absent", {"value": None, "present": False}, {"value": False})
+        return Outcome(
+            "create", "setting_absent", {"value": None, "present": False}, {"value": False}
+        )
     raw = setting.values.get(SETTING_NAME)
     current = True if raw is None or raw == "" else raw.strip().lower() == "true"
     if current == want:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from planner.model.base import Frozen
 
-STATE_FORMAT_VERSION = 1
+STATE_FORMAT_VERSION: Literal[1] = 1
 
 # ACE header flags (MS-DTYP 2.4.4.1). Kept numeric in the model; named here for readers.
 OBJECT_INHERIT_ACE = 0x01
