@@ -76,15 +76,25 @@ def json_path(parts: Any) -> str:
     return out
 
 
+def _deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For anyOf/oneOf (optional sections), the sub-error that goes deepest into the document:
+    "ad.schema_info.object_version: 'x' is not of type 'integer'" rather than "ad: … is not
+    valid under any of the given schemas"."""
+    while error.context:
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    return error
+
+
 def validate_document(name: SchemaName, data: Any) -> list[str]:
     """Every schema violation as ``path: message`` (empty list = valid)."""
-    errors = sorted(validator(name).iter_errors(data), key=lambda e: list(map(str, e.path)))
+    errors = [_deepest(e) for e in validator(name).iter_errors(data)]
+    errors.sort(key=lambda e: list(map(str, e.absolute_path)))
     return [f"{json_path(e.absolute_path) or '(document)'}: {e.message}" for e in errors]
 
 
 def generated_schemas() -> dict[str, dict[str, Any]]:
     """The schemas generated from models, by file name."""
-    from planner.model.state import ObservedState  # noqa: PLC0415 - avoid import at start-up
+    from planner.model.state import ObservedState
 
     out: dict[str, dict[str, Any]] = {}
     for name, model, title in (("state", ObservedState, "wbplan observed-state snapshot"),):
@@ -106,7 +116,7 @@ def render_schema(schema: dict[str, Any]) -> str:
 
 def main() -> None:
     """``python -m planner.schemas --write`` regenerates the model-derived schema files."""
-    import sys  # noqa: PLC0415
+    import sys
 
     target = _source_dir()
     for file_name, schema in generated_schemas().items():
