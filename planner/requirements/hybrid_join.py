@@ -12,13 +12,23 @@ from planner.requirements.device import drs_configuration, drs_configuration_ace
 FEATURE = "hybrid_join"
 
 
+def _initial_domain(ctx: Context) -> str | None:
+    """The tenant's observed initial (``*.onmicrosoft.com``) domain, when observed: Microsoft's
+    own script falls back to it when no federated domain is chosen (domain.md §5 [S46])."""
+    tenant = ctx.state.tenant if ctx.state else None
+    for d in (tenant.domains or ()) if tenant else ():
+        if d.is_initial and d.is_verified:
+            return d.id
+    return None
+
+
 def expand(ctx: Context) -> list[Resource]:
     """Resources the hybrid-join SCP needs."""
     wb = ctx.policy.writeback.hybrid_join
     if wb is None or not wb.enabled:
         return []
     cfg = drs_configuration(ctx, FEATURE)
-    name = wb.azure_ad_name or ctx.policy.tenant.domain
+    name = wb.azure_ad_name or _initial_domain(ctx) or ctx.policy.tenant.domain
     dn = scp_dn(ctx.config_nc)
     scp = Resource(
         address=ad_object(dn),
