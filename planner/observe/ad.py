@@ -1,0 +1,247 @@
+"""Observe one AD forest over LDAP: exactly what the policy's features need, plus what the
+compliance rules need (domain.md, design.md §6).
+
+``observe_ad(session, policy)`` reads, in this order:
+
+1. the rootDSE (naming contexts, functional levels, DC name);
+2. the domains (crossRef objects in ``CN=Partitions``) and each held domain root — its SID,
+   its objectGUID (the forest root's is the plan lineage), and its DACL;
+3. the schema (``ad_schema``): objectVersion, schemaIDGUIDs, Exchange rangeUpper, rights GUIDs;
+4. the objects the declared features address, each with objectClass, uSNChanged, the
+   attributes a rule needs and the DACL: password / Exchange scope roots, the device
+   registration tree, every msDS-DeviceRegistrationService of the configuration NC (counted:
+   more than one is a finding) and the locations they point to, the group writeback OU, the
+   hybrid-join SCP with ``keywords``;
+5. the connector account with its tokenGroups, and Key Admins groups when key writeback is
+   declared (``ad_connector``);
+6. paged scans (``ad_scan``): protected containers and adminCount=1 users under each scope
+   root, groups under the writeback OU, devices under the device location.
+
+Whatever cannot be read becomes an ``Unread`` entry; only connection failures raise. Output
+is sorted (objects by DN key) so that snapshots diff well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from planner.errors import LdapError
+from planner.model.dn import (
+    dn_key,
+    dns_name_of,
+    drs_configuration_dn,
+    drs_service_dn,
+    drs_services_dn,
+    registered_devices_dn,
+    scp_dn,
+)
+from planner.model.policy import Policy
+from planner.model.state import AdObject, AdState, Domain, RootDse, SchemaInfo
+from planner.observe.ad_common import (
+    BASE_ATTRIBUTES,
+    AdReader,
+    add_object,
+    object_address,
+    sorted_objects,
+)
+from planner.observe.ad_connector import read_connector, read_key_admin_groups
+from planner.observe.ad_scan import scan_devices, scan_groups, scan_scope
+from planner.observe.ad_schema import read_schema
+from planner.observe.ldapconn import LdapSession
+from planner.observe.sd import guid_from_bytes, sid_from_bytes
+
+ROOT_DSE_ATTRIBUTES = (
+    "defaultNamingContext",
+    "configurationNamingContext",
+    "schemaNamingContext",
+    "rootDomainNamingContext",
+    "dnsHostName",
+    "forestFunctionality",
+    "domainFunctionality",
+)
+DRS_ATTRIBUTES = ("msDS-DeviceLocation", "msDS-IsEnabled")
+
+
+def read_root_dse(session: LdapSession) -> RootDse:
+    """The rootDSE; failing to read it is fatal (nothing else can be located)."""
+    entry = session.require("", ROOT_DSE_ATTRIBUTES)
+    missing = [a for a in ROOT_DSE_ATTRIBUTES[:4] if not entry.text(a)]
+    if missing:
+        raise LdapError(
+            f"the rootDSE of {session.url} lacks {', '.join(missing)}: not an AD domain controller?",
+            hint="point --ldap-url at a domain controller of the forest",
+        )
+    return RootDse(
+        default_naming_context=entry.text("defaultNamingContext") or "",
+        configuration_naming_context=entry.text("configurationNamingContext") or "",
+        schema_naming_context=entry.text("schemaNamingContext") or "",
+        root_domain_naming_context=entry.text("rootDomainNamingContext") or "",
+        dns_host_name=entry.text("dnsHostName"),
+        forest_functionality=entry.integer("forestFunctionality"),
+        domain_functionality=entry.integer("domainFunctionality"),
+    )
+
+
+def _read_domains(
+    reader: AdReader, root_dse: RootDse, objects: dict[str, AdObject]
+) -> tuple[list[Domain], str | None]:
+    """Domains from the partitions container; each held domain root read with its DACL."""
+    domains: list[Domain] = []
+    forest_guid: str | None = None
+    partitions = f"CN=Partitions,{root_dse.configuration_naming_context}"
+    crossrefs = []
+    with reader.section("ad.domains"):
+        crossrefs = list(
+            reader.session.search(
+                partitions,
+                "(&(objectClass=crossRef)(nETBIOSName=*))",
+                ["nCName", "dnsRoot", "nETBIOSName"],
+                scope="one",
+            )
+        )
+    for ref in crossrefs:
+        nc = ref.text("nCName") or ""
+        dns = (ref.text("dnsRoot") or dns_name_of(nc) or "").lower()
+        sid = None
+        with reader.section(object_address(nc)):
+            entry = reader.session.read(
+                nc, [*BASE_ATTRIBUTES, "objectSid", "objectGUID"], security=True
+            )
+            if entry is None:
+                reader.note(object_address(nc), f"this DC does not hold the domain {dns}")
+            else:
+                add_object(objects, reader.object_from_entry(entry))
+                if entry.raw("objectSid"):
+                    sid = sid_from_bytes(entry.raw("objectSid")[0])
+                if dn_key(nc) == dn_key(root_dse.root_domain_naming_context) and entry.raw(
+                    "objectGUID"
+                ):
+                    forest_guid = guid_from_bytes(entry.raw("objectGUID")[0])
+        domains.append(Domain(dns_name=dns, dn=nc, netbios_name=ref.text("nETBIOSName"), sid=sid))
+    domains.sort(key=lambda d: d.dns_name)
+    return domains, forest_guid
+
+
+def _read_device_tree(
+    reader: AdReader,
+    policy: Policy,
+    root_dse: RootDse,
+    forest: str,
+    schema: SchemaInfo,
+    objects: dict[str, AdObject],
+) -> tuple[tuple[str, ...], str]:
+    """The DRS configuration tree, every DRS object of the configuration NC, and the device
+    locations; returns (DRS object DNs, the device location to scan)."""
+    config = root_dse.configuration_naming_context
+    for dn in (drs_configuration_dn(config), drs_services_dn(config)):
+        add_object(objects, reader.read_object(dn))
+    device = policy.writeback.device
+    default_location = registered_devices_dn((device.domain if device else None) or forest)
+    drs: list[AdObject] = []
+    if schema.classes.get("msDS-DeviceRegistrationService") is None:
+        # Without the class (schema < 2012 R2) no DRS object can exist; searching for it would
+        # only earn an "unknown class" error on some servers.
+        add_object(objects, reader.read_object(drs_service_dn(config), DRS_ATTRIBUTES))
+    else:
+        with reader.section("ad.drs_services"):
+            for entry in reader.session.search(
+                config,
+                "(objectClass=msDS-DeviceRegistrationService)",
+                [*BASE_ATTRIBUTES, *DRS_ATTRIBUTES],
+                security=True,
+            ):
+                drs.append(reader.object_from_entry(entry, DRS_ATTRIBUTES))
+        for obj in drs:
+            add_object(objects, obj)
+        if not any(dn_key(o.dn) == dn_key(drs_service_dn(config)) for o in drs):
+            add_object(objects, AdObject(dn=drs_service_dn(config), exists=False))
+    locations = [default_location]
+    for obj in drs:
+        locations.extend(obj.attributes.get("msDS-DeviceLocation", ()))
+    for location in dict.fromkeys(locations):
+        add_object(objects, reader.read_object(location))
+    configured = [loc for o in drs for loc in o.attributes.get("msDS-DeviceLocation", ())]
+    scan_location = configured[0] if len(set(map(dn_key, configured))) == 1 else default_location
+    drs_dns = tuple(sorted((o.dn for o in drs), key=dn_key))
+    return drs_dns, scan_location
+
+
+def _scope_roots(configured: Sequence[str], domains: Sequence[Domain]) -> list[str]:
+    return list(configured) if configured else [d.dn for d in domains]
+
+
+def observe_ad(session: LdapSession, policy: Policy) -> AdState:
+    """Read the forest behind ``session`` as far as ``policy`` needs (see module docstring)."""
+    reader = AdReader(session)
+    root_dse = read_root_dse(session)
+    forest = dns_name_of(root_dse.root_domain_naming_context) or policy.forest
+    objects: dict[str, AdObject] = {}
+    domains, forest_guid = _read_domains(reader, root_dse, objects)
+    schema = read_schema(
+        reader, root_dse.schema_naming_context, root_dse.configuration_naming_context
+    )
+    wb = policy.writeback
+
+    scope_roots: list[str] = []
+    if wb.password is not None:
+        scope_roots += _scope_roots(wb.password.scope, domains)
+    if wb.exchange_hybrid is not None:
+        scope_roots += _scope_roots(wb.exchange_hybrid.scope, domains)
+    scope_roots = list({dn_key(r): r for r in scope_roots}.values())
+    for root in scope_roots:
+        add_object(objects, reader.read_object(root))
+
+    drs_dns: tuple[str, ...] = ()
+    devices = None
+    if wb.device is not None:
+        drs_dns, location = _read_device_tree(reader, policy, root_dse, forest, schema, objects)
+        located = objects.get(dn_key(location))
+        if located is not None and located.exists and schema.classes.get("msDS-Device"):
+            devices = scan_devices(reader, location)
+    if wb.hybrid_join is not None:
+        config = root_dse.configuration_naming_context
+        add_object(objects, reader.read_object(drs_configuration_dn(config)))
+        add_object(objects, reader.read_object(scp_dn(config), ("keywords",)))
+
+    groups = []
+    if wb.group is not None and wb.group.container:
+        group_ou = reader.read_object(wb.group.container)
+        add_object(objects, group_ou)
+        if group_ou is not None and group_ou.exists:
+            found = scan_groups(reader, wb.group.container)
+            groups = [found] if found is not None else []
+
+    connector = read_connector(reader, policy.connector.account, domains)
+    well_known: dict[str, str | None] = {}
+    if wb.ngc_keys is not None:
+        root_domain = next(
+            (d for d in domains if dn_key(d.dn) == dn_key(root_dse.root_domain_naming_context)),
+            None,
+        )
+        well_known = read_key_admin_groups(
+            reader, domains, root_domain, root_dse.default_naming_context
+        )
+
+    scopes = []
+    for root in sorted(scope_roots, key=dn_key):
+        obj = objects.get(dn_key(root))
+        if obj is not None and obj.exists:
+            scan = scan_scope(reader, root)
+            if scan is not None:
+                scopes.append(scan)
+
+    return AdState(
+        forest=forest,
+        forest_guid=forest_guid,
+        root_dse=root_dse,
+        domains=tuple(domains),
+        schema_info=schema,
+        objects=sorted_objects(objects),
+        drs_services=drs_dns,
+        connector=connector,
+        scopes=tuple(scopes),
+        groups=tuple(groups),
+        devices=devices,
+        well_known_groups=well_known,
+        unread=tuple(sorted(reader.unread, key=lambda u: (u.what, u.reason))),
+    )

@@ -1,0 +1,402 @@
+"""The LDAP connection wbplan reads AD through: options, TLS, bind, paged and SD-flags searches.
+
+One :class:`LdapSession` serves a whole run (refresh, plan, apply's stale check). It wraps an
+ldap3 ``Connection`` and adds what wbplan relies on:
+
+* TLS always: ``ldaps://`` or ``ldap://`` + StartTLS. The certificate is validated by default
+  (system store or ``ca_file``; ``tls_server_name`` when the certificate names the DC but the
+  URL uses an address). ``insecure=True`` turns validation off and logs a loud warning.
+* Every failure becomes an ``LdapError`` subclass whose message names the cause and whose hint
+  names the next step (unreachable host, TLS failure with the certificate's names, invalid
+  credentials, missing rights, object not found). No message, log line or repr carries the
+  password.
+* Paged searches (1,000 entries a page, streamed page by page) — Samba answers unpaged searches
+  of any size, a real AD stops at 1,000 — and a request counter so tests can prove paging.
+* Security descriptors read with the SD-flags control asking for the DACL only, which needs
+  only READ_CONTROL (no SeSecurityPrivilege for the SACL).
+
+Values are returned raw (bytes): ldap3 runs without the server schema (``get_info=NONE``), which
+keeps binds fast and leaves decoding (SIDs, GUIDs, integers) to ``observe/ad.py``.
+
+TLS failures are diagnosed by :mod:`planner.observe.ldaptls`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import ssl
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from planner.errors import LdapAccessError, LdapAuthError, LdapConnectError, LdapError
+from planner.observe.ldapopts import (
+    PASSWORD_ENV,
+    USER_ENV,
+    Entry,
+    LdapOptions,
+    LdapTarget,
+    bind_failure,
+    ldap_options_from_env,
+    parse_ldap_url,
+    short,
+)
+from planner.observe.ldaptls import (
+    certificate_names,
+    is_name_mismatch,
+    name_mismatch_error,
+    network_error,
+    tls_context,
+    tls_failure_error,
+)
+
+with warnings.catch_warnings():
+    # ldap3 2.9.1 imports pyasn1 names that pyasn1 0.6 deprecates (tagMap, typeMap); harmless.
+    warnings.filterwarnings("ignore", "(tagMap|typeMap) is deprecated", DeprecationWarning)
+    import ldap3
+    from ldap3.core import exceptions as ldap3_exc
+    from ldap3.protocol.microsoft import security_descriptor_control
+    from ldap3.utils.log import set_library_log_hide_sensitive_data
+
+# ldap3 only logs when asked to, but if anyone turns its logging on, passwords stay hidden.
+set_library_log_hide_sensitive_data(True)
+
+log = logging.getLogger("wbplan.ldap")
+
+__all__ = ["PAGE_SIZE", "Entry", "LdapOptions", "LdapSession", "connect", "ldap_options_from_env"]
+
+PAGE_SIZE = 1000
+"""AD's default MaxPageSize: a bigger page is silently cut to 1,000 by a real DC."""
+SD_FLAGS_OID = "1.2.840.113556.1.4.801"
+DACL_SECURITY_INFORMATION = 0x04
+
+# ldap3 result codes (RFC 4511) wbplan distinguishes
+_NO_SUCH_OBJECT = 32
+_INSUFFICIENT_ACCESS = 50
+
+
+class LdapSession:
+    """A bound connection plus the reads wbplan needs. Use as a context manager or ``close()``."""
+
+    def __init__(self, connection: Any, options: LdapOptions, page_size: int = PAGE_SIZE) -> None:
+        self._conn = connection
+        self.url = options.url
+        self.page_size = page_size
+        self.requests = 0
+        """LDAP requests sent so far (bind, StartTLS, one per search page)."""
+
+    def __repr__(self) -> str:
+        return f"LdapSession(url={self.url!r}, requests={self.requests})"
+
+    @property
+    def connection(self) -> Any:
+        """The underlying ldap3 Connection (for apply's writes)."""
+        return self._conn
+
+    # ------------------------------------------------------------------ reads
+
+    def search(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Sequence[str],
+        *,
+        scope: Literal["base", "one", "subtree"] = "subtree",
+        security: bool = False,
+        page_size: int | None = None,
+    ) -> Iterator[Entry]:
+        """Paged search, streamed: entries of one page are yielded before the next page is
+        asked for. ``security`` adds the SD-flags control (DACL only) for nTSecurityDescriptor.
+        A missing ``base`` raises ``LdapError`` naming it."""
+        ldap_scope = {"base": ldap3.BASE, "one": ldap3.LEVEL, "subtree": ldap3.SUBTREE}[scope]
+        size = page_size or self.page_size
+        cookie: bytes | None = None
+        while True:
+            controls = (
+                security_descriptor_control(sdflags=DACL_SECURITY_INFORMATION) if security else None
+            )
+            result = self._call(
+                self._conn.search,
+                base,
+                search_filter,
+                ldap_scope,
+                attributes=list(attributes),
+                controls=controls,
+                paged_size=size,
+                paged_cookie=cookie,
+            )
+            if not result:
+                self._raise_for_result(f"search under {base}")
+            for item in self._conn.response or ():
+                if item.get("type") == "searchResEntry":
+                    yield _entry(item)
+            cookie = _paged_cookie(self._conn.result)
+            if not cookie:
+                return
+
+    def read(self, dn: str, attributes: Sequence[str], *, security: bool = False) -> Entry | None:
+        """Base-scope read of one object; None when it does not exist. With ``security`` the
+        DACL is asked for (SD-flags control); an account without READ_CONTROL gets the entry
+        without ``nTSecurityDescriptor`` — the caller decides (see :meth:`read_security`)."""
+        controls = (
+            security_descriptor_control(sdflags=DACL_SECURITY_INFORMATION) if security else None
+        )
+        ok = self._call(
+            self._conn.search,
+            dn,
+            "(objectClass=*)",
+            ldap3.BASE,
+            attributes=list(attributes),
+            controls=controls,
+        )
+        if not ok:
+            if self._conn.result.get("result") == _NO_SUCH_OBJECT:
+                return None
+            self._raise_for_result(f"read of {dn}")
+        entries = [
+            _entry(i) for i in self._conn.response or () if i.get("type") == "searchResEntry"
+        ]
+        return entries[0] if entries else None
+
+    def read_security(self, dn: str) -> bytes:
+        """The DACL-only ``nTSecurityDescriptor`` of ``dn``: ``LdapError`` when the object does
+        not exist, ``LdapAccessError`` when the bind account may not read it."""
+        entry = self.require(dn, ["nTSecurityDescriptor"], security=True)
+        found = entry.raw("nTSecurityDescriptor")
+        if not found:
+            raise LdapAccessError(
+                f"the bind account may not read the security descriptor of {dn}",
+                hint="grant it Read Permissions (READ_CONTROL) there, or bind as an account that has it",
+            )
+        return found[0]
+
+    def require(self, dn: str, attributes: Sequence[str], *, security: bool = False) -> Entry:
+        """Like :meth:`read`, but a missing object raises ``LdapError`` naming the DN."""
+        entry = self.read(dn, attributes, security=security)
+        if entry is None:
+            raise LdapError(
+                f"object not found: {dn}",
+                hint="check the DN (and that the bind account may see it)",
+            )
+        return entry
+
+    def close(self) -> None:
+        """Unbind and close the socket (idempotent)."""
+        if not self._conn.closed:
+            with contextlib.suppress(ldap3_exc.LDAPException, OSError):
+                self._conn.unbind()
+        # A connection that failed half-way (TLS, StartTLS) may still hold its socket.
+        sock = getattr(self._conn, "socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+        self._conn.password = None
+
+    def __enter__(self) -> LdapSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        self.requests += 1
+        try:
+            return method(*args, **kwargs)
+        except (
+            ldap3_exc.LDAPCommunicationError,
+            ldap3_exc.LDAPResponseTimeoutError,
+            OSError,
+        ) as exc:
+            raise LdapConnectError(
+                f"lost the connection to {self.url}: {short(exc)}",
+                hint="check that the DC is up and reachable, or raise --ldap-timeout",
+            ) from None
+
+    def _raise_for_result(self, what: str) -> None:
+        result = self._conn.result or {}
+        code = result.get("result")
+        description = result.get("description") or f"result {code}"
+        if code == _NO_SUCH_OBJECT:
+            raise LdapError(f"{what} failed: object not found", hint="check the DN in the policy")
+        if code == _INSUFFICIENT_ACCESS:
+            raise LdapAccessError(
+                f"{what} failed: insufficient access rights",
+                hint="grant the bind account read access there, or bind as an account that has it",
+            )
+        raise LdapError(f"{what} failed: {description} ({short(result.get('message') or '')})")
+
+
+def _entry(item: Mapping[str, Any]) -> Entry:
+    raw = item.get("raw_attributes") or {}
+    values = {str(k).lower(): tuple(bytes(v) for v in vs) for k, vs in raw.items()}
+    return Entry(dn=str(item.get("dn", "")), values=values)
+
+
+def _paged_cookie(result: Mapping[str, Any] | None) -> bytes | None:
+    control = ((result or {}).get("controls") or {}).get("1.2.840.113556.1.4.319")
+    cookie = (control or {}).get("value", {}).get("cookie")
+    return bytes(cookie) if cookie else None
+
+
+# ---------------------------------------------------------------------------- connect
+
+
+def connect(options: LdapOptions, *, page_size: int = PAGE_SIZE) -> LdapSession:
+    """Open, secure (TLS) and bind a session, or raise an ``LdapError`` subclass."""
+    target = parse_ldap_url(options.url)
+    if options.insecure:
+        log.warning(
+            "INSECURE: TLS certificate validation is OFF for %s; anyone on the network path "
+            "can impersonate the DC and read the bind password. Use --ca-file instead.",
+            target.where,
+        )
+    elif options.ca_file is not None and not Path(options.ca_file).is_file():
+        raise LdapConnectError(
+            f"the CA file {options.ca_file} does not exist",
+            hint="pass --ca-file with the PEM file of the CA that issued the DC's certificate",
+        )
+    if options.auth == "simple" and (not options.user or not options.password):
+        raise LdapAuthError(
+            "no LDAP bind credentials: the user or the password is not set",
+            hint=f"set {USER_ENV} and {PASSWORD_ENV} (or --ldap-password-file)",
+        )
+    tls = _VerifyingTls(
+        options.ca_file, options.tls_server_name or target.host, insecure=options.insecure
+    )
+    server = ldap3.Server(
+        target.host,
+        port=target.port,
+        use_ssl=target.scheme == "ldaps",
+        tls=tls,
+        get_info=ldap3.NONE,
+        connect_timeout=options.timeout,
+    )
+    conn = ldap3.Connection(
+        server, **_auth_arguments(options, target), **_common_arguments(options)
+    )
+    session = LdapSession(conn, options, page_size)
+    try:
+        session.requests += 1
+        conn.open()
+        if target.scheme == "ldap":
+            session.requests += 1
+            conn.start_tls()
+        session.requests += 1
+        bound = conn.bind()
+    except (ldap3_exc.LDAPException, OSError) as exc:
+        session.close()
+        raise _open_failure(exc, tls, target, options) from None
+    if not bound:
+        result = dict(conn.result or {})
+        session.close()
+        raise bind_failure(result, options)
+    conn.password = None  # bound: the password is not needed any more, keep it out of memory dumps
+    log.debug("bound to %s as %s", target.where, options.user or "(Kerberos)")
+    return session
+
+
+class _VerifyingTls(ldap3.Tls):  # type: ignore[misc]
+    """ldap3's TLS hook with Python's in-handshake hostname check (see ldaptls) and a record of
+    the failure, so that the error message can name its real cause."""
+
+    def __init__(
+        self, ca_file: Path | None, server_name: str, *, insecure: bool, check_hostname: bool = True
+    ) -> None:
+        super().__init__(validate=ssl.CERT_NONE if insecure else ssl.CERT_REQUIRED)
+        self.context = tls_context(ca_file, insecure=insecure, check_hostname=check_hostname)
+        self.server_name = server_name
+        self.failure: BaseException | None = None
+
+    def wrap_socket(self, connection: Any, do_handshake: bool = False) -> None:
+        try:
+            connection.socket = self.context.wrap_socket(
+                connection.socket, server_hostname=self.server_name, do_handshake_on_connect=True
+            )
+        except (ssl.SSLError, OSError) as exc:
+            self.failure = exc
+            raise
+
+
+def _open_failure(
+    exc: BaseException, tls: _VerifyingTls, target: LdapTarget, options: LdapOptions
+) -> LdapError:
+    failure = tls.failure
+    if is_name_mismatch(failure):
+        names = _certificate_names(target, options)
+        return name_mismatch_error(target.where, tls.server_name, names)
+    if failure is not None:
+        return tls_failure_error(target.where, failure, options.ca_file)
+    if isinstance(exc, ldap3_exc.LDAPStartTLSError):
+        return LdapConnectError(
+            f"StartTLS with {target.where} failed: {short(exc)}",
+            hint="use ldaps:// (port 636) if the DC does not offer StartTLS on 389",
+        )
+    return network_error(target.where, exc, options.timeout)
+
+
+def _certificate_names(target: LdapTarget, options: LdapOptions) -> list[str]:
+    """The names the DC's certificate is issued to, read over a second connection whose
+    handshake checks the chain but not the name (best effort: [] when that fails too)."""
+    probe_tls = _VerifyingTls(options.ca_file, target.host, insecure=False, check_hostname=False)
+    server = ldap3.Server(
+        target.host,
+        port=target.port,
+        use_ssl=target.scheme == "ldaps",
+        tls=probe_tls,
+        get_info=ldap3.NONE,
+        connect_timeout=options.timeout,
+    )
+    probe = ldap3.Connection(server, **_common_arguments(options))
+    try:
+        probe.open()
+        if target.scheme == "ldap":
+            probe.start_tls()
+        return certificate_names(probe.socket.getpeercert())
+    except (ldap3_exc.LDAPException, OSError):
+        return []
+    finally:
+        probe.unbind()
+
+
+def _common_arguments(options: LdapOptions) -> dict[str, Any]:
+    return {
+        "raise_exceptions": False,
+        # ldap3 packs this into SO_RCVTIMEO as a C long: whole seconds only.
+        "receive_timeout": max(1, math.ceil(options.timeout)),
+        # AD answers searches outside its naming contexts with referrals; following them would
+        # open unvalidated connections to other hosts.
+        "auto_referrals": False,
+        "return_empty_attributes": False,
+        "check_names": False,
+        "read_only": False,
+    }
+
+
+def _auth_arguments(options: LdapOptions, target: LdapTarget) -> dict[str, Any]:
+    if options.auth == "kerberos":
+        try:
+            import gssapi  # type: ignore[import-not-found]  # noqa: F401
+        except ImportError:
+            raise LdapAuthError(
+                "Kerberos bind needs the Python gssapi package, which is not installed",
+                hint="pip install gssapi (needs libkrb5-dev), or use a simple bind over TLS",
+            ) from None
+        # GSSAPI wants the DC's host name (its SPN ldap/<fqdn>), not an address.
+        host = options.tls_server_name or target.host
+        return {
+            "authentication": ldap3.SASL,
+            "sasl_mechanism": ldap3.KERBEROS,
+            "sasl_credentials": (host, None, None),
+        }
+    return {"user": options.user, "password": options.password, "authentication": ldap3.SIMPLE}
