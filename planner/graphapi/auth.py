@@ -269,7 +269,7 @@ def _service_principal(
             )
         except (OSError, ValueError) as exc:
             raise GraphAuthError(
-                f"cannot load the client certificate {cert}: {type(exc).__name__}",
+                f"cannot load the client certificate {cert}: {_first_line(str(exc))}",
                 hint="AZURE_CLIENT_CERTIFICATE_PATH must name a PEM or PKCS#12 file with the "
                 "private key (AZURE_CLIENT_CERTIFICATE_PASSWORD if it is encrypted)",
             ) from None

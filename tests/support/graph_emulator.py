@@ -8,7 +8,7 @@ Faults are configured per endpoint: 403, 429/503 with ``Retry-After`` N times, o
 
 For the azure-identity tests it also plays the sign-in authority (OpenID configuration and the
 v2.0 token endpoint for client credentials, secret or federated assertion), issuing tokens the
-Graph side accepts. Token-endpoint bodies are recorded with values redacted.
+Graph side accepts. Token-endpoint requests are recorded with the secret or assertion redacted.
 
 TLS uses a CA generated per session (:mod:`tests.support.graph_tls`); tests pass its file as
 ``GraphOptions.ca_file`` so the production certificate validation runs unchanged.
@@ -20,9 +20,7 @@ test), ``graph_options``, ``graph_client`` (token auth from ``WBPLAN_GRAPH_TOKEN
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 import ssl
 import threading
 import uuid
@@ -31,13 +29,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from planner.graphapi.auth import make_token_provider
 from planner.graphapi.client import GraphClient, GraphOptions
 from tests.support import graph_tenants
+from tests.support.graph_routes import error_body, route
 from tests.support.graph_tls import TlsFiles, make_tls_files
 
 TEST_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-BEARER-TOKEN-5e1f0c.sig"  # asserted absent from output
@@ -67,21 +66,6 @@ class Fault:
     remaining: int | None
     """How many more requests get the fault; None = every request."""
     retry_after: str | None = None
-
-
-def _error(code: str, message: str) -> dict[str, Any]:
-    """Graph's error body shape (odata error with innerError)."""
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "innerError": {
-                "date": "2025-01-15T08:30:00",
-                "request-id": str(uuid.uuid4()),
-                "client-request-id": str(uuid.uuid4()),
-            },
-        }
-    }
 
 
 _ERRORS = {
@@ -180,13 +164,13 @@ class GraphEmulator:
                 message = (
                     "Access token is empty." if not auth else "Access token validation failure."
                 )
-                return 401, {}, _error("InvalidAuthenticationToken", message)
+                return 401, {}, error_body("InvalidAuthenticationToken", message)
             fault = self._fault(method, rel)
             if fault is not None:
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 code, message = _ERRORS.get(fault.status, ("UnknownError", "Emulated failure."))
-                return fault.status, extra, _error(code, message)
-            return _routes(self, method, rel, query, parsed)
+                return fault.status, extra, error_body(code, message)
+            return route(self, method, rel, query, parsed)
 
     def _fault(self, method: str, rel: str) -> Fault | None:
         for fault in self.faults:
@@ -215,10 +199,12 @@ class GraphEmulator:
                 },
             )
         form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
-        # Record the shape only: the form carries the client secret or assertion.
-        self.requests.append(
-            RecordedRequest("POST", path, dict.fromkeys(form, "<redacted>"), None, True)
-        )
+        # The form carries the client secret or assertion: record those redacted.
+        shown = {
+            k: "<redacted>" if k in ("client_secret", "client_assertion") else v
+            for k, v in form.items()
+        }
+        self.requests.append(RecordedRequest("POST", path, shown, None, True))
         client = form.get("client_id", "")
         good = (
             form.get("client_secret") is not None
@@ -248,115 +234,6 @@ class GraphEmulator:
                 "access_token": ISSUED_TOKEN,
             },
         )
-
-
-# -- routes --------------------------------------------------------------------------------------
-_SYNC_ITEM = re.compile(r"^/directory/onPremisesSynchronization/([^/]+)$")
-_SETTING_ITEM = re.compile(r"^/groupSettings/([^/]+)$")
-_TEMPLATE_ITEM = re.compile(r"^/groupSettingTemplates/([^/]+)$")
-
-
-def _routes(
-    emu: GraphEmulator, method: str, rel: str, query: dict[str, str], body: Any
-) -> tuple[int, dict[str, str], Any]:
-    t = emu.tenant
-    if method == "GET":
-        collections: dict[str, list[dict[str, Any]]] = {
-            "/organization": [t.organization],
-            "/subscribedSkus": t.skus,
-            "/directory/onPremisesSynchronization": [t.sync] if t.sync else [],
-            "/groupSettings": t.group_settings,
-            "/devices": t.devices,
-            "/domains": t.domains,
-        }
-        if rel in collections:
-            return 200, {}, _page(emu, rel, collections[rel], query)
-    if (m := _SYNC_ITEM.match(rel)) and t.sync and m.group(1) == t.sync["id"]:
-        if method == "GET":
-            return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **t.sync}
-        if method == "PATCH":
-            if not isinstance(body, dict) or set(body) - {"features", "configuration"}:
-                return 400, {}, _error("BadRequest", "Invalid property in request body.")
-            t.sync["features"].update(body.get("features") or {})
-            return 204, {}, None
-    if (m := _SETTING_ITEM.match(rel)) and (s := _by_id(t.group_settings, m.group(1))):
-        if method == "GET":
-            return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **s}
-        if method == "PATCH":
-            # Graph replaces the whole values collection ("include the entire collection set").
-            s["values"] = list(body.get("values") or [])
-            return 204, {}, None
-    if (
-        (m := _TEMPLATE_ITEM.match(rel))
-        and (tpl := t.templates.get(m.group(1)))
-        and method == "GET"
-    ):
-        return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **tpl}
-    if rel == "/groupSettings" and method == "POST":
-        return _create_setting(emu, body)
-    return 404, {}, _error("Request_ResourceNotFound", f"Resource '{rel}' does not exist.")
-
-
-def _create_setting(emu: GraphEmulator, body: Any) -> tuple[int, dict[str, str], Any]:
-    t = emu.tenant
-    template = t.templates.get(str((body or {}).get("templateId", "")).lower())
-    if template is None:
-        return (
-            400,
-            {},
-            _error("Request_BadRequest", "Invalid value specified for property 'templateId'."),
-        )
-    if any(s.get("templateId") == template["id"] for s in t.group_settings):
-        return (
-            409,
-            {},
-            _error(
-                "Request_BadRequest",
-                "A conflicting object with one or more of the specified property values is present "
-                "in the directory.",
-            ),
-        )
-    known = {v["name"] for v in template["values"]}
-    values = list(body.get("values") or [])
-    if any(v.get("name") not in known for v in values):
-        return 400, {}, _error("Request_BadRequest", "Invalid setting name in values.")
-    setting = {
-        "id": str(uuid.uuid4()),
-        "displayName": template["displayName"],
-        "templateId": template["id"],
-        "values": values,
-    }
-    t.group_settings.append(setting)
-    return 201, {}, {"@odata.context": _context(emu, "/groupSettings", "$entity"), **setting}
-
-
-def _by_id(items: list[dict[str, Any]], item_id: str) -> dict[str, Any] | None:
-    return next((i for i in items if str(i.get("id")) == item_id), None)
-
-
-def _context(emu: GraphEmulator, rel: str, suffix: str = "") -> str:
-    name = rel.strip("/")
-    return f"{emu.base_url}/$metadata#{name}{'/' + suffix if suffix else ''}"
-
-
-def _page(
-    emu: GraphEmulator, rel: str, items: list[dict[str, Any]], query: dict[str, str]
-) -> dict[str, Any]:
-    """One page of a collection: ``$top`` (capped at the page size), ``$skiptoken``, ``$select``."""
-    size = min(int(query.get("$top") or emu.page_size), emu.page_size)
-    token = query.get("$skiptoken")
-    start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
-    chunk = items[start : start + size]
-    select = [s for s in query.get("$select", "").split(",") if s]
-    if select:
-        chunk = [{k: v for k, v in i.items() if k in select} for i in chunk]
-    context = _context(emu, rel) + (f"({','.join(select)})" if select else "")
-    page: dict[str, Any] = {"@odata.context": context, "value": chunk}
-    if start + size < len(items):
-        rest = {k: v for k, v in query.items() if k != "$skiptoken"}
-        rest["$skiptoken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
-        page["@odata.nextLink"] = f"{emu.base_url}{rel}?{urlencode(rest)}"
-    return page
 
 
 class _Handler(BaseHTTPRequestHandler):

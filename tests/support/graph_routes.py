@@ -1,0 +1,139 @@
+"""Routes of the Graph emulator: the v1.0 resources wbplan reads and changes, in Graph's shapes.
+
+Split from :mod:`tests.support.graph_emulator` (server, faults, fixtures) to keep both small.
+``route`` runs under the emulator's lock, so it may mutate the tenant freely.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from tests.support.graph_emulator import GraphEmulator
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """Graph's error body shape (odata error with innerError)."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": "2025-01-15T08:30:00",
+                "request-id": str(uuid.uuid4()),
+                "client-request-id": str(uuid.uuid4()),
+            },
+        }
+    }
+
+
+_SYNC_ITEM = re.compile(r"^/directory/onPremisesSynchronization/([^/]+)$")
+_SETTING_ITEM = re.compile(r"^/groupSettings/([^/]+)$")
+_TEMPLATE_ITEM = re.compile(r"^/groupSettingTemplates/([^/]+)$")
+
+
+def route(
+    emu: GraphEmulator, method: str, rel: str, query: dict[str, str], body: Any
+) -> tuple[int, dict[str, str], Any]:
+    t = emu.tenant
+    if method == "GET":
+        collections: dict[str, list[dict[str, Any]]] = {
+            "/organization": [t.organization],
+            "/subscribedSkus": t.skus,
+            "/directory/onPremisesSynchronization": [t.sync] if t.sync else [],
+            "/groupSettings": t.group_settings,
+            "/devices": t.devices,
+            "/domains": t.domains,
+        }
+        if rel in collections:
+            return 200, {}, _page(emu, rel, collections[rel], query)
+    if (m := _SYNC_ITEM.match(rel)) and t.sync and m.group(1) == t.sync["id"]:
+        if method == "GET":
+            return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **t.sync}
+        if method == "PATCH":
+            if not isinstance(body, dict) or set(body) - {"features", "configuration"}:
+                return 400, {}, error_body("BadRequest", "Invalid property in request body.")
+            t.sync["features"].update(body.get("features") or {})
+            return 204, {}, None
+    if (m := _SETTING_ITEM.match(rel)) and (s := _by_id(t.group_settings, m.group(1))):
+        if method == "GET":
+            return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **s}
+        if method == "PATCH":
+            # Graph replaces the whole values collection ("include the entire collection set").
+            s["values"] = list(body.get("values") or [])
+            return 204, {}, None
+    if (
+        (m := _TEMPLATE_ITEM.match(rel))
+        and (tpl := t.templates.get(m.group(1)))
+        and method == "GET"
+    ):
+        return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **tpl}
+    if rel == "/groupSettings" and method == "POST":
+        return _create_setting(emu, body)
+    return 404, {}, error_body("Request_ResourceNotFound", f"Resource '{rel}' does not exist.")
+
+
+def _create_setting(emu: GraphEmulator, body: Any) -> tuple[int, dict[str, str], Any]:
+    t = emu.tenant
+    template = t.templates.get(str((body or {}).get("templateId", "")).lower())
+    if template is None:
+        return (
+            400,
+            {},
+            error_body("Request_BadRequest", "Invalid value specified for property 'templateId'."),
+        )
+    if any(s.get("templateId") == template["id"] for s in t.group_settings):
+        return (
+            409,
+            {},
+            error_body(
+                "Request_BadRequest",
+                "A conflicting object with one or more of the specified property values is present "
+                "in the directory.",
+            ),
+        )
+    known = {v["name"] for v in template["values"]}
+    values = list(body.get("values") or [])
+    if any(v.get("name") not in known for v in values):
+        return 400, {}, error_body("Request_BadRequest", "Invalid setting name in values.")
+    setting = {
+        "id": str(uuid.uuid4()),
+        "displayName": template["displayName"],
+        "templateId": template["id"],
+        "values": values,
+    }
+    t.group_settings.append(setting)
+    return 201, {}, {"@odata.context": _context(emu, "/groupSettings", "$entity"), **setting}
+
+
+def _by_id(items: list[dict[str, Any]], item_id: str) -> dict[str, Any] | None:
+    return next((i for i in items if str(i.get("id")) == item_id), None)
+
+
+def _context(emu: GraphEmulator, rel: str, suffix: str = "") -> str:
+    name = rel.strip("/")
+    return f"{emu.base_url}/$metadata#{name}{'/' + suffix if suffix else ''}"
+
+
+def _page(
+    emu: GraphEmulator, rel: str, items: list[dict[str, Any]], query: dict[str, str]
+) -> dict[str, Any]:
+    """One page of a collection: ``$top`` (capped at the page size), ``$skiptoken``, ``$select``."""
+    size = min(int(query.get("$top") or emu.page_size), emu.page_size)
+    token = query.get("$skiptoken")
+    start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
+    chunk = items[start : start + size]
+    select = [s for s in query.get("$select", "").split(",") if s]
+    if select:
+        chunk = [{k: v for k, v in i.items() if k in select} for i in chunk]
+    context = _context(emu, rel) + (f"({','.join(select)})" if select else "")
+    page: dict[str, Any] = {"@odata.context": context, "value": chunk}
+    if start + size < len(items):
+        rest = {k: v for k, v in query.items() if k != "$skiptoken"}
+        rest["$skiptoken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        page["@odata.nextLink"] = f"{emu.base_url}{rel}?{urlencode(rest)}"
+    return page
