@@ -138,6 +138,12 @@ class CredentialTokenProvider:
                 f"{_first_line(exc.message or str(exc))}",
                 hint=self._hint,
             ) from None  # the chained azure error may quote request bodies; keep it out
+        except OSError as exc:  # e.g. the federated token file vanished
+            raise GraphAuthError(
+                f"could not get a Graph token from the {self._description}: "
+                f"{exc.strerror or type(exc).__name__}",
+                hint=self._hint,
+            ) from None
         except AzureError as exc:
             raise GraphAuthError(
                 f"could not reach the sign-in service for the {self._description}: "
@@ -180,18 +186,25 @@ def make_token_provider(
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     mode = options.auth
-    scope = graph_scope(options.graph_url)
-    kwargs = _credential_kwargs(options, environ)
     if mode == "token" or (mode == "auto" and environ.get(TOKEN_ENV, "").strip()):
         return _static_token(environ)
-    if mode == "environment" or (mode == "auto" and _has_service_principal(environ)):
-        return _service_principal(environ, scope, kwargs)
-    if mode == "workload-identity" or (
-        mode == "auto" and environ.get("AZURE_FEDERATED_TOKEN_FILE")
-    ):
-        return _workload_identity(environ, scope, kwargs)
-    if mode == "device-code":
-        return _device_code(environ, scope, kwargs, device_code_prompt)
+    scope = graph_scope(options.graph_url)
+    try:
+        kwargs = _credential_kwargs(options, environ)
+        if mode == "environment" or (mode == "auto" and _has_service_principal(environ)):
+            return _service_principal(environ, scope, kwargs)
+        if mode == "workload-identity" or (
+            mode == "auto" and environ.get("AZURE_FEDERATED_TOKEN_FILE")
+        ):
+            return _workload_identity(environ, scope, kwargs)
+        if mode == "device-code":
+            return _device_code(environ, scope, kwargs, device_code_prompt)
+    except ValueError as exc:
+        # azure-identity validates tenant ids and authority URLs on construction.
+        raise GraphAuthError(
+            f"the Graph credential settings are invalid: {_first_line(str(exc))}",
+            hint="check AZURE_TENANT_ID (a GUID or domain) and AZURE_AUTHORITY_HOST (https://…)",
+        ) from None
     raise GraphAuthError("no Graph credential is configured", hint=_ENV_HINT)
 
 
@@ -290,10 +303,17 @@ def _workload_identity(
     names = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
     _require(environ, names, "workload-identity")
     tenant, client = environ["AZURE_TENANT_ID"], environ["AZURE_CLIENT_ID"]
+    token_file = environ["AZURE_FEDERATED_TOKEN_FILE"]
+    if not os.path.isfile(token_file):  # noqa: PTH113 -- a str from the environment
+        raise GraphAuthError(
+            f"AZURE_FEDERATED_TOKEN_FILE names no readable file: {token_file}",
+            hint="write the CI's OIDC token (audience api://AzureADTokenExchange) to that file "
+            "before running wbplan",
+        )
     credential = WorkloadIdentityCredential(
         tenant_id=tenant,
         client_id=client,
-        token_file_path=environ["AZURE_FEDERATED_TOKEN_FILE"],
+        token_file_path=token_file,
         **kwargs,
     )
     hint = (

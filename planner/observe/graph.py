@@ -255,7 +255,7 @@ def unverifiable_observations(policy: Policy) -> tuple[Unread, ...]:
     if wb.password is not None:
         found.append(
             Unread(
-                what="tenant.sspr[write-back-passwords-to-on-premises]",
+                what="tenant.sspr[on-premises-writeback]",
                 reason="no Microsoft Graph API exposes the SSPR on-premises integration toggle; "
                 "features.passwordWritebackEnabled is documented as unused, so it is not evidence",
                 verify_at=f"{_ADMIN} → Protection → Password reset → On-premises integration → "

@@ -71,7 +71,9 @@ def test_token_mode_without_the_variable_says_how_to_get_one() -> None:
     assert "az account get-access-token" in (info.value.hint or "")
 
 
-def test_auto_prefers_the_token_then_the_service_principal_then_workload_identity() -> None:
+def test_auto_prefers_the_token_then_the_service_principal_then_workload_identity(
+    tmp_path: Path,
+) -> None:
     both = _sp_env(WBPLAN_GRAPH_TOKEN=TEST_TOKEN, AZURE_CLIENT_SECRET=TEST_CLIENT_SECRET)
     assert isinstance(make_token_provider(OPTIONS, env=both), StaticTokenProvider)
 
@@ -79,7 +81,9 @@ def test_auto_prefers_the_token_then_the_service_principal_then_workload_identit
     assert isinstance(sp, CredentialTokenProvider)
     assert "(client secret)" in _close(sp)
 
-    wi = make_token_provider(OPTIONS, env=_sp_env(AZURE_FEDERATED_TOKEN_FILE="/nonexistent"))
+    token_file = tmp_path / "oidc"
+    token_file.write_text(TEST_FEDERATED_TOKEN)
+    wi = make_token_provider(OPTIONS, env=_sp_env(AZURE_FEDERATED_TOKEN_FILE=str(token_file)))
     assert _close(wi).startswith("workload identity")
 
 
@@ -106,6 +110,20 @@ def test_explicit_modes_name_what_is_missing(mode: str, env: dict[str, str], mis
     with pytest.raises(GraphAuthError) as info:
         make_token_provider(GraphOptions(auth=mode), env=env)  # type: ignore[arg-type]
     assert missing in info.value.message
+
+
+def test_missing_federated_token_file_is_a_clear_error(tmp_path: Path) -> None:
+    env = _sp_env(AZURE_FEDERATED_TOKEN_FILE=str(tmp_path / "absent"))
+    with pytest.raises(GraphAuthError, match="AZURE_FEDERATED_TOKEN_FILE names no readable file"):
+        make_token_provider(GraphOptions(auth="workload-identity"), env=env)
+
+
+def test_invalid_tenant_id_is_a_graph_auth_error_not_a_traceback() -> None:
+    env = {"AZURE_TENANT_ID": "not a tenant!", "AZURE_CLIENT_ID": TEST_CLIENT_ID}
+    with pytest.raises(GraphAuthError) as info:
+        make_token_provider(OPTIONS, env={**env, "AZURE_CLIENT_SECRET": TEST_CLIENT_SECRET})
+    assert "Invalid tenant ID" in info.value.message
+    assert "AZURE_TENANT_ID" in (info.value.hint or "")
 
 
 def test_client_secret_against_the_emulator_authority(graph_emulator: GraphEmulator) -> None:

@@ -219,7 +219,7 @@ def test_unknown_observations_say_where_to_verify(
     state = observe_tenant(graph_client, make_policy(**ALL_FEATURES))
     unknown = {u.what: u for u in state.unread}
 
-    sspr = unknown["tenant.sspr[write-back-passwords-to-on-premises]"]
+    sspr = unknown["tenant.sspr[on-premises-writeback]"]
     assert "Protection → Password reset → On-premises integration" in (sspr.verify_at or "")
     assert "passwordWritebackEnabled is documented as unused" in sspr.reason
     for option in ("password-writeback", "device-writeback", "group-writeback", "exchange-hybrid"):
