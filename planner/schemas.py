@@ -94,10 +94,17 @@ def validate_document(name: SchemaName, data: Any) -> list[str]:
 
 def generated_schemas() -> dict[str, dict[str, Any]]:
     """The schemas generated from models, by file name."""
+    from pydantic import BaseModel
+
+    from planner.model.plan import Plan
     from planner.model.state import ObservedState
 
+    models: tuple[tuple[str, type[BaseModel], str], ...] = (
+        ("state", ObservedState, "wbplan observed-state snapshot"),
+        ("plan", Plan, "wbplan plan document"),
+    )
     out: dict[str, dict[str, Any]] = {}
-    for name, model, title in (("state", ObservedState, "wbplan observed-state snapshot"),):
+    for name, model, title in models:
         schema = model.model_json_schema(mode="serialization", by_alias=True)
         schema = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",

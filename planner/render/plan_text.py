@@ -34,11 +34,14 @@ def _value(v: Any) -> str:
     return json.dumps(v, sort_keys=True)
 
 
-def _ace_line(ace: dict[str, Any]) -> str:
+def ace_line(ace: dict[str, Any]) -> str:
+    """One ACE spec as ``allow mask=0x.. flags=0x.. object=… applies-to=…``."""
     parts = [f"{ace['qualifier']} mask=0x{ace['mask']:x} flags=0x{ace['flags']:x}"]
     if ace.get("object_type"):
         name = ace.get("object_type_name")
-        parts.append(f"object={name} ({ace['object_type']})" if name else f"object={ace['object_type']}")
+        parts.append(
+            f"object={name} ({ace['object_type']})" if name else f"object={ace['object_type']}"
+        )
     if ace.get("inherited_object_type"):
         name = ace.get("inherited_object_type_name")
         tail = f"{name} ({ace['inherited_object_type']})" if name else ace["inherited_object_type"]
@@ -53,7 +56,7 @@ def _detail(change: dict[str, Any], indent: str) -> list[str]:
     lines: list[str] = []
     if change.get("ace") and action in ("create", "delete"):
         trustee = (after or before or {}).get("trustee", "")
-        lines.append(f"{indent}ace: {_ace_line(change['ace'])} trustee={trustee}")
+        lines.append(f"{indent}ace: {ace_line(change['ace'])} trustee={trustee}")
     elif isinstance(after, dict) and action == "create":
         for k in sorted(k for k in after if k != "dn"):
             lines.append(f"{indent}{k} = {_value(after[k])}")
@@ -100,7 +103,14 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
     deferred = doc["deferred_changes"]
     acting = [c for c in changes if c["change"]["actions"][0] != "no-op"]
     if doc.get("destructive"):
-        out += ["", _c("WARNING: this plan destroys something (see '-' and BLAST RADIUS below).", "delete", color)]
+        out += [
+            "",
+            _c(
+                "WARNING: this plan destroys something (see '-' and BLAST RADIUS below).",
+                "delete",
+                color,
+            ),
+        ]
     if acting or deferred:
         out += [
             "",
@@ -116,16 +126,25 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
         out.append("")
         out.extend(_block(c, color))
         for d in blocked_under.get(c["address"], []):
-            out.append(f"      blocks: {SYMBOLS[d['change']['actions'][0]]} {d['address']} ({d['action_reason']})")
+            out.append(
+                f"      blocks: {SYMBOLS[d['change']['actions'][0]]} {d['address']} ({d['action_reason']})"
+            )
     if deferred:
         out += ["", f"Deferred until the manual steps above are done ({len(deferred)}):"]
         for d in deferred:
-            out.append(f"  {SYMBOLS[d['change']['actions'][0]]} {d['address']}  [blocked by {', '.join(d['blocked_by'])}]")
+            out.append(
+                f"  {SYMBOLS[d['change']['actions'][0]]} {d['address']}  [blocked by {', '.join(d['blocked_by'])}]"
+            )
     unchanged = len(changes) - len(acting)
     if unchanged:
-        out += ["", f"{unchanged} resource(s) already match the policy (hidden; --format json lists them)."]
+        out += [
+            "",
+            f"{unchanged} resource(s) already match the policy (hidden; --format json lists them).",
+        ]
     s = doc["summary"]
     if s["read"]:
-        out.append(f"{s['read']} item(s) cannot be verified remotely: check them by hand ('todo' lines).")
+        out.append(
+            f"{s['read']} item(s) cannot be verified remotely: check them by hand ('todo' lines)."
+        )
     out += ["", summary_line(doc)]
     return "\n".join(out) + "\n"
