@@ -18,7 +18,7 @@ import pydantic
 from planner.errors import Diagnostic
 from planner.model.policy import Policy
 from planner.policy.semantics import semantic_diagnostics
-from planner.policy.shape import shape_diagnostics
+from planner.policy.shape import describe, shape_diagnostics
 from planner.policy.yamlmarks import ParsedYaml, PathKey, parse_yaml
 from planner.schemas import json_path
 
@@ -66,12 +66,33 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
         if p.is_dir():
             found = sorted(f for f in p.iterdir() if f.suffix in POLICY_SUFFIXES and f.is_file())
             if not found:
-                diags.append(Diagnostic("error", "WBP000", str(p), 1, 1, "", "the folder holds no *.yaml or *.yml policy file"))
+                diags.append(
+                    Diagnostic(
+                        "error",
+                        "WBP000",
+                        str(p),
+                        1,
+                        1,
+                        "",
+                        "the folder holds no *.yaml or *.yml policy file",
+                    )
+                )
             files.extend(found)
         elif p.is_file():
             files.append(p)
         else:
-            diags.append(Diagnostic("error", "WBP000", str(p), 1, 1, "", "no such file or folder", hint="check the path"))
+            diags.append(
+                Diagnostic(
+                    "error",
+                    "WBP000",
+                    str(p),
+                    1,
+                    1,
+                    "",
+                    "no such file or folder",
+                    hint="check the path",
+                )
+            )
     return files, diags
 
 
@@ -80,33 +101,53 @@ def _paths_of(diags: list[Diagnostic], parsed: ParsedYaml) -> set[PathKey]:
     return {path for path in parsed.marks if json_path(path) in flagged}
 
 
+def _not_utf8(name: str, raw: bytes, exc: UnicodeDecodeError) -> Diagnostic:
+    """Point at the first byte that is not UTF-8 (column counted in characters)."""
+    before = raw[: exc.start]
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    return Diagnostic(
+        "error",
+        "WBP001",
+        name,
+        before.count(b"\n") + 1,
+        column,
+        "",
+        f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded",
+        hint="save the file as UTF-8",
+    )
+
+
 def load_file(path: Path, today: dt.date) -> tuple[LoadedPolicy | None, list[Diagnostic]]:
     """Load one policy file."""
     name = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return None, [Diagnostic("error", "WBP000", name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
+        return None, [
+            Diagnostic("error", "WBP000", name, 1, 1, "", f"cannot read the file: {exc.strerror}")
+        ]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic("error", "WBP001", name, 1, 1, "", f"the file is not UTF-8 text (byte {exc.start})")]
+        return None, [_not_utf8(name, raw, exc)]
     parsed = parse_yaml(text, name)
     diags = list(parsed.diagnostics)
     if parsed.data is None and diags:
         return None, diags
     if not isinstance(parsed.data, dict):
+        root = parsed.mark(())
         diags.append(
             Diagnostic(
                 "error",
                 "WBP003",
                 name,
-                1,
-                1,
+                root.line,
+                root.column,
                 "",
                 "a policy is a mapping at the top level",
                 expected="apiVersion: wbplan.dev/v1, kind: WritebackPolicy, …",
-                found=f"{type(parsed.data).__name__}",
+                found=describe(parsed.data),
             )
         )
         return None, diags
@@ -158,7 +199,8 @@ def _cross_file(policies: list[LoadedPolicy]) -> list[Diagnostic]:
                         dmark.line,
                         dmark.column,
                         "writeback.device.enabled",
-                        f"device writeback is also enabled for forest {other.policy.forest} of the same tenant ({other.path}); only one forest can receive devices",
+                        f"device writeback is also enabled for forest {other.policy.forest} of"
+                        f" the same tenant ({other.path}); only one forest can receive devices",
                         hint="enable device writeback in one forest only (domain.md §4)",
                     )
                 )

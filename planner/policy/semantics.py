@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from planner.errors import Diagnostic
 from planner.model.dn import DnError, dns_name_of, is_at_or_under, split_rdns
+from planner.policy.shape import quoted
 from planner.policy.yamlmarks import ParsedYaml, PathKey
 from planner.schemas import json_path
 
@@ -28,11 +29,21 @@ class _Checker:
         self.shape_paths = shape_paths
         self.out: list[Diagnostic] = []
 
-    def add(self, path: PathKey, code: str, message: str, *, severity: str = "error", at_key: bool = False, **kw: Any) -> None:
+    def add(
+        self,
+        path: PathKey,
+        code: str,
+        message: str,
+        *,
+        severity: Literal["error", "warning"] = "error",
+        at_key: bool = False,
+        **kw: Any,
+    ) -> None:
         mark = self.parsed.mark(path)
         line, col = (mark.key_line, mark.key_column) if at_key else (mark.line, mark.column)
-        sev = "warning" if severity == "warning" else "error"
-        self.out.append(Diagnostic(sev, code, self.file, line, col, json_path(path), message, **kw))
+        self.out.append(
+            Diagnostic(severity, code, self.file, line, col, json_path(path), message, **kw)
+        )
 
     # -- helpers -----------------------------------------------------------------------------
     def feature(self, name: str) -> dict[str, Any] | None:
@@ -41,8 +52,12 @@ class _Checker:
         return f if isinstance(f, dict) else None
 
     def dns_of_forest(self) -> str | None:
+        """The declared forest, or None when it is missing or malformed (the schema reports
+        that; checks against a malformed forest would only repeat the error)."""
         forest = self.parsed.data.get("forest")
-        return forest.lower().strip(".") if isinstance(forest, str) else None
+        if not isinstance(forest, str) or ("forest",) in self.shape_paths:
+            return None
+        return forest.lower().strip(".")
 
     def dn_values(self) -> Iterator[tuple[PathKey, str]]:
         for feature, key in (("password", "scope"), ("exchange_hybrid", "scope")):
@@ -65,7 +80,13 @@ class _Checker:
             try:
                 split_rdns(value)
             except DnError as exc:
-                self.add(path, "WBP020", f"invalid distinguished name: {exc}", expected="an RFC 4514 DN such as OU=Staff,DC=contoso,DC=com", found=repr(value))
+                self.add(
+                    path,
+                    "WBP020",
+                    f"invalid distinguished name: {exc}",
+                    expected="an RFC 4514 DN such as OU=Staff,DC=contoso,DC=com",
+                    found=quoted(value),
+                )
                 continue
             where = dns_name_of(value)
             if forest and (where is None or not (where == forest or where.endswith("." + forest))):
@@ -73,8 +94,9 @@ class _Checker:
                     path,
                     "WBP021",
                     "the DN is not inside the forest this policy declares",
-                    expected=f"a DN ending in the DC= components of {forest} or one of its child domains",
-                    found=repr(value),
+                    expected=f"a DN ending in the DC= components of {forest}"
+                    " or of one of its child domains",
+                    found=quoted(value),
                 )
 
     def check_withdrawn(self) -> None:
@@ -83,7 +105,8 @@ class _Checker:
             self.add(
                 ("writeback", "user", "enabled"),
                 "WBP030",
-                "user writeback cannot be enabled: Microsoft withdrew the preview in the August 2015 update of Azure AD Connect",
+                "user writeback cannot be enabled: Microsoft withdrew the preview in the"
+                " August 2015 update of Azure AD Connect",
                 expected="enabled: false",
                 found="enabled: true",
                 hint="remove writeback.user or set enabled: false (domain.md §11)",
@@ -96,7 +119,8 @@ class _Checker:
                 "group writeback v2 was a public preview retired after June 30, 2024",
                 expected="version: v1 (Microsoft 365 groups)",
                 found="version: v2",
-                hint="write security groups back with Microsoft Entra Cloud Sync 'Group Provision to Active Directory' instead; keep v1 for Microsoft 365 groups",
+                hint="write security groups back with Microsoft Entra Cloud Sync"
+                " 'Group Provision to Active Directory' instead; keep v1 for Microsoft 365 groups",
             )
 
     def check_combinations(self) -> None:
@@ -107,7 +131,8 @@ class _Checker:
             self.add(
                 ("other_forests",),
                 "WBP032",
-                "device writeback supports one forest only: devices must be in the same forest as the users, and only one forest can receive them",
+                "device writeback supports one forest only: devices must be in the same forest"
+                " as the users, and only one forest can receive them",
                 expected="no other_forests while writeback.device is enabled",
                 found=f"{len(others)} other forest(s): {', '.join(map(str, others))}",
                 hint="disable device writeback or synchronise one user forest (domain.md §4)",
@@ -115,16 +140,25 @@ class _Checker:
             )
         forest = self.dns_of_forest()
         domain = device.get("domain") if device else None
-        if isinstance(domain, str) and forest and not (domain.lower() == forest or domain.lower().endswith("." + forest)):
+        if (
+            isinstance(domain, str)
+            and forest
+            and not (domain.lower() == forest or domain.lower().endswith("." + forest))
+        ):
             self.add(
                 ("writeback", "device", "domain"),
                 "WBP035",
                 "the device domain is not in the declared forest",
                 expected=f"{forest} or one of its child domains",
-                found=repr(domain),
+                found=quoted(domain),
             )
         group = self.feature("group")
-        if group and group.get("enabled") is True and group.get("version", "v1") == "v1" and "container" not in group:
+        if (
+            group
+            and group.get("enabled") is True
+            and group.get("version", "v1") == "v1"
+            and "container" not in group
+        ):
             self.add(
                 ("writeback", "group"),
                 "WBP033",
@@ -134,8 +168,12 @@ class _Checker:
                 at_key=True,
             )
         wb = data.get("writeback")
-        for name, feat in (wb.items() if isinstance(wb, dict) else []):
-            if isinstance(feat, dict) and feat.get("enabled") is True and feat.get("remove_preparation") is True:
+        for name, feat in wb.items() if isinstance(wb, dict) else []:
+            if (
+                isinstance(feat, dict)
+                and feat.get("enabled") is True
+                and feat.get("remove_preparation") is True
+            ):
                 self.add(
                     ("writeback", name, "remove_preparation"),
                     "WBP034",
@@ -171,7 +209,8 @@ class _Checker:
                     self.add(
                         path,
                         "WBP041",
-                        f"waiver for {w.get('rule', '?')} expires in {(day - self.today).days} day(s)",
+                        f"waiver for {w.get('rule', '?')} expires in"
+                        f" {(day - self.today).days} day(s)",
                         severity="warning",
                         hint="renew it before it lapses",
                     )
@@ -181,11 +220,19 @@ class _Checker:
                 try:
                     split_rdns(scope)
                 except DnError as exc:
-                    self.add(spath, "WBP020", f"invalid distinguished name: {exc}", found=repr(scope))
+                    self.add(
+                        spath,
+                        "WBP020",
+                        f"invalid distinguished name: {exc}",
+                        expected="a DN such as OU=Legacy,DC=contoso,DC=com, a tenant address, or *",
+                        found=quoted(scope),
+                    )
 
 
-def semantic_diagnostics(parsed: ParsedYaml, file: str, today: dt.date, shape_paths: set[PathKey]) -> list[Diagnostic]:
-    """Semantic problems in one parsed policy (``shape_paths``: paths the schema already flagged)."""
+def semantic_diagnostics(
+    parsed: ParsedYaml, file: str, today: dt.date, shape_paths: set[PathKey]
+) -> list[Diagnostic]:
+    """Semantic problems in one parsed policy (``shape_paths``: paths the schema flagged)."""
     if not isinstance(parsed.data, dict):
         return []
     c = _Checker(parsed, file, today, shape_paths)

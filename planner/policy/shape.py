@@ -8,6 +8,7 @@ was found; a pattern failure quotes the field's description (which says the form
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 import jsonschema
@@ -27,6 +28,15 @@ _TYPE_NAMES = {
 }
 
 
+_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def quoted(text: str) -> str:
+    """A string as the user typed it: single quotes, backslashes not doubled (``repr`` would
+    show ``CONTOSO\\\\MSOL``). Control characters fall back to ``repr``."""
+    return f"'{text}'" if text.isprintable() else repr(text)
+
+
 def describe(value: Any) -> str:
     """How a found value is shown to the user."""
     if value is None:
@@ -38,11 +48,24 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {quoted(value)}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
     return f"{type(value).__name__} {value!r}"
 
 
-def _diag(parsed: ParsedYaml, file: str, path: PathKey, code: str, message: str, **kw: Any) -> Diagnostic:
+def _format_problem(fmt: str, value: Any) -> str:
+    """Why a value fails a ``format`` (only ``date`` is used by the policy schema)."""
+    if fmt == "date" and isinstance(value, str):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return "no such date in the calendar"
+        return "not a date in YYYY-MM-DD form"
+    return f"not a valid {fmt}"
+
+
+def _diag(
+    parsed: ParsedYaml, file: str, path: PathKey, code: str, message: str, **kw: Any
+) -> Diagnostic:
     mark = parsed.mark(path)
     use_key = kw.pop("at_key", False)
     line, col = (mark.key_line, mark.key_column) if use_key else (mark.line, mark.column)
@@ -73,7 +96,10 @@ def _one(parsed: ParsedYaml, file: str, err: jsonschema.ValidationError) -> list
             )
         return out
     if kind == "required" and isinstance(err.instance, dict):
-        missing = [r for r in err.validator_value if r not in err.instance]
+        # jsonschema reports each missing key as an error of its own (same instance, same list)
+        # while this handler names them all; shape_diagnostics drops the repeats.
+        required = err.validator_value if isinstance(err.validator_value, list) else []
+        missing = [r for r in required if r not in err.instance]
         return [
             _diag(
                 parsed,
@@ -81,18 +107,39 @@ def _one(parsed: ParsedYaml, file: str, err: jsonschema.ValidationError) -> list
                 path,
                 "WBP012",
                 f"missing required key {name!r}",
-                expected=f"a {name!r} entry" + (f" under {json_path(path)}" if path else ""),
+                expected=f"a key {name!r}" + (f" under {json_path(path)}" if path else ""),
                 found="keys: " + (", ".join(sorted(err.instance)) or "none"),
                 at_key=True,
             )
             for name in missing
         ]
     if kind == "type":
-        types = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        expected = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
-        return [_diag(parsed, file, path, "WBP011", "wrong type", expected=expected, found=describe(err.instance))]
+        types = (
+            err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        )
+        expected = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in types)
+        hint = None
+        if (
+            "boolean" in types
+            and isinstance(err.instance, str)
+            and err.instance.lower() in _YAML11_BOOLEANS
+        ):
+            hint = "YAML 1.2 reads yes/no/on/off as strings: write true or false"
+        return [
+            _diag(
+                parsed,
+                file,
+                path,
+                "WBP011",
+                "wrong type",
+                expected=expected,
+                found=describe(err.instance),
+                hint=hint,
+            )
+        ]
     if kind in ("enum", "const"):
-        options = err.validator_value if kind == "enum" else [err.validator_value]
+        value = err.validator_value
+        options: list[Any] = value if kind == "enum" and isinstance(value, list) else [value]
         return [
             _diag(
                 parsed,
@@ -100,16 +147,80 @@ def _one(parsed: ParsedYaml, file: str, err: jsonschema.ValidationError) -> list
                 path,
                 "WBP013",
                 "value not allowed",
-                expected="one of: " + ", ".join(map(repr, options)) if len(options) > 1 else repr(options[0]),
+                expected="one of: " + ", ".join(map(repr, options))
+                if len(options) > 1
+                else repr(options[0]),
                 found=describe(err.instance),
             )
         ]
     if kind in ("pattern", "format"):
-        what = schema.get("description") or (f"format {err.validator_value}" if kind == "format" else "a valid value")
-        return [_diag(parsed, file, path, "WBP014", "invalid value", expected=what, found=describe(err.instance))]
-    if kind == "uniqueItems":
-        return [_diag(parsed, file, path, "WBP015", "the list has duplicate entries", found=describe(err.instance))]
+        fallback = f"format {err.validator_value}" if kind == "format" else "a valid value"
+        what = schema.get("description") or fallback
+        message = "invalid value"
+        if kind == "format":
+            message += f": {_format_problem(str(err.validator_value), err.instance)}"
+        return [
+            _diag(
+                parsed, file, path, "WBP014", message, expected=what, found=describe(err.instance)
+            )
+        ]
+    if kind == "uniqueItems" and isinstance(err.instance, list):
+        return _duplicates(parsed, file, path, err.instance)
+    if kind == "minItems" and isinstance(err.instance, list):
+        n = err.validator_value
+        return [
+            _diag(
+                parsed,
+                file,
+                path,
+                "WBP015",
+                "the list is empty" if not err.instance else "the list is too short",
+                expected=f"at least {n} entr{'y' if n == 1 else 'ies'}",
+                found=f"{len(err.instance)} entr{'y' if len(err.instance) == 1 else 'ies'}",
+                hint="list at least one value, or remove the key to use the default",
+            )
+        ]
+    if kind == "minLength":
+        n = err.validator_value
+        return [
+            _diag(
+                parsed,
+                file,
+                path,
+                "WBP015",
+                "the value is too short",
+                expected=f"at least {n} character{'' if n == 1 else 's'}",
+                found=describe(err.instance),
+            )
+        ]
     return [_diag(parsed, file, path, "WBP015", err.message)]
+
+
+def _duplicates(parsed: ParsedYaml, file: str, path: PathKey, items: list[Any]) -> list[Diagnostic]:
+    """One diagnostic per repeated entry, at the repeat, naming the line of the first one."""
+    out = []
+    for j, item in enumerate(items):
+        first = next(i for i, other in enumerate(items) if _same(other, item))
+        if first == j:
+            continue
+        out.append(
+            _diag(
+                parsed,
+                file,
+                (*path, j),
+                "WBP015",
+                "duplicate entry in the list",
+                found=f"{describe(item)}, already entry [{first}] on line"
+                f" {parsed.mark((*path, first)).line}",
+                hint="remove the repeat",
+            )
+        )
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality as JSON Schema ``uniqueItems`` sees it (true is not 1)."""
+    return type(a) is type(b) and a == b
 
 
 def shape_diagnostics(parsed: ParsedYaml, file: str) -> list[Diagnostic]:
@@ -117,5 +228,5 @@ def shape_diagnostics(parsed: ParsedYaml, file: str) -> list[Diagnostic]:
     errors = validator("policy").iter_errors(parsed.data)
     out: list[Diagnostic] = []
     for err in errors:
-        out.extend(_one(parsed, file, err))
+        out.extend(d for d in _one(parsed, file, err) if d not in out)
     return out

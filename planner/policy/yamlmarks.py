@@ -6,6 +6,12 @@ the marks. Duplicate keys are recorded as diagnostics and parsing goes on, so a 
 problem at once. YAML 1.2 (ruamel's default) is used on purpose: ``no`` and ``on`` stay strings.
 
 Timestamps are kept as their source text (``2027-03-31``): the JSON Schema checks their format.
+
+Parser errors are translated into plain words (a tab, an unclosed quote, a line indented
+differently from its block) and point where the user must look: an unclosed quote or bracket is
+reported where it opens, not at the end of the file where the parser noticed it. Documents that
+refer to themselves through an alias, nest without end, or expand past ``MAX_NODES`` values are
+reported as diagnostics too, never as a crash.
 """
 
 from __future__ import annotations
@@ -16,12 +22,19 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from planner.errors import Diagnostic
 
 PathKey = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
+
+MAX_NODES = 50_000
+"""Most values one document may expand to. A real policy has a few hundred; the bound stops an
+alias "billion laughs" document from exhausting memory and time."""
+
+_SYNTAX_HINT = "check indentation and quoting near this position"
 
 
 @dataclass(frozen=True)
@@ -57,8 +70,8 @@ def _scalar(node: ScalarNode) -> Any:
     value: str = node.value
     if tag == _TAG + "null":
         return None
-    if tag == _TAG + "bool":
-        return value.lower() == "true"
+    if tag == _TAG + "bool":  # YAML 1.2: true/false; a %YAML 1.1 directive also allows yes/on/y
+        return value.lower() in ("true", "yes", "on", "y")
     if tag == _TAG + "int":
         try:
             return int(value.replace("_", ""), 0)
@@ -72,22 +85,50 @@ def _scalar(node: ScalarNode) -> Any:
     return value  # str, timestamp (format-checked by the schema), custom tags
 
 
+class _BuildError(Exception):
+    """The document cannot be turned into data; ``node`` is where, ``message`` says why."""
+
+    def __init__(self, node: Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+def _implicit_null(node: Node) -> bool:
+    """``key:`` with nothing after it. The parser marks such a value at the *next* token (often
+    the next line), so diagnostics about it point at the key instead."""
+    return isinstance(node, ScalarNode) and str(node.tag) == _TAG + "null" and node.value == ""
+
+
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.marks: dict[PathKey, Mark] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.count = 0
+        self.open: set[int] = set()  # ids of the collections being built (alias cycles)
 
     def build(self, node: Node, path: PathKey, key_node: Node | None) -> Any:
-        start = node.start_mark
-        key_mark = key_node.start_mark if key_node is not None else start
-        self.marks[path] = Mark(start.line + 1, start.column + 1, key_mark.line + 1, key_mark.column + 1)
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, i), None) for i, item in enumerate(node.value)]
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _BuildError(node, f"the document expands to more than {MAX_NODES} values")
+        if id(node) in self.open:
+            raise _BuildError(node, "an alias refers to the collection that contains it")
+        key_mark = key_node.start_mark if key_node is not None else node.start_mark
+        start = key_mark if _implicit_null(node) else node.start_mark
+        self.marks[path] = Mark(
+            start.line + 1, start.column + 1, key_mark.line + 1, key_mark.column + 1
+        )
         if isinstance(node, ScalarNode):
             return _scalar(node)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, SequenceNode):
+                return [self.build(item, (*path, i), None) for i, item in enumerate(node.value)]
+        finally:
+            self.open.discard(id(node))
         return None  # pragma: no cover - ruamel produces only the three node kinds
 
     def _mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
@@ -137,30 +178,104 @@ def _dotted(path: PathKey) -> str:
     return out
 
 
-def parse_yaml(text: str, file: str) -> ParsedYaml:
-    """Parse one YAML document. Syntax errors become a diagnostic with the parser's position."""
-    yaml = YAML(typ="rt")
-    try:
-        nodes = list(yaml.compose_all(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+_UNCLOSED = {  # parser context → (message, hint) for a construct the end of the file cut short
+    "while scanning a quoted scalar": (
+        "the quoted value that starts here is never closed",
+        "add the closing quote",
+    ),
+    "while parsing a flow sequence": (
+        "the '[' list that starts here is never closed",
+        "add the closing ']'",
+    ),
+    "while parsing a flow mapping": (
+        "the '{' mapping that starts here is never closed",
+        "add the closing '}'",
+    ),
+}
+
+
+def _explain(exc: MarkedYAMLError) -> tuple[Any, str, str]:
+    """Where to point, what to say and what to suggest for one parser error."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    context = exc.context or ""
+    at_end = "end of stream" in problem or "<stream end>" in problem
+    if at_end and context in _UNCLOSED and exc.context_mark is not None:
+        return exc.context_mark, *_UNCLOSED[context]
+    mark = exc.problem_mark or exc.context_mark
+    if "'\\t' that cannot start any token" in problem:
+        return mark, "a tab character: YAML indents with spaces only", "replace the tab by spaces"
+    if "that cannot start any token" in problem:
+        char = problem.split("'")[1] if problem.count("'") >= 2 else "this character"
+        return (
+            mark,
+            f"a plain value cannot start with {char!r} (a reserved YAML character)",
+            "put the value in quotes",
+        )
+    if problem.startswith("expected <block end>"):
+        return (
+            mark,
+            "this line is indented differently from the block it belongs to",
+            "indent every key of one mapping (and every '-' of one list) by the same spaces",
+        )
+    if problem == "mapping values are not allowed here":
+        return (
+            mark,
+            "a ':' here would start a mapping inside a plain value",
+            "quote a value that contains ': ', or indent this line under its parent key",
+        )
+    detail = f" ({context})" if context and exc.problem else ""
+    return mark, f"{problem}{detail}", _SYNTAX_HINT
+
+
+def _syntax_error(file: str, exc: YAMLError, text: str) -> Diagnostic:
+    if isinstance(exc, MarkedYAMLError):
+        mark, message, hint = _explain(exc)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        diag = Diagnostic(
+        return Diagnostic(
+            "error", "WBP001", file, line, col, "", f"YAML syntax error: {message}", hint=hint
+        )
+    if isinstance(exc, ReaderError) and isinstance(exc.position, int):  # a control character
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        return Diagnostic(
             "error",
             "WBP001",
             file,
             line,
             col,
             "",
-            f"YAML syntax error: {problem}{context}",
-            hint="check indentation and quoting near this position",
+            f"YAML syntax error: the control character U+{exc.character:04X} is not allowed",
+            hint="remove it, or write it as an escape inside a double-quoted string",
         )
-        return ParsedYaml(None, {}, [diag])
-    except YAMLError as exc:  # errors without a mark (e.g. reader errors on bad bytes)
-        diag = Diagnostic("error", "WBP001", file, 1, 1, "", f"YAML error: {exc}")
-        return ParsedYaml(None, {}, [diag])
+    return Diagnostic(
+        "error", "WBP001", file, 1, 1, "", f"YAML syntax error: {exc}", hint=_SYNTAX_HINT
+    )
+
+
+def _too_deep(file: str) -> ParsedYaml:
+    diag = Diagnostic(
+        "error",
+        "WBP001",
+        file,
+        1,
+        1,
+        "",
+        "YAML syntax error: the document nests lists or mappings too deeply to read",
+        hint="a policy is a few levels deep; check for runaway brackets",
+    )
+    return ParsedYaml(None, {}, [diag])
+
+
+def parse_yaml(text: str, file: str) -> ParsedYaml:
+    """Parse one YAML document. Syntax errors become a diagnostic with the parser's position."""
+    yaml = YAML(typ="rt")
+    try:
+        nodes = list(yaml.compose_all(text))
+    except YAMLError as exc:
+        return ParsedYaml(None, {}, [_syntax_error(file, exc, text)])
+    except RecursionError:
+        return _too_deep(file)
     nodes = [n for n in nodes if n is not None]
     if not nodes:
         diag = Diagnostic(
@@ -172,11 +287,27 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
             "",
             "the file holds no YAML document",
             expected="a WritebackPolicy mapping (apiVersion, kind, metadata, …)",
-            found="an empty file",
+            found="an empty file" if not text.strip() else "only comments",
         )
         return ParsedYaml(None, {}, [diag])
     builder = _Builder(file)
-    data = builder.build(nodes[0], (), None)
+    try:
+        data = builder.build(nodes[0], (), None)
+    except _BuildError as stop:
+        m = stop.node.start_mark
+        diag = Diagnostic(
+            "error",
+            "WBP001",
+            file,
+            m.line + 1,
+            m.column + 1,
+            "",
+            f"YAML error: {stop.message}",
+            hint="write the values out instead of nesting aliases",
+        )
+        return ParsedYaml(None, {}, [diag])
+    except RecursionError:
+        return _too_deep(file)
     if len(nodes) > 1:
         m = nodes[1].start_mark
         builder.diagnostics.append(
