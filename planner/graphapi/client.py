@@ -139,9 +139,14 @@ class GraphClient:
         base = urlsplit(options.graph_url.rstrip("/"))
         self._origin = f"{base.scheme}://{base.netloc}"
         self._base_path = base.path
+        try:
+            verify = _tls_verify(options)
+        except GraphError:
+            token_provider.close()  # the client owns it from here on, even when it fails
+            raise
         self._http = httpx.Client(
             transport=transport,
-            verify=_tls_verify(options),
+            verify=verify,
             timeout=httpx.Timeout(options.timeout),
             headers={"Accept": "application/json"},
             follow_redirects=False,  # a redirect must never carry the bearer token elsewhere

@@ -231,6 +231,24 @@ def test_device_code_uses_the_named_app_and_the_given_prompt() -> None:
     assert shown == []  # nothing is shown until a token is requested
 
 
+def test_device_code_sign_in_against_the_emulator_authority(graph_emulator: GraphEmulator) -> None:
+    graph_emulator.public_clients.add(TEST_CLIENT_ID)
+    options = GraphOptions(
+        graph_url=graph_emulator.base_url, ca_file=graph_emulator.tls.ca_file, auth="device-code"
+    )
+    env = _sp_env(graph_emulator)
+    shown: list[str] = []
+    provider = make_token_provider(options, env=env, device_code_prompt=shown.append)
+    with GraphClient(options, provider) as client:
+        assert client.get("/organization")["value"][0]["id"] == gt.TENANT_ID
+    assert shown == [
+        "To sign in to Microsoft Graph, open https://microsoft.com/devicelogin "
+        "and enter code WBPLANTEST"
+    ]
+    grants = [r.query.get("grant_type") for r in graph_emulator.requests if "oauth2" in r.path]
+    assert grants[-1] == "urn:ietf:params:oauth:grant-type:device_code"
+
+
 def test_providers_never_show_their_secret() -> None:
     static = StaticTokenProvider(TEST_TOKEN, "bearer token from WBPLAN_GRAPH_TOKEN")
     sp = make_token_provider(OPTIONS, env=_sp_env(AZURE_CLIENT_SECRET=TEST_CLIENT_SECRET))

@@ -6,9 +6,10 @@ configurable page size, ``$select``), checks the bearer token (401 with Graph's 
 otherwise), keeps state (a PATCH or POST shows in the next GET) and records every request.
 Faults are configured per endpoint: 403, 429/503 with ``Retry-After`` N times, other 5xx.
 
-For the azure-identity tests it also plays the sign-in authority (OpenID configuration and the
-v2.0 token endpoint for client credentials, secret or federated assertion), issuing tokens the
-Graph side accepts. Token-endpoint requests are recorded with the secret or assertion redacted.
+For the azure-identity tests it also plays the sign-in authority (OpenID configuration, the
+v2.0 token endpoint for client credentials with a secret or a federated assertion, and the
+device-code flow for ``public_clients``, which "sign in" at once), issuing tokens the Graph side
+accepts. Token-endpoint requests are recorded with the secret or assertion redacted.
 
 TLS uses a CA generated per session (:mod:`tests.support.graph_tls`); tests pass its file as
 ``GraphOptions.ca_file`` so the production certificate validation runs unchanged.
@@ -20,9 +21,11 @@ test), ``graph_options``, ``graph_client`` (token auth from ``WBPLAN_GRAPH_TOKEN
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,7 +47,8 @@ TEST_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 TEST_CLIENT_SECRET = "wbplan~TEST-CLIENT-SECRET~9d4b27"  # asserted absent from output
 TEST_FEDERATED_TOKEN = "eyJhbGciOiJub25lIn0.wbplan-TEST-OIDC-ASSERTION-3a8c.x"  # likewise
 ISSUED_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-ISSUED-TOKEN-c72d91.sig"  # likewise
-SECRETS = (TEST_TOKEN, TEST_CLIENT_SECRET, TEST_FEDERATED_TOKEN, ISSUED_TOKEN)
+DEVICE_CODE = "wbplan-TEST-DEVICE-CODE-0b7e"
+SECRETS = (TEST_TOKEN, TEST_CLIENT_SECRET, TEST_FEDERATED_TOKEN, ISSUED_TOKEN, DEVICE_CODE)
 VERSION = "/v1.0"
 
 
@@ -89,6 +93,8 @@ class GraphEmulator:
     faults: list[Fault] = field(default_factory=list)
     client_secrets: dict[str, str] = field(default_factory=dict)
     federated_assertions: dict[str, str] = field(default_factory=dict)
+    public_clients: set[str] = field(default_factory=set)
+    """Client ids for which the device-code flow completes at once (the person "signed in")."""
     issued_tokens: set[str] = field(default_factory=set)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -153,7 +159,7 @@ class GraphEmulator:
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         path = parts.path
         with self._lock:
-            if "/oauth2/v2.0/token" in path or path.endswith("/openid-configuration"):
+            if "/oauth2/v2.0/" in path or path.endswith("/openid-configuration"):
                 return self._authority(method, path, body)
             rel = path[len(VERSION) :] if path.startswith(VERSION + "/") else path
             parsed = json.loads(body) if body else None
@@ -199,21 +205,44 @@ class GraphEmulator:
                 },
             )
         form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
-        # The form carries the client secret or assertion: record those redacted.
+        # The form carries the client secret, assertion or device code: record those redacted.
         shown = {
-            k: "<redacted>" if k in ("client_secret", "client_assertion") else v
+            k: "<redacted>" if k in ("client_secret", "client_assertion", "device_code") else v
             for k, v in form.items()
         }
         self.requests.append(RecordedRequest("POST", path, shown, None, True))
         client = form.get("client_id", "")
-        good = (
-            form.get("client_secret") is not None
-            and self.client_secrets.get(client) == form.get("client_secret")
-        ) or (
-            form.get("client_assertion") is not None
-            and self.federated_assertions.get(client) == form.get("client_assertion")
+        if path.endswith("/devicecode"):
+            return (
+                200,
+                {},
+                {
+                    "device_code": DEVICE_CODE,
+                    "user_code": "WBPLANTEST",
+                    "verification_uri": "https://microsoft.com/devicelogin",
+                    "expires_in": 900,
+                    "interval": 0,
+                    "message": "To sign in, use a web browser to open https://microsoft.com/devicelogin "
+                    "and enter the code WBPLANTEST to authenticate.",
+                },
+            )
+        device_ok = (
+            form.get("grant_type") == "urn:ietf:params:oauth:grant-type:device_code"
+            and form.get("device_code") == DEVICE_CODE
+            and client in self.public_clients
         )
-        if form.get("grant_type") != "client_credentials" or not good:
+        good = (
+            device_ok
+            or (
+                form.get("client_secret") is not None
+                and self.client_secrets.get(client) == form.get("client_secret")
+            )
+            or (
+                form.get("client_assertion") is not None
+                and self.federated_assertions.get(client) == form.get("client_assertion")
+            )
+        )
+        if not good or (form.get("grant_type") == "client_credentials") == device_ok:
             return (
                 401,
                 {},
@@ -224,6 +253,7 @@ class GraphEmulator:
                 },
             )
         self.issued_tokens.add(ISSUED_TOKEN)
+        extra = {"id_token": self._id_token(tenant, client)} if device_ok else {}
         return (
             200,
             {},
@@ -232,8 +262,27 @@ class GraphEmulator:
                 "expires_in": 3599,
                 "ext_expires_in": 3599,
                 "access_token": ISSUED_TOKEN,
+                **extra,
             },
         )
+
+    def _id_token(self, tenant: str, client: str) -> str:
+        """An unsigned OpenID id_token: MSAL reads the person's claims from it after sign-in."""
+        now = int(time.time())
+        claims = {
+            "iss": f"{self.origin}/{tenant}/v2.0",
+            "aud": client,
+            "sub": "person-subject",
+            "oid": "22222222-3333-4444-8555-666666666666",
+            "tid": tenant,
+            "preferred_username": "admin@contoso.com",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+        }
+        parts = ({"alg": "none", "typ": "JWT"}, claims)
+        encoded = [base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=") for p in parts]
+        return b".".join(encoded).decode() + "."
 
 
 class _Handler(BaseHTTPRequestHandler):
