@@ -119,7 +119,7 @@ class LdapSession:
             controls = (
                 security_descriptor_control(sdflags=DACL_SECURITY_INFORMATION) if security else None
             )
-            result = self._call(
+            self._call(
                 self._conn.search,
                 base,
                 search_filter,
@@ -129,7 +129,7 @@ class LdapSession:
                 paged_size=size,
                 paged_cookie=cookie,
             )
-            if not result:
+            if not self._succeeded():
                 self._raise_for_result(f"search under {base}")
             for item in self._conn.response or ():
                 if item.get("type") == "searchResEntry":
@@ -145,7 +145,7 @@ class LdapSession:
         controls = (
             security_descriptor_control(sdflags=DACL_SECURITY_INFORMATION) if security else None
         )
-        ok = self._call(
+        self._call(
             self._conn.search,
             dn,
             "(objectClass=*)",
@@ -153,7 +153,7 @@ class LdapSession:
             attributes=list(attributes),
             controls=controls,
         )
-        if not ok:
+        if not self._succeeded():
             if self._conn.result.get("result") == _NO_SUCH_OBJECT:
                 return None
             self._raise_for_result(f"read of {dn}")
@@ -222,6 +222,11 @@ class LdapSession:
                 f"lost the connection to {self.url}: {short(exc)}",
                 hint="check that the DC is up and reachable, or raise --ldap-timeout",
             ) from None
+
+    def _succeeded(self) -> bool:
+        # ldap3 returns False from search() for a successful search with no entries: the
+        # result code is what tells success from failure.
+        return (self._conn.result or {}).get("result") == 0
 
     def _raise_for_result(self, what: str) -> None:
         result = self._conn.result or {}

@@ -238,6 +238,8 @@ class SambaDC:
             authentication=ldap3.SIMPLE,
             raise_exceptions=True,
             receive_timeout=30,
+            # No schema is loaded (get_info=NONE); also lets set-up write the rootDSE ("").
+            check_names=False,
         )
         conn.bind()
         self._connections.append(conn)
@@ -280,6 +282,23 @@ class SambaDC:
         conn.unbind()
         self._connections.remove(conn)
         return dn
+
+    def ldb_add(self, ldif: str) -> None:
+        """Add records straight into the running DC's sam.ldb with the *relax* control — for
+        what LDAP refuses, e.g. a group with a chosen RID (Key Admins, 526), which Samba 4.17
+        does not create at its 2008 R2 functional level."""
+        tool = shutil.which("ldbadd")
+        if tool is None:
+            pytest.skip("ldbadd not found: install ldb-tools")
+        result = subprocess.run(
+            [tool, "-H", str(self.directory / "private" / "sam.ldb"), "--controls=relax:0"],
+            input=ldif,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"ldbadd failed: {result.stdout}{result.stderr}")
 
     def stop(self) -> None:
         for conn in self._connections:
