@@ -53,7 +53,9 @@ def order(graph: nx.DiGraph, changes: Sequence[ResourceChange]) -> list[str]:
     provider = {c.address: c.provider for c in changes}
     return [
         str(n)
-        for n in nx.lexicographical_topological_sort(graph, key=lambda n: f"{_PROVIDER_ORDER[provider[n]]}{n}")
+        for n in nx.lexicographical_topological_sort(
+            graph, key=lambda n: f"{_PROVIDER_ORDER[provider[n]]}{n}"
+        )
     ]
 
 

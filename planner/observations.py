@@ -65,7 +65,9 @@ class Index:
         return {a: fingerprint(self.observation(a)) for a in sorted(addresses)}
 
 
-def observation_address(resource_type: str, dn: str | None, forest: str, account: str) -> str | None:
+def observation_address(
+    resource_type: str, dn: str | None, forest: str, account: str
+) -> str | None:
     """Which observation a resource of ``resource_type`` is computed from."""
     if resource_type in ("ad.object", "ad.ace") and dn is not None:
         return f"ad.object[{dn}]"

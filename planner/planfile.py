@@ -56,9 +56,14 @@ def load_plan(path: Path) -> tuple[Plan, Policy]:
     except OSError as exc:
         raise PlanFileError(f"cannot read plan file {path}: {exc.strerror}") from exc
     except json.JSONDecodeError as exc:
-        raise PlanFileError(f"{path} is not a wbplan plan file (not JSON: {exc.msg})", hint="create one with `wbplan plan -out FILE`") from exc
+        raise PlanFileError(
+            f"{path} is not a wbplan plan file (not JSON: {exc.msg})",
+            hint="create one with `wbplan plan -out FILE`",
+        ) from exc
     if not isinstance(doc, dict) or doc.get("format") != PLANFILE_FORMAT:
-        raise PlanFileError(f"{path} is not a wbplan plan file", hint="create one with `wbplan plan -out FILE`")
+        raise PlanFileError(
+            f"{path} is not a wbplan plan file", hint="create one with `wbplan plan -out FILE`"
+        )
     body = {"plan": doc.get("plan"), "policy": doc.get("policy")}
     if doc.get("checksum") != _checksum(body):
         raise PlanFileError(
@@ -74,4 +79,6 @@ def load_plan(path: Path) -> tuple[Plan, Policy]:
     try:
         return Plan.model_validate(body["plan"]), Policy.model_validate(body["policy"])
     except pydantic.ValidationError as exc:
-        raise PlanFileError(f"{path} does not match the plan format: {exc.error_count()} problem(s)") from exc
+        raise PlanFileError(
+            f"{path} does not match the plan format: {exc.error_count()} problem(s)"
+        ) from exc

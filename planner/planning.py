@@ -68,17 +68,26 @@ def make_plan(
         by_address[a].model_copy(update={"level": lv[a], "blocked_by": blocked.get(a, ())})
         for a in dag.order(graph, changes)
     ]
-    active = [c for c in ordered if not (c.blocked_by and c.change.actions[0] not in ("no-op", "read"))]
+    active = [
+        c for c in ordered if not (c.blocked_by and c.change.actions[0] not in ("no-op", "read"))
+    ]
     deferred = [c for c in ordered if c not in active]
     observed = {
         a
         for r in resources
-        if (a := observation_address(r.type, r.dn, policy.forest.lower(), policy.connector.account)) is not None
+        if (a := observation_address(r.type, r.dn, policy.forest.lower(), policy.connector.account))
+        is not None
     }
-    if policy.writeback.device is not None and policy.writeback.device.enabled and state.ad is not None:
+    if (
+        policy.writeback.device is not None
+        and policy.writeback.device.enabled
+        and state.ad is not None
+    ):
         observed.add("ad.drs_services[]")
     summary = summarise(active, deferred)
-    destructive = summary.destroy > 0 or any(c.blast_radius is not None for c in ordered)
+    destructive = summary.destroy > 0 or any(
+        c.blast_radius is not None and c.blast_radius.count > 0 for c in ordered
+    )
     return Plan(
         wbplan_version=__version__,
         timestamp=timestamp,
@@ -96,7 +105,9 @@ def make_plan(
         deferred_changes=tuple(deferred),
         summary=summary,
         applyable=(summary.add + summary.change + summary.destroy) > 0,
-        complete=not deferred,
+        # A plan is complete when applying it converges: nothing waits on a person, and nothing
+        # it needed went unobserved (an unread tenant is unknown, never "matches").
+        complete=not deferred and not any(c.action_reason == "not_observed" for c in active),
         destructive=destructive,
     )
 

@@ -16,7 +16,7 @@ from planner.observations import Index
 
 def to_change(resource: Resource, outcome: Outcome) -> ResourceChange:
     """Build the ResourceChange for ``resource`` (deepdiff fills attribute-level detail)."""
-    from deepdiff import DeepDiff  # noqa: PLC0415 - only loaded when planning
+    from deepdiff import DeepDiff
 
     paths: tuple[str, ...] = ()
     if isinstance(outcome.before, dict) and isinstance(outcome.after, dict):
@@ -29,17 +29,26 @@ def to_change(resource: Resource, outcome: Outcome) -> ResourceChange:
         provider=resource.provider,
         features=resource.features,
         action_reason=outcome.reason,
-        change=ChangeDetail(actions=(outcome.action,), before=outcome.before, after=outcome.after, attribute_changes=paths),
+        change=ChangeDetail(
+            actions=(outcome.action,),
+            before=outcome.before,
+            after=outcome.after,
+            attribute_changes=paths,
+        ),
         depends_on=resource.depends_on,
         why=resource.why,
-        instructions=outcome.instructions if outcome.instructions is not None else (resource.instructions if outcome.action in ("manual", "read") else None),
+        instructions=outcome.instructions
+        if outcome.instructions is not None
+        else (resource.instructions if outcome.action in ("manual", "read") else None),
         dn=resource.dn,
         ace=resource.ace,
         **extra,
     )
 
 
-def diff(resources: list[Resource], index: Index, group_container: str | None = None) -> list[ResourceChange]:
+def diff(
+    resources: list[Resource], index: Index, group_container: str | None = None
+) -> list[ResourceChange]:
     """A change for every resource (no-ops included). ``group_container`` is the policy's group
     writeback OU, used for the blast radius of turning group writeback off."""
     out: list[ResourceChange] = []

@@ -49,7 +49,9 @@ def diff_schema(r: Resource, index: Index) -> Outcome:
     ok = info.object_version is not None and info.object_version >= minimum and not missing
     if ok:
         return Outcome("no-op", "satisfied", before, before)
-    return Outcome("manual", "schema_too_old", before, {"object_version": f">= {minimum}", "missing": []})
+    return Outcome(
+        "manual", "schema_too_old", before, {"object_version": f">= {minimum}", "missing": []}
+    )
 
 
 def diff_exchange(r: Resource, index: Index) -> Outcome:
@@ -93,7 +95,8 @@ def diff_object(r: Resource, index: Index) -> Outcome:
     drift = {
         name: value
         for name, value in r.desired.items()
-        if name in ENFORCED_ATTRIBUTES and not _attr_equal(name, obj.attributes.get(name, ()), value)
+        if name in ENFORCED_ATTRIBUTES
+        and not _attr_equal(name, obj.attributes.get(name, ()), value)
     }
     if not drift:
         return Outcome("no-op", "satisfied")
@@ -115,7 +118,9 @@ def _evaluate(r: Resource, obj: AdObject, sids: list[str], index: Index) -> Righ
     for spec in r.rights:
         right = Right(spec.name, spec.mask, spec.object_type)
         if spec.applies_to == "object":
-            results.append(rights_on_object(obj.security, sids, _object_classes(obj, index), [right]))
+            results.append(
+                rights_on_object(obj.security, sids, _object_classes(obj, index), [right])
+            )
         else:
             assert spec.target_class is not None
             results.append(rights_on_new_child(obj.security, sids, spec.target_class, [right]))
@@ -137,7 +142,11 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
     sid = conn.sid if conn is not None and conn.found else None
     planned = r.ace.with_trustee(sid or "<connector SID>")
     if r.destroy:
-        if obj.exists and obj.security and any(_same_explicit(a, planned) for a in obj.security.aces):
+        if (
+            obj.exists
+            and obj.security
+            and any(_same_explicit(a, planned) for a in obj.security.aces)
+        ):
             return Outcome("delete", "remove_preparation", _ace_view(planned), None)
         return Outcome("no-op", "satisfied")
     if not obj.exists:
@@ -156,12 +165,15 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
         return Outcome("no-op", "satisfied", extra=None)
     if check.denied:
         denies = [a for a in check.evidence if a.qualifier == "deny"]
-        shown = "; ".join(f"deny {hex(a.mask)} to {a.trustee}" for a in denies) or "an explicit deny ACE"
+        shown = (
+            "; ".join(f"deny {hex(a.mask)} to {a.trustee}" for a in denies)
+            or "an explicit deny ACE"
+        )
         return Outcome(
             "manual",
             "denied_by_ace",
             {"denied": sorted(check.denied), "deny_aces": [_ace_view(a) for a in denies]},
-            _ace_view(planned),
+            {"denied": [], "deny_aces": []},
             instructions=f"A deny ACE on {r.dn} defeats the grant ({shown}); wbplan never removes ACEs it did not add. Remove or narrow it, then plan again",
         )
     return Outcome("create", "missing_ace", None, _ace_view(planned))
@@ -211,7 +223,9 @@ def diff_membership(r: Resource, index: Index) -> Outcome:
         return not_observed(f"membership of {name}")
     if group_sid and conn.found and group_sid in conn.token_groups:
         return Outcome("no-op", "satisfied")
-    return Outcome("create", "missing_membership", {"member": False}, {"member": True, "group": name})
+    return Outcome(
+        "create", "missing_membership", {"member": False}, {"member": True, "group": name}
+    )
 
 
 def diff_ad(r: Resource, index: Index) -> Outcome:

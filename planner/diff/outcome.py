@@ -22,4 +22,8 @@ class Outcome:
 
 def not_observed(what: str) -> Outcome:
     """The side this resource lives on was not read (offline snapshot without it, or unread)."""
-    return Outcome("read", "not_observed", instructions=f"{what} was not observed; run `wbplan refresh` with access to it")
+    return Outcome(
+        "read",
+        "not_observed",
+        instructions=f"{what} was not observed; run `wbplan refresh` with access to it",
+    )

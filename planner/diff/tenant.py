@@ -23,7 +23,8 @@ def diff_licence(r: Resource, index: Index) -> Outcome:
     before = {"satisfied": verdict.satisfied, "summary": verdict.summary}
     if verdict.satisfied:
         return Outcome("no-op", "satisfied", before, before)
-    return Outcome("manual", "licence_missing", before, {"satisfied": True, "service_plan": plan})
+    wanted = f"{plan} service plan provisioned (Success) in an Enabled or Warning SKU with units"
+    return Outcome("manual", "licence_missing", before, {"satisfied": True, "summary": wanted})
 
 
 def _blast_radius(index: Index, container: str | None) -> BlastRadius | None:

@@ -231,27 +231,24 @@ def _head(doc: dict[str, Any]) -> str:
 
 def _banner(doc: dict[str, Any]) -> list[str]:
     destroy = doc["summary"]["destroy"]
-    lines = [
-        "",
-        "> [!CAUTION]",
-        f"> **This plan destroys something.** {destroy} to destroy"
-        + (
-            " directly; review the blast radius below."
-            if destroy
-            else "; review the blast radius below."
-        ),
+    radii = [
+        (change["address"], change["blast_radius"])
+        for change in (*doc.get("resource_changes", []), *doc.get("deferred_changes", []))
+        if change.get("blast_radius") and change["blast_radius"]["count"]
     ]
-    for change in (*doc.get("resource_changes", []), *doc.get("deferred_changes", [])):
-        radius = change.get("blast_radius")
-        if not radius:
-            continue
+    parts = [f"**{destroy}** to destroy"] if destroy else []
+    total = sum(radius["count"] for _, radius in radii)
+    if total:
+        parts.append(f"**{total}** group(s) deleted by the next sync cycle (blast radius)")
+    lines = ["", "> [!CAUTION]", f"> **This plan destroys something:** {' and '.join(parts)}."]
+    for address, radius in radii:
         first = radius.get("first", [])[:BANNER_DNS]
         named = ", ".join(code(dn) for dn in first)
         more = radius["count"] - len(first)
         tail = f"{named}{f' and {more} more' if more > 0 else ''}" if first else ""
         lines.append(">")
         lines.append(
-            f"> **Blast radius of {code(change['address'])}:** {prose(radius['description'])}: "
+            f"> **Blast radius of {code(address)}:** {prose(radius['description'])}: "
             f"**{radius['count']}** group(s)" + (f": {tail}." if tail else ".")
         )
     return lines
@@ -263,7 +260,7 @@ def _graph(doc: dict[str, Any]) -> str | None:
         return None
     count = len(doc.get("resource_changes", [])) + len(doc.get("deferred_changes", []))
     return (
-        f"<details><summary>Dependency graph ({count} resources)</summary>\n\n"
+        f"<details><summary>Dependency graph ({count} resource(s))</summary>\n\n"
         f"```mermaid\n{mermaid}```\n\n</details>\n"
     )
 

@@ -29,9 +29,7 @@ def _c(text: str, action: str, color: bool) -> str:
 
 
 def _value(v: Any) -> str:
-    if isinstance(v, str):
-        return json.dumps(v)
-    return json.dumps(v, sort_keys=True)
+    return json.dumps(v, sort_keys=True, ensure_ascii=False)
 
 
 def ace_line(ace: dict[str, Any]) -> str:
@@ -68,8 +66,12 @@ def _detail(change: dict[str, Any], indent: str) -> list[str]:
         br = change["blast_radius"]
         lines.append(f"{indent}BLAST RADIUS: {br['description']}: {br['count']} group(s)")
         lines.extend(f"{indent}  - {dn}" for dn in br.get("first", []))
+        if br["count"] > len(br.get("first", [])):
+            lines.append(f"{indent}  … and {br['count'] - len(br.get('first', []))} more")
     if change.get("instructions") and action in ("manual", "read"):
         lines.append(f"{indent}todo: {change['instructions']}")
+    if change.get("blocked_by"):
+        lines.append(f"{indent}waits for: {', '.join(change['blocked_by'])}")
     lines.append(f"{indent}why: {change['why']}")
     return lines
 
@@ -83,10 +85,19 @@ def _block(change: dict[str, Any], color: bool, indent: str = "  ") -> list[str]
     return lines
 
 
+def not_observed(doc: dict[str, Any]) -> int:
+    """How many changes are unknown because their side was not observed (not merely
+    unverifiable): the plan cannot claim the configuration matches."""
+    return sum(1 for c in doc["resource_changes"] if c["action_reason"] == "not_observed")
+
+
 def summary_line(doc: dict[str, Any]) -> str:
     """The closing line."""
     s = doc["summary"]
     if not (s["add"] or s["change"] or s["destroy"] or s["manual"] or s["deferred"]):
+        missing = not_observed(doc)
+        if missing:
+            return f"No changes in what was observed; {missing} item(s) were not observed, so the plan is incomplete."
         return "No changes. Writeback configuration matches the policy."
     return f"Plan: {s['add']} to add, {s['change']} to change, {s['destroy']} to destroy, {s['manual']} manual."
 
@@ -103,20 +114,21 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
     deferred = doc["deferred_changes"]
     acting = [c for c in changes if c["change"]["actions"][0] != "no-op"]
     if doc.get("destructive"):
+        radius = any((c.get("blast_radius") or {}).get("count") for c in (*changes, *deferred))
+        see = " and BLAST RADIUS" if radius else ""
         out += [
             "",
-            _c(
-                "WARNING: this plan destroys something (see '-' and BLAST RADIUS below).",
-                "delete",
-                color,
-            ),
+            _c(f"WARNING: this plan destroys something (see '-'{see} below).", "delete", color),
         ]
     if acting or deferred:
+        only_reads = not deferred and all(c["change"]["actions"][0] == "read" for c in acting)
         out += [
             "",
             "Symbols: + create  ~ update in-place  - destroy  ! manual (a person must act)  ? cannot be verified remotely",
             "",
-            "wbplan will perform the following actions, in this order:",
+            "Nothing to change; these items cannot be checked from here:"
+            if only_reads
+            else "wbplan will perform the following actions, in this order:",
         ]
     blocked_under: dict[str, list[dict[str, Any]]] = {}
     for d in deferred:
@@ -142,9 +154,14 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
             f"{unchanged} resource(s) already match the policy (hidden; --format json lists them).",
         ]
     s = doc["summary"]
-    if s["read"]:
+    missing = not_observed(doc)
+    if s["read"] - missing:
         out.append(
-            f"{s['read']} item(s) cannot be verified remotely: check them by hand ('todo' lines)."
+            f"{s['read'] - missing} item(s) cannot be verified remotely: check them by hand ('todo' lines)."
+        )
+    if missing:
+        out.append(
+            f"{missing} item(s) were not observed: refresh with access to them ('todo' lines)."
         )
     out += ["", summary_line(doc)]
     return "\n".join(out) + "\n"

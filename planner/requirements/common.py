@@ -127,17 +127,25 @@ class Context:
 
     def class_guid(self, name: str) -> str:
         """schemaIDGUID of a class: observed first, domain.md constant otherwise."""
-        observed = self.state.ad.schema_info.classes.get(name) if self.state and self.state.ad else None
+        observed = (
+            self.state.ad.schema_info.classes.get(name) if self.state and self.state.ad else None
+        )
         return observed or CLASS_GUIDS[name]
 
     def attribute_guid(self, name: str) -> str:
         """schemaIDGUID of an attribute: observed first, constant otherwise."""
-        observed = self.state.ad.schema_info.attributes.get(name) if self.state and self.state.ad else None
+        observed = (
+            self.state.ad.schema_info.attributes.get(name) if self.state and self.state.ad else None
+        )
         return observed or ATTRIBUTE_GUIDS[name]
 
     def right_guid(self, name: str) -> str:
         """rightsGuid of an extended right: observed first, constant otherwise."""
-        observed = self.state.ad.schema_info.extended_rights.get(name) if self.state and self.state.ad else None
+        observed = (
+            self.state.ad.schema_info.extended_rights.get(name)
+            if self.state and self.state.ad
+            else None
+        )
         return observed or EXTENDED_RIGHTS[name]
 
 

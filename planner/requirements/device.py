@@ -42,7 +42,15 @@ def schema_gate(ctx: Context, feature: str) -> Resource:
         features=(feature,),
         why="Device writeback needs the forest schema at Windows Server 2012 R2 (objectVersion 69) and the msDS-Device* classes (domain.md §1.1, §1.2, §4 [S4])",
         manageable=False,
-        desired={"min_object_version": 69, "classes": ["msDS-Device", "msDS-DeviceContainer", "msDS-DeviceRegistrationService", "msDS-DeviceRegistrationServiceContainer"]},
+        desired={
+            "min_object_version": 69,
+            "classes": [
+                "msDS-Device",
+                "msDS-DeviceContainer",
+                "msDS-DeviceRegistrationService",
+                "msDS-DeviceRegistrationServiceContainer",
+            ],
+        },
         instructions=(
             "Extend the forest schema to Windows Server 2012 R2 or later: `adprep /forestprep` from 2012 R2+ media "
             "as a Schema Admin (on Samba: `samba-tool domain schemaupgrade --schema=2012_R2`)"
@@ -89,8 +97,12 @@ def expand(ctx: Context) -> list[Resource]:
     if not wb.enabled:
         return [
             feature_flag(
-                ctx, "deviceWritebackEnabled", False, FEATURE,
-                "Device writeback is declared off: the tenant flag should be false (domain.md §2.2)", (),
+                ctx,
+                "deviceWritebackEnabled",
+                False,
+                FEATURE,
+                "Device writeback is declared off: the tenant flag should be false (domain.md §2.2)",
+                (),
             )
         ]
     location = registered_devices_dn(wb.domain or ctx.forest)
@@ -153,11 +165,24 @@ def expand(ctx: Context) -> list[Resource]:
         feature=FEATURE,
         why="The connector creates and deletes msDS-Device objects in the device container (domain.md §4, OBS; exact wizard ACE UNCONFIRMED)",
         ace=AceSpec(
-            mask=CREATE_CHILD | DELETE_CHILD, flags=CI, object_type=device_class, object_type_name="msDS-Device"
+            mask=CREATE_CHILD | DELETE_CHILD,
+            flags=CI,
+            object_type=device_class,
+            object_type_name="msDS-Device",
         ),
         rights=(
-            RightSpec(name="create-devices", mask=CREATE_CHILD, object_type=device_class, applies_to="object"),
-            RightSpec(name="delete-devices", mask=DELETE_CHILD, object_type=device_class, applies_to="object"),
+            RightSpec(
+                name="create-devices",
+                mask=CREATE_CHILD,
+                object_type=device_class,
+                applies_to="object",
+            ),
+            RightSpec(
+                name="delete-devices",
+                mask=DELETE_CHILD,
+                object_type=device_class,
+                applies_to="object",
+            ),
         ),
         depends_on=(ad_object(location),),
     )
@@ -169,10 +194,18 @@ def expand(ctx: Context) -> list[Resource]:
         feature=FEATURE,
         why="The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects (domain.md §4 [S26])",
         ace=AceSpec(
-            mask=READ_PROP | WRITE_PROP, flags=CI_IO, inherited_object_type=device_class, inherited_object_type_name="msDS-Device"
+            mask=READ_PROP | WRITE_PROP,
+            flags=CI_IO,
+            inherited_object_type=device_class,
+            inherited_object_type_name="msDS-Device",
         ),
         rights=(
-            RightSpec(name="read-write-devices", mask=READ_PROP | WRITE_PROP, applies_to="descendants", target_class=device_class),
+            RightSpec(
+                name="read-write-devices",
+                mask=READ_PROP | WRITE_PROP,
+                applies_to="descendants",
+                target_class=device_class,
+            ),
         ),
         depends_on=(ad_object(location),),
     )

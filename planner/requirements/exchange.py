@@ -5,7 +5,14 @@ the connector on descendant user, inetOrgPerson, group and contact objects of ea
 from __future__ import annotations
 
 from planner.model.plan import AceSpec, Resource, RightSpec
-from planner.requirements.common import CI_IO, READ_PROP, WRITE_PROP, Context, ace_resource, ad_object
+from planner.requirements.common import (
+    CI_IO,
+    READ_PROP,
+    WRITE_PROP,
+    Context,
+    ace_resource,
+    ad_object,
+)
 from planner.requirements.group import exchange_gate
 from planner.requirements.tenant import connect_option
 
@@ -34,9 +41,19 @@ def expand(ctx: Context) -> list[Resource]:
                 feature=FEATURE,
                 why=f"Exchange hybrid writes msExch* attributes and proxyAddresses back to {cls} objects: RPWP on descendant {cls} objects (domain.md §10 [S2][S1])",
                 ace=AceSpec(
-                    mask=READ_PROP | WRITE_PROP, flags=CI_IO, inherited_object_type=guid, inherited_object_type_name=cls
+                    mask=READ_PROP | WRITE_PROP,
+                    flags=CI_IO,
+                    inherited_object_type=guid,
+                    inherited_object_type_name=cls,
                 ),
-                rights=(RightSpec(name=f"read-write-{cls}", mask=READ_PROP | WRITE_PROP, applies_to="descendants", target_class=guid),),
+                rights=(
+                    RightSpec(
+                        name=f"read-write-{cls}",
+                        mask=READ_PROP | WRITE_PROP,
+                        applies_to="descendants",
+                        target_class=guid,
+                    ),
+                ),
                 depends_on=() if remove else (ctx.exchange_schema_address, ad_object(root)),
                 destroy=remove,
             )

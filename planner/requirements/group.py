@@ -55,15 +55,20 @@ def expand(ctx: Context) -> list[Resource]:
     flag_name = "unifiedGroupWritebackEnabled"
     container = wb.container
     if not wb.enabled:
-        out = [
-            feature_flag(
-                ctx, flag_name, False, FEATURE,
-                "Group writeback is declared off; the next sync cycle then deletes the groups it wrote back (domain.md §7 [S19])", (),
-            )
-        ]
+        off = feature_flag(
+            ctx,
+            flag_name,
+            False,
+            FEATURE,
+            "Group writeback is declared off; the next sync cycle then deletes the groups it wrote back (domain.md §7 [S19])",
+            (),
+        )
         if wb.remove_preparation and container:
-            out += _aces(ctx, container, destroy=True)
-        return out
+            # The connector's rights go only after the feature is off: removing them while
+            # writeback still runs makes every export into the OU fail (and it is these rights
+            # that let the sync delete the groups it wrote back, domain.md §7 [S19]).
+            return [off, *_aces(ctx, container, destroy=True, after=(off.address,))]
+        return [off]
     assert container is not None  # guaranteed by policy validation (WBP033)
     gate = exchange_gate(ctx, FEATURE)
     ou = Resource(
@@ -105,9 +110,11 @@ def expand(ctx: Context) -> list[Resource]:
     return [gate, ou, *aces, setting, flag, option]
 
 
-def _aces(ctx: Context, container: str, *, destroy: bool) -> list[Resource]:
+def _aces(
+    ctx: Context, container: str, *, destroy: bool, after: tuple[str, ...] = ()
+) -> list[Resource]:
     group = ctx.class_guid("group")
-    deps = (ad_object(container),)
+    deps = (ad_object(container), *after)
     create = ace_resource(
         ctx,
         dn=container,
@@ -118,10 +125,16 @@ def _aces(ctx: Context, container: str, *, destroy: bool) -> list[Resource]:
             "The connector creates and deletes group objects in the writeback OU; an ACE scoped to descendant groups "
             "alone does not grant CreateChild on the OU (domain.md §7, OBS)"
         ),
-        ace=AceSpec(mask=CREATE_CHILD | DELETE_CHILD, flags=CI, object_type=group, object_type_name="group"),
+        ace=AceSpec(
+            mask=CREATE_CHILD | DELETE_CHILD, flags=CI, object_type=group, object_type_name="group"
+        ),
         rights=(
-            RightSpec(name="create-groups", mask=CREATE_CHILD, object_type=group, applies_to="object"),
-            RightSpec(name="delete-groups", mask=DELETE_CHILD, object_type=group, applies_to="object"),
+            RightSpec(
+                name="create-groups", mask=CREATE_CHILD, object_type=group, applies_to="object"
+            ),
+            RightSpec(
+                name="delete-groups", mask=DELETE_CHILD, object_type=group, applies_to="object"
+            ),
         ),
         depends_on=deps,
         destroy=destroy,
@@ -140,8 +153,18 @@ def _aces(ctx: Context, container: str, *, destroy: bool) -> list[Resource]:
             inherited_object_type_name="group",
         ),
         rights=(
-            RightSpec(name="read-write-groups", mask=READ_PROP | WRITE_PROP, applies_to="descendants", target_class=group),
-            RightSpec(name="delete-groups-tree", mask=DELETE | DELETE_TREE, applies_to="descendants", target_class=group),
+            RightSpec(
+                name="read-write-groups",
+                mask=READ_PROP | WRITE_PROP,
+                applies_to="descendants",
+                target_class=group,
+            ),
+            RightSpec(
+                name="delete-groups-tree",
+                mask=DELETE | DELETE_TREE,
+                applies_to="descendants",
+                target_class=group,
+            ),
         ),
         depends_on=deps,
         destroy=destroy,

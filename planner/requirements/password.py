@@ -30,7 +30,12 @@ def expand(ctx: Context) -> list[Resource]:
         return []
     user = ctx.class_guid("user")
     grants = (
-        ("reset-password", CONTROL_ACCESS, ctx.right_guid("User-Force-Change-Password"), "Reset Password"),
+        (
+            "reset-password",
+            CONTROL_ACCESS,
+            ctx.right_guid("User-Force-Change-Password"),
+            "Reset Password",
+        ),
         ("write-lockoutTime", WRITE_PROP, ctx.attribute_guid("lockoutTime"), "lockoutTime"),
         ("write-pwdLastSet", WRITE_PROP, ctx.attribute_guid("pwdLastSet"), "pwdLastSet"),
     )
@@ -56,7 +61,15 @@ def expand(ctx: Context) -> list[Resource]:
                     object_type_name=label,
                     inherited_object_type_name="user",
                 ),
-                rights=(RightSpec(name=name, mask=mask, object_type=guid, applies_to="descendants", target_class=user),),
+                rights=(
+                    RightSpec(
+                        name=name,
+                        mask=mask,
+                        object_type=guid,
+                        applies_to="descendants",
+                        target_class=user,
+                    ),
+                ),
                 depends_on=(ad_object(root),),
                 destroy=remove,
             )
@@ -75,8 +88,20 @@ def expand(ctx: Context) -> list[Resource]:
                     "Unexpire Password on the root of each domain; an existing Authenticated Users grant also satisfies it "
                     "(domain.md §3; that default is UNCONFIRMED [S70])"
                 ),
-                ace=AceSpec(mask=CONTROL_ACCESS, flags=CI, object_type=guid, object_type_name="Unexpire Password"),
-                rights=(RightSpec(name="unexpire-password", mask=CONTROL_ACCESS, object_type=guid, applies_to="object"),),
+                ace=AceSpec(
+                    mask=CONTROL_ACCESS,
+                    flags=CI,
+                    object_type=guid,
+                    object_type_name="Unexpire Password",
+                ),
+                rights=(
+                    RightSpec(
+                        name="unexpire-password",
+                        mask=CONTROL_ACCESS,
+                        object_type=guid,
+                        applies_to="object",
+                    ),
+                ),
                 depends_on=(ad_object(root),),
                 destroy=remove,
             )

@@ -36,7 +36,9 @@ def licence_resources(ctx: Context) -> list[Resource]:
     ]
 
 
-def feature_flag(ctx: Context, flag: str, value: bool, feature: str, why: str, depends_on: tuple[str, ...]) -> Resource:
+def feature_flag(
+    ctx: Context, flag: str, value: bool, feature: str, why: str, depends_on: tuple[str, ...]
+) -> Resource:
     """``features.<flag>`` of /directory/onPremisesSynchronization, changed with Graph PATCH."""
     deps = (*ctx.licence_addresses(), *depends_on) if value else depends_on
     return Resource(

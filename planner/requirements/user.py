@@ -14,7 +14,11 @@ def expand(ctx: Context) -> list[Resource]:
         return []
     return [
         feature_flag(
-            ctx, "userWritebackEnabled", False, "user",
-            "User writeback was withdrawn in August 2015; a tenant with userWritebackEnabled should turn it off (domain.md §11 [S25][S36a])", (),
+            ctx,
+            "userWritebackEnabled",
+            False,
+            "user",
+            "User writeback was withdrawn in August 2015; a tenant with userWritebackEnabled should turn it off (domain.md §11 [S25][S36a])",
+            (),
         )
     ]
