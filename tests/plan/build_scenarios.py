@@ -1,0 +1,845 @@
+"""Build the inputs of the plan scenarios: ``tests/plan/scenarios/<name>/policy.yaml`` and
+``state.json`` (an observed state built with the pydantic model, so it is schema-valid by
+construction).
+
+Every scenario is one function below: its docstring says what it shows, it returns the policy's
+``writeback`` section and the observed world. The fictional forest is ``contoso.test`` (the
+example's), observed at a fixed time; each world starts from :class:`World`'s defaults (schema
+2012 R2 with the device classes, Exchange schema 15312, the connector found, P1 active, every
+sync feature off, ``Group.Unified`` absent) and states only what differs.
+
+``python -m tests.plan.build_scenarios`` writes the inputs; ``--check`` fails when a committed
+file differs. ``python -m tests.plan.regen`` runs this and then rewrites the expected outputs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from planner.model.state import (
+    Ace,
+    AdObject,
+    AdState,
+    ConnectorAccount,
+    Domain,
+    GroupsInContainer,
+    GroupUnifiedSetting,
+    ObservedState,
+    Organization,
+    PrepaidUnits,
+    RootDse,
+    SchemaInfo,
+    SecurityDescriptor,
+    ServicePlan,
+    Source,
+    SubscribedSku,
+    SyncFeatures,
+    TenantDomain,
+    TenantState,
+)
+from planner.observe.snapshot import dump_state
+from planner.requirements.common import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
+
+SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
+
+FOREST = "contoso.test"
+BASE = "DC=contoso,DC=test"
+CONFIG = f"CN=Configuration,{BASE}"
+SERVICES = f"CN=Services,{CONFIG}"
+DRS_CONFIG = f"CN=Device Registration Configuration,{SERVICES}"
+DRS_SERVICES = f"CN=Device Registration Services,{DRS_CONFIG}"
+DRS_SERVICE = f"CN=DeviceRegistrationService,{DRS_SERVICES}"
+SCP = f"CN=62a0ff2e-97b9-4513-943f-0d221bd30080,{DRS_CONFIG}"
+REGISTERED_DEVICES = f"CN=RegisteredDevices,{BASE}"
+STAFF = f"OU=Staff,{BASE}"
+CLOUD_GROUPS = f"OU=CloudGroups,{BASE}"
+
+TENANT = "7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b"
+TENANT_DOMAIN = "contoso.onmicrosoft.com"
+CONNECTOR = "CONTOSO\\MSOL_1a2b3c4d5e6f"
+DOMAIN_SID = "S-1-5-21-1004336348-1177238915-682003330"
+CONNECTOR_SID = f"{DOMAIN_SID}-1105"
+SYNC_WRITERS_SID = f"{DOMAIN_SID}-1201"
+"""A group the connector is a member of (for rights held through tokenGroups)."""
+KEY_ADMINS_SID = f"{DOMAIN_SID}-526"
+SYSTEM = "S-1-5-18"
+DOMAIN_ADMINS = f"{DOMAIN_SID}-512"
+AUTH_USERS = "S-1-5-11"
+
+# ACE bits and flags (domain.md §1.6)
+CI, IO, INHERITED = 0x02, 0x08, 0x10
+CREATE_CHILD, DELETE_CHILD = 0x1, 0x2
+READ_PROP, WRITE_PROP, CONTROL_ACCESS = 0x10, 0x20, 0x100
+GR_DS, GW_DS = 0x20094, 0x20028
+DELETE, DELETE_TREE = 0x10000, 0x40
+FULL = 0xF01FF
+
+DEVICE_CLASSES = (
+    "msDS-Device",
+    "msDS-DeviceContainer",
+    "msDS-DeviceRegistrationService",
+    "msDS-DeviceRegistrationServiceContainer",
+)
+P1_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
+
+
+# --------------------------------------------------------------------------------------------
+# ACEs as the tools that prepare a forest write them (ADSyncConfig / AdSyncPrep, domain.md)
+
+
+def default_aces(inherited: bool = True) -> list[Ace]:
+    """SYSTEM and Domain Admins full control, Authenticated Users read."""
+    flags = CI | (INHERITED if inherited else 0)
+    return [
+        Ace(qualifier="allow", trustee=SYSTEM, mask=FULL, flags=flags),
+        Ace(qualifier="allow", trustee=DOMAIN_ADMINS, mask=FULL, flags=flags),
+        Ace(qualifier="allow", trustee=AUTH_USERS, mask=GR_DS, flags=flags),
+    ]
+
+
+def password_aces(
+    trustee: str = CONNECTOR_SID, *, inherited: bool = False, only: tuple[str, ...] = ()
+) -> list[Ace]:
+    """Set-ADSyncPasswordWritebackPermissions: CA Reset Password, WP lockoutTime, WP pwdLastSet
+    on descendant users (/I:S). ``only`` restricts to some of reset/lockout/pwdlastset."""
+    grants = {
+        "reset": (CONTROL_ACCESS, EXTENDED_RIGHTS["User-Force-Change-Password"]),
+        "lockout": (WRITE_PROP, ATTRIBUTE_GUIDS["lockoutTime"]),
+        "pwdlastset": (WRITE_PROP, ATTRIBUTE_GUIDS["pwdLastSet"]),
+    }
+    flags = CI | IO | (INHERITED if inherited else 0)
+    return [
+        Ace(
+            qualifier="allow",
+            trustee=trustee,
+            mask=mask,
+            flags=flags,
+            object_type=guid,
+            inherited_object_type=CLASS_GUIDS["user"],
+        )
+        for name, (mask, guid) in grants.items()
+        if not only or name in only
+    ]
+
+
+def unexpire_for_authenticated_users() -> Ace:
+    """The Unexpire Password grant public domain-root SDs show for AU (domain.md §3 [S70])."""
+    return Ace(
+        qualifier="allow",
+        trustee=AUTH_USERS,
+        mask=CONTROL_ACCESS,
+        flags=0,
+        object_type=EXTENDED_RIGHTS["Unexpire-Password"],
+    )
+
+
+def group_ou_aces(trustee: str = CONNECTOR_SID, *, only: tuple[str, ...] = ()) -> list[Ace]:
+    """Create/delete group children on the writeback OU; GR/GW/Delete/DeleteTree on groups."""
+    group = CLASS_GUIDS["group"]
+    aces = {
+        "create-delete": Ace(
+            qualifier="allow",
+            trustee=trustee,
+            mask=CREATE_CHILD | DELETE_CHILD,
+            flags=CI,
+            object_type=group,
+        ),
+        "manage": Ace(
+            qualifier="allow",
+            trustee=trustee,
+            mask=GR_DS | GW_DS | DELETE | DELETE_TREE,
+            flags=CI | IO,
+            inherited_object_type=group,
+        ),
+    }
+    return [ace for name, ace in aces.items() if not only or name in only]
+
+
+def device_container_aces(trustee: str = CONNECTOR_SID, *, only: tuple[str, ...] = ()) -> list[Ace]:
+    """Create/delete msDS-Device children; read/write their attributes."""
+    device = CLASS_GUIDS["msDS-Device"]
+    aces = {
+        "create-delete": Ace(
+            qualifier="allow",
+            trustee=trustee,
+            mask=CREATE_CHILD | DELETE_CHILD,
+            flags=CI,
+            object_type=device,
+        ),
+        "read-write": Ace(
+            qualifier="allow",
+            trustee=trustee,
+            mask=READ_PROP | WRITE_PROP,
+            flags=CI | IO,
+            inherited_object_type=device,
+        ),
+    }
+    return [ace for name, ace in aces.items() if not only or name in only]
+
+
+def drs_configuration_ace(trustee: str = CONNECTOR_SID) -> Ace:
+    """GRGW /I:T on the Device Registration Configuration container (AdSyncPrep-derived)."""
+    return Ace(qualifier="allow", trustee=trustee, mask=GR_DS | GW_DS, flags=CI)
+
+
+def exchange_aces(trustee: str = CONNECTOR_SID) -> list[Ace]:
+    """Set-ADSyncExchangeHybridPermissions: RPWP on descendant user/inetOrgPerson/group/contact."""
+    return [
+        Ace(
+            qualifier="allow",
+            trustee=trustee,
+            mask=READ_PROP | WRITE_PROP,
+            flags=CI | IO,
+            inherited_object_type=CLASS_GUIDS[cls],
+        )
+        for cls in ("user", "inetOrgPerson", "group", "contact")
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Objects
+
+
+def missing(dn: str) -> AdObject:
+    """An object wbplan looked for and did not find."""
+    return AdObject(dn=dn, exists=False)
+
+
+def present(
+    dn: str,
+    classes: tuple[str, ...],
+    aces: list[Ace] | tuple[Ace, ...] = (),
+    *,
+    attributes: dict[str, tuple[str, ...]] | None = None,
+    protected: bool = False,
+    defaults_inherited: bool = True,
+) -> AdObject:
+    """An existing object: its explicit ``aces`` first (canonical order), then the defaults."""
+    return AdObject(
+        dn=dn,
+        exists=True,
+        object_class=("top", *classes),
+        attributes=attributes or {},
+        security=SecurityDescriptor(
+            dacl_protected=protected,
+            aces=(*aces, *default_aces(inherited=defaults_inherited)),
+        ),
+    )
+
+
+def domain_root(aces: list[Ace] | tuple[Ace, ...] = ()) -> AdObject:
+    """``DC=contoso,DC=test`` with explicit defaults."""
+    return present(BASE, ("domain", "domainDNS"), aces, defaults_inherited=False)
+
+
+def ou(dn: str, aces: list[Ace] | tuple[Ace, ...] = ()) -> AdObject:
+    """An organizational unit."""
+    return present(dn, ("organizationalUnit",), aces)
+
+
+def drs_service(location: str = REGISTERED_DEVICES) -> AdObject:
+    """The msDS-DeviceRegistrationService object pointing at ``location``."""
+    return present(
+        DRS_SERVICE,
+        ("msDS-DeviceRegistrationService",),
+        attributes={"msDS-DeviceLocation": (location,), "msDS-IsEnabled": ("TRUE",)},
+    )
+
+
+def device_objects_prepared() -> list[AdObject]:
+    """The complete device-writeback preparation of the forest."""
+    return [
+        present(DRS_CONFIG, ("container",), [drs_configuration_ace()]),
+        present(DRS_SERVICES, ("msDS-DeviceRegistrationServiceContainer",)),
+        drs_service(),
+        present(REGISTERED_DEVICES, ("msDS-DeviceContainer",), device_container_aces()),
+    ]
+
+
+def device_objects_missing() -> list[AdObject]:
+    """Nothing of device writeback prepared."""
+    return [missing(dn) for dn in (DRS_CONFIG, DRS_SERVICES, DRS_SERVICE, REGISTERED_DEVICES)]
+
+
+def scp(keywords: tuple[str, ...]) -> AdObject:
+    """The hybrid-join service connection point."""
+    return present(SCP, ("serviceConnectionPoint",), attributes={"keywords": keywords})
+
+
+SCP_KEYWORDS = (f"azureADId:{TENANT}", f"azureADName:{TENANT_DOMAIN}")
+
+
+# --------------------------------------------------------------------------------------------
+# Tenant
+
+
+def p1_sku(
+    capability: str = "Enabled", enabled: int = 250, suspended: int = 0, consumed: int = 212
+) -> SubscribedSku:
+    """Entra ID P1 (SKU AAD_PREMIUM with the AAD_PREMIUM service plan, domain.md §2.1)."""
+    return SubscribedSku(
+        sku_id="078d2b04-f1bd-4111-bbd4-b4b1b354cef4",
+        sku_part_number="AAD_PREMIUM",
+        capability_status=capability,
+        consumed_units=consumed,
+        prepaid_units=PrepaidUnits(enabled=enabled, suspended=suspended),
+        service_plans=(
+            ServicePlan(
+                service_plan_id=P1_PLAN,
+                service_plan_name="AAD_PREMIUM",
+                provisioning_status="Success",
+                applies_to="User",
+            ),
+        ),
+    )
+
+
+def office_e1_sku() -> SubscribedSku:
+    """Office 365 E1: no Entra ID P1 service plan in it."""
+    return SubscribedSku(
+        sku_id="18181a46-0d4e-45cd-891e-60aabd171b4e",
+        sku_part_number="STANDARDPACK",
+        capability_status="Enabled",
+        consumed_units=180,
+        prepaid_units=PrepaidUnits(enabled=200),
+        service_plans=(
+            ServicePlan(
+                service_plan_id="9aaf7827-d63c-4b61-89c3-182f06f82e5c",
+                service_plan_name="EXCHANGE_S_STANDARD",
+                provisioning_status="Success",
+                applies_to="User",
+            ),
+        ),
+    )
+
+
+FEATURE_FLAGS = (
+    "deviceWritebackEnabled",
+    "groupWriteBackEnabled",
+    "passwordSyncEnabled",
+    "passwordWritebackEnabled",
+    "unifiedGroupWritebackEnabled",
+    "userWritebackEnabled",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# The world
+
+
+@dataclass
+class World:
+    """An observed forest + tenant; ``build()`` turns it into an ``ObservedState``."""
+
+    object_version: int = 69
+    device_classes: bool = True
+    key_credential_link: bool = False
+    exchange_range_upper: int | None = 15312
+    objects: list[AdObject] = field(default_factory=list)
+    connector_found: bool = True
+    connector_groups: tuple[str, ...] = (f"{DOMAIN_SID}-513",)
+    well_known_groups: dict[str, str | None] = field(default_factory=dict)
+    groups_in_ou: GroupsInContainer | None = None
+    ad_observed: bool = True
+    tenant_observed: bool = True
+    skus: tuple[SubscribedSku, ...] = (p1_sku(),)
+    features: dict[str, bool] = field(default_factory=dict)
+    new_group_default: str | None = None
+    """``NewUnifiedGroupWritebackDefault`` as Graph stores it; None = Group.Unified absent."""
+
+    def ad(self) -> AdState:
+        """The forest side."""
+        classes: dict[str, str | None] = dict(CLASS_GUIDS)
+        if not self.device_classes:
+            classes.update(dict.fromkeys(DEVICE_CLASSES))
+        attributes: dict[str, str | None] = {
+            "lockoutTime": ATTRIBUTE_GUIDS["lockoutTime"],
+            "pwdLastSet": ATTRIBUTE_GUIDS["pwdLastSet"],
+            "msDS-DeviceLocation": ATTRIBUTE_GUIDS["msDS-DeviceLocation"]
+            if self.device_classes
+            else None,
+            "msDS-KeyCredentialLink": ATTRIBUTE_GUIDS["msDS-KeyCredentialLink"]
+            if self.key_credential_link
+            else None,
+        }
+        usn = iter(range(12001, 99999, 7))
+        objects = sorted(
+            (
+                o.model_copy(update={"usn_changed": next(usn)}) if o.exists else o
+                for o in self.objects
+            ),
+            key=lambda o: o.dn.lower(),
+        )
+        return AdState(
+            forest=FOREST,
+            forest_guid="5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21",
+            root_dse=RootDse(
+                default_naming_context=BASE,
+                configuration_naming_context=CONFIG,
+                schema_naming_context=f"CN=Schema,{CONFIG}",
+                root_domain_naming_context=BASE,
+                dns_host_name="dc1.contoso.test",
+                forest_functionality=6 if self.object_version >= 69 else 4,
+                domain_functionality=6 if self.object_version >= 69 else 4,
+            ),
+            domains=(Domain(dns_name=FOREST, dn=BASE, netbios_name="CONTOSO", sid=DOMAIN_SID),),
+            schema_info=SchemaInfo(
+                object_version=self.object_version,
+                classes={k: classes[k] for k in sorted(classes)},
+                attributes=attributes,
+                exchange_range_upper=self.exchange_range_upper,
+                extended_rights=dict(EXTENDED_RIGHTS),
+            ),
+            objects=objects,
+            drs_services=tuple(
+                o.dn for o in self.objects if o.exists and o.dn.lower() == DRS_SERVICE.lower()
+            ),
+            connector=ConnectorAccount(
+                account=CONNECTOR,
+                found=True,
+                dn=f"CN=MSOL_1a2b3c4d5e6f,CN=Users,{BASE}",
+                sid=CONNECTOR_SID,
+                token_groups=self.connector_groups,
+            )
+            if self.connector_found
+            else ConnectorAccount(account=CONNECTOR, found=False),
+            groups=(self.groups_in_ou,) if self.groups_in_ou else (),
+            well_known_groups=self.well_known_groups,
+        )
+
+    def tenant(self) -> TenantState:
+        """The tenant side."""
+        return TenantState(
+            tenant_id=TENANT,
+            organization=Organization(
+                id=TENANT,
+                display_name="Contoso (test)",
+                on_premises_sync_enabled=True,
+                on_premises_last_sync="2026-11-22T17:30:00Z",
+            ),
+            subscribed_skus=self.skus,
+            sync=SyncFeatures(
+                id=TENANT,
+                features={
+                    f: self.features.get(f, f == "passwordSyncEnabled") for f in FEATURE_FLAGS
+                },
+            ),
+            group_unified=GroupUnifiedSetting(present=False)
+            if self.new_group_default is None
+            else GroupUnifiedSetting(
+                present=True,
+                id="2f1e8a4c-5b6d-4e7f-8091-a2b3c4d5e6f7",
+                values={"NewUnifiedGroupWritebackDefault": self.new_group_default},
+            ),
+            domains=(
+                TenantDomain(id=TENANT_DOMAIN, is_verified=True, is_initial=True),
+                TenantDomain(id=FOREST, is_verified=True, is_default=True),
+            ),
+        )
+
+    def build(self, name: str) -> ObservedState:
+        """The observed state of scenario ``name``."""
+        return ObservedState(
+            wbplan_version="scenario",
+            observed_at="2026-11-22T18:00:00Z",
+            source=Source(
+                description=f"tests/plan/scenarios/{name} (built by tests/plan/build_scenarios.py)"
+            ),
+            ad=self.ad() if self.ad_observed else None,
+            tenant=self.tenant() if self.tenant_observed else None,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Policies
+
+PASSWORD = f"""\
+  password:
+    enabled: true
+    scope: ["{STAFF}"]
+    unexpire_password: true
+"""
+DEVICE = f"""\
+  device:
+    enabled: true
+    domain: {FOREST}
+"""
+GROUP = f"""\
+  group:
+    enabled: true
+    version: v1
+    container: {CLOUD_GROUPS}
+    new_group_default: false
+"""
+EXCHANGE = """\
+  exchange_hybrid:
+    enabled: true
+"""
+NGC = """\
+  ngc_keys:
+    enabled: true
+    group: key_admins
+"""
+HYBRID_JOIN = """\
+  hybrid_join:
+    enabled: true
+"""
+
+
+def policy_text(name: str, description: str, writeback: str) -> str:
+    """A complete policy for the contoso.test forest."""
+    summary = description.strip().splitlines()[0]
+    return f"""\
+# Plan scenario {name}: {summary}
+# Generated by tests/plan/build_scenarios.py; edit the scenario there.
+apiVersion: wbplan.dev/v1
+kind: WritebackPolicy
+metadata:
+  name: {name}
+  owner: identity-team@contoso.test
+forest: {FOREST}
+tenant:
+  id: {TENANT}
+  domain: {TENANT_DOMAIN}
+connector:
+  account: {CONNECTOR}
+licences:
+  require: [AAD_PREMIUM]
+writeback:
+{writeback}"""
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios: name → (policy writeback section, world)
+
+Scenario = Callable[[], tuple[str, World]]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(name: str) -> Callable[[Scenario], Scenario]:
+    """Register a scenario function under ``name``."""
+
+    def register(fn: Scenario) -> Scenario:
+        SCENARIOS[name] = fn
+        return fn
+
+    return register
+
+
+@scenario("password-from-nothing")
+def password_from_nothing() -> tuple[str, World]:
+    """Password writeback on a forest where nothing was granted."""
+    return PASSWORD, World(objects=[domain_root(), ou(STAFF)])
+
+
+@scenario("device-from-nothing")
+def device_from_nothing() -> tuple[str, World]:
+    """Device writeback on a 2012 R2 forest with no DRS objects and no RegisteredDevices."""
+    return DEVICE, World(objects=device_objects_missing())
+
+
+@scenario("group-from-nothing")
+def group_from_nothing() -> tuple[str, World]:
+    """Group writeback v1 with the Exchange schema present but no OU, no ACEs, no setting."""
+    return GROUP, World(objects=[missing(CLOUD_GROUPS)])
+
+
+@scenario("exchange-hybrid-from-nothing")
+def exchange_hybrid_from_nothing() -> tuple[str, World]:
+    """Exchange hybrid writeback: the Exchange schema is there, the RPWP grants are not."""
+    return EXCHANGE, World(objects=[domain_root()])
+
+
+@scenario("ngc-keys-from-nothing")
+def ngc_keys_from_nothing() -> tuple[str, World]:
+    """Key writeback on a 2016 schema with Key Admins, the connector not yet a member."""
+    return NGC, World(
+        object_version=87,
+        key_credential_link=True,
+        well_known_groups={"Key Admins": KEY_ADMINS_SID},
+    )
+
+
+@scenario("hybrid-join-from-nothing")
+def hybrid_join_from_nothing() -> tuple[str, World]:
+    """The hybrid-join SCP on a forest with no Device Registration Configuration container."""
+    return HYBRID_JOIN, World(objects=[missing(DRS_CONFIG), missing(SCP)])
+
+
+@scenario("half-prepared")
+def half_prepared() -> tuple[str, World]:
+    """Password, device and group writeback, each partly prepared.
+
+    Password: Reset Password and lockoutTime granted, pwdLastSet not; Unexpire Password held by
+    Authenticated Users. Device: the configuration containers and RegisteredDevices exist (with
+    the create/delete ACE only), the DRS object does not. Group: the OU has the create/delete
+    ACE only; Group.Unified says new groups are written back (true).
+    """
+    return PASSWORD + DEVICE + GROUP, World(
+        objects=[
+            domain_root([unexpire_for_authenticated_users()]),
+            ou(STAFF, password_aces(only=("reset", "lockout"))),
+            present(DRS_CONFIG, ("container",), [drs_configuration_ace()]),
+            present(DRS_SERVICES, ("msDS-DeviceRegistrationServiceContainer",)),
+            missing(DRS_SERVICE),
+            present(
+                REGISTERED_DEVICES,
+                ("msDS-DeviceContainer",),
+                device_container_aces(only=("create-delete",)),
+            ),
+            ou(CLOUD_GROUPS, group_ou_aces(only=("create-delete",))),
+        ],
+        new_group_default="true",
+        groups_in_ou=GroupsInContainer(container=CLOUD_GROUPS, count=0),
+    )
+
+
+@scenario("fully-prepared")
+def fully_prepared() -> tuple[str, World]:
+    """Every feature prepared and enabled: the plan has nothing to do."""
+    return PASSWORD + DEVICE + GROUP + EXCHANGE + NGC + HYBRID_JOIN, World(
+        object_version=87,
+        key_credential_link=True,
+        objects=[
+            domain_root([*exchange_aces(), unexpire_for_authenticated_users()]),
+            ou(STAFF, password_aces()),
+            *device_objects_prepared(),
+            scp(SCP_KEYWORDS),
+            ou(CLOUD_GROUPS, group_ou_aces()),
+        ],
+        connector_groups=(f"{DOMAIN_SID}-513", KEY_ADMINS_SID),
+        well_known_groups={"Key Admins": KEY_ADMINS_SID},
+        features={"deviceWritebackEnabled": True, "unifiedGroupWritebackEnabled": True},
+        new_group_default="false",
+        groups_in_ou=GroupsInContainer(container=CLOUD_GROUPS, count=0),
+    )
+
+
+@scenario("schema-too-old")
+def schema_too_old() -> tuple[str, World]:
+    """Device and password writeback on a 2008 R2 schema (objectVersion 47, no device classes).
+
+    The schema upgrade is a manual step; every device object waits for it (deferred, blocked
+    by ad.schema), while the unrelated password grants go ahead.
+    """
+    return PASSWORD + DEVICE, World(
+        object_version=47,
+        device_classes=False,
+        objects=[
+            domain_root([unexpire_for_authenticated_users()]),
+            ou(STAFF),
+            *device_objects_missing(),
+        ],
+    )
+
+
+@scenario("licence-missing")
+def licence_missing() -> tuple[str, World]:
+    """AD prepared for device and group writeback, but the tenant holds only Office 365 E1."""
+    return DEVICE + GROUP, World(
+        objects=[*device_objects_prepared(), ou(CLOUD_GROUPS, group_ou_aces())],
+        skus=(office_e1_sku(),),
+        groups_in_ou=GroupsInContainer(container=CLOUD_GROUPS, count=0),
+    )
+
+
+@scenario("licence-suspended")
+def licence_suspended() -> tuple[str, World]:
+    """Entra ID P1 is listed, but its SKU is Suspended with no enabled units."""
+    return DEVICE, World(
+        objects=device_objects_prepared(),
+        skus=(p1_sku(capability="Suspended", enabled=0, suspended=250, consumed=0),),
+    )
+
+
+@scenario("connector-not-found")
+def connector_not_found() -> tuple[str, World]:
+    """The policy names a connector account that does not exist: no ACE can be granted."""
+    world = World(
+        objects=[
+            domain_root([unexpire_for_authenticated_users()]),
+            ou(STAFF),
+            *device_objects_missing(),
+        ],
+        connector_found=False,
+    )
+    return PASSWORD + DEVICE, world
+
+
+@scenario("deny-ace-defeats-grant")
+def deny_ace_defeats_grant() -> tuple[str, World]:
+    """All three password grants exist, but an explicit deny of Reset Password comes first."""
+    deny = Ace(
+        qualifier="deny",
+        trustee=CONNECTOR_SID,
+        mask=CONTROL_ACCESS,
+        flags=CI | IO,
+        object_type=EXTENDED_RIGHTS["User-Force-Change-Password"],
+        inherited_object_type=CLASS_GUIDS["user"],
+    )
+    return PASSWORD, World(
+        objects=[
+            domain_root([unexpire_for_authenticated_users()]),
+            ou(STAFF, [deny, *password_aces()]),
+        ]
+    )
+
+
+@scenario("ace-via-token-group")
+def ace_via_token_group() -> tuple[str, World]:
+    """The password grants are held by a group the connector is in (tokenGroups): no new ACE."""
+    return PASSWORD, World(
+        objects=[
+            domain_root([unexpire_for_authenticated_users()]),
+            ou(STAFF, password_aces(SYNC_WRITERS_SID)),
+        ],
+        connector_groups=(f"{DOMAIN_SID}-513", SYNC_WRITERS_SID),
+    )
+
+
+@scenario("ace-inherited-from-parent")
+def ace_inherited_from_parent() -> tuple[str, World]:
+    """The password grants sit on the domain root and reach OU=Staff by inheritance: no new ACE."""
+    return PASSWORD, World(
+        objects=[
+            domain_root([*password_aces(), unexpire_for_authenticated_users()]),
+            ou(STAFF, password_aces(inherited=True)),
+        ]
+    )
+
+
+@scenario("drs-location-drift")
+def drs_location_drift() -> tuple[str, World]:
+    """Device writeback prepared, but the DRS object's msDS-DeviceLocation names another container."""
+    objects = [o for o in device_objects_prepared() if o.dn != DRS_SERVICE]
+    return DEVICE, World(
+        objects=[*objects, drs_service(f"CN=Devices,{BASE}")],
+        features={"deviceWritebackEnabled": True},
+    )
+
+
+@scenario("wrong-object-class")
+def wrong_object_class() -> tuple[str, World]:
+    """CN=RegisteredDevices exists as a plain container, not an msDS-DeviceContainer."""
+    objects = [o for o in device_objects_missing() if o.dn != REGISTERED_DEVICES]
+    return DEVICE, World(objects=[*objects, present(REGISTERED_DEVICES, ("container",))])
+
+
+GROUP_OFF = f"""\
+  group:
+    enabled: false
+    version: v1
+    container: {CLOUD_GROUPS}
+"""
+
+
+@scenario("group-disable-blast-radius")
+def group_disable_blast_radius() -> tuple[str, World]:
+    """Group writeback declared off while it is on: the next sync cycle deletes 37 groups."""
+    first = tuple(sorted(f"CN=Group_{i:02d}a1b2c3d4e5f6,{CLOUD_GROUPS}" for i in range(1, 21)))
+    return GROUP_OFF, World(
+        objects=[ou(CLOUD_GROUPS, group_ou_aces())],
+        features={"unifiedGroupWritebackEnabled": True},
+        new_group_default="false",
+        groups_in_ou=GroupsInContainer(container=CLOUD_GROUPS, count=37, first=first),
+    )
+
+
+@scenario("remove-preparation")
+def remove_preparation() -> tuple[str, World]:
+    """Password and group writeback off with remove_preparation: the connector's ACEs go.
+
+    Group writeback is still on (no groups written back yet): the flag goes off first, then the
+    ACEs. Unexpire Password is held by Authenticated Users, not granted by wbplan: it is kept.
+    """
+    writeback = f"""\
+  password:
+    enabled: false
+    remove_preparation: true
+    scope: ["{STAFF}"]
+    unexpire_password: true
+  group:
+    enabled: false
+    remove_preparation: true
+    version: v1
+    container: {CLOUD_GROUPS}
+"""
+    return writeback, World(
+        objects=[
+            domain_root([unexpire_for_authenticated_users()]),
+            ou(STAFF, password_aces()),
+            ou(CLOUD_GROUPS, group_ou_aces()),
+        ],
+        features={"unifiedGroupWritebackEnabled": True},
+        new_group_default="false",
+        groups_in_ou=GroupsInContainer(container=CLOUD_GROUPS, count=0),
+    )
+
+
+@scenario("tenant-not-observed")
+def tenant_not_observed() -> tuple[str, World]:
+    """A snapshot of AD alone (no Graph access): every tenant item is unknown, not guessed."""
+    return DEVICE + GROUP, World(
+        objects=[*device_objects_prepared(), ou(CLOUD_GROUPS, group_ou_aces())],
+        tenant_observed=False,
+    )
+
+
+@scenario("group-v2-refused")
+def group_v2_refused() -> tuple[str, World]:
+    """Group writeback v2 was retired after June 2024: validation refuses to plan it (WBP031)."""
+    writeback = f"""\
+  group:
+    enabled: true
+    version: v2
+    container: {CLOUD_GROUPS}
+"""
+    return writeback, World(objects=[ou(CLOUD_GROUPS)])
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def inputs(name: str) -> dict[str, str]:
+    """File name → text of one scenario's inputs."""
+    fn = SCENARIOS[name]
+    writeback, world = fn()
+    return {
+        "policy.yaml": policy_text(name, fn.__doc__ or name, writeback),
+        "state.json": dump_state(world.build(name)),
+    }
+
+
+def write_all(check: bool = False) -> list[Path]:
+    """Write (or with ``check``, compare) every scenario's inputs; returns the stale files."""
+    stale: list[Path] = []
+    for name in sorted(SCENARIOS):
+        folder = SCENARIOS_DIR / name
+        for file_name, text in inputs(name).items():
+            path = folder / file_name
+            if path.is_file() and path.read_text(encoding="utf-8") == text:
+                continue
+            stale.append(path)
+            if not check:
+                folder.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    return stale
+
+
+def main() -> None:
+    """``python -m tests.plan.build_scenarios [--check]``."""
+    check = "--check" in sys.argv
+    stale = write_all(check=check)
+    for path in stale:
+        print(
+            f"{'stale' if check else 'wrote'} {path.relative_to(SCENARIOS_DIR.parent.parent.parent)}"
+        )
+    if check and stale:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
