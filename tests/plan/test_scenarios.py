@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from planner.schemas import validate_document
+from planner.schemas import generated_schemas, render_schema, validate_document
 from tests.plan import build_scenarios
 from tests.plan.harness import (
     GOLDEN_NAMES,
@@ -85,6 +85,30 @@ def test_plan_json_matches_the_plan_schema(folder: Path) -> None:
     fresh = json.loads(wbplan(folder, *plan_args("json")).stdout)
     assert validate_document("plan", fresh) == []
     assert validate_document("plan", golden(folder.name)) == []
+
+
+def test_plan_schema_is_generated_from_the_model_and_current() -> None:
+    text = render_schema(generated_schemas()["plan.schema.json"])
+    assert (REPO / "schemas" / "plan.schema.json").read_text("utf-8") == text, (
+        "schemas/plan.schema.json is stale; run python -m planner.schemas --write"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "planner.schemas"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_plan_schema_rejects_what_the_model_rejects() -> None:
+    doc = golden("half-prepared")
+    doc["resource_changes"][0]["change"]["actions"] = ["destroy"]
+    doc["surprise"] = True
+    problems = validate_document("plan", doc)
+    assert any("resource_changes[0].change.actions[0]" in p for p in problems)
+    assert any("surprise" in p for p in problems)
 
 
 @pytest.mark.parametrize("folder", PLANNED, ids=ids(PLANNED))
