@@ -68,10 +68,11 @@ def make_plan(
         by_address[a].model_copy(update={"level": lv[a], "blocked_by": blocked.get(a, ())})
         for a in dag.order(graph, changes)
     ]
-    active = [
-        c for c in ordered if not (c.blocked_by and c.change.actions[0] not in ("no-op", "read"))
-    ]
-    deferred = [c for c in ordered if c not in active]
+    # A change waits when a manual prerequisite blocks it; no-ops and unknowns stay visible in
+    # place (partitioned by a predicate: list membership of models is quadratic).
+    waits = [bool(c.blocked_by) and c.change.actions[0] not in ("no-op", "read") for c in ordered]
+    active = [c for c, w in zip(ordered, waits, strict=True) if not w]
+    deferred = [c for c, w in zip(ordered, waits, strict=True) if w]
     observed = {
         a
         for r in resources
