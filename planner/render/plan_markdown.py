@@ -34,6 +34,8 @@ DEFAULT_LIMIT = 65_000
 MERMAID_MAX_CHARS = 40_000
 """Above this the graph is left out even when the comment would fit (GitHub's Mermaid renderer
 gives up on very large diagrams)."""
+MERMAID_MAX_EDGES = 500
+"""Mermaid's default ``maxEdges``: GitHub refuses to draw a diagram with more edges."""
 BANNER_DNS = 5
 """Blast-radius DNs named in the banner (the feature block lists every DN the plan carries)."""
 VALUE_MAX = 240
@@ -256,7 +258,7 @@ def _banner(doc: dict[str, Any]) -> list[str]:
 
 def _graph(doc: dict[str, Any]) -> str | None:
     mermaid = render_mermaid(doc)
-    if len(mermaid) > MERMAID_MAX_CHARS:
+    if len(mermaid) > MERMAID_MAX_CHARS or mermaid.count(" --> ") > MERMAID_MAX_EDGES:
         return None
     count = len(doc.get("resource_changes", [])) + len(doc.get("deferred_changes", []))
     return (

@@ -402,3 +402,19 @@ def test_colour_on_a_terminal_unless_disabled() -> None:
     assert "\x1b[32m" in _on_a_terminal("plan", *EXAMPLE)
     assert "\x1b[" not in _on_a_terminal("plan", *EXAMPLE, NO_COLOR="1")
     assert "\x1b[" not in _on_a_terminal("--no-color", "plan", *EXAMPLE)
+
+
+def test_graph_too_big_for_github_is_left_out_but_the_plan_is_kept() -> None:
+    doc = example_doc()
+    template = next(c for c in doc["resource_changes"] if c["type"] == "ad.object")
+    chain = [
+        {
+            **template,
+            "address": f"ad.object[CN=N{i},DC=contoso,DC=test]",
+            "depends_on": [f"ad.object[CN=N{i - 1},DC=contoso,DC=test]"] if i else [],
+        }
+        for i in range(600)
+    ]
+    md = render_markdown({**doc, "resource_changes": chain, "deferred_changes": []})
+    assert "```mermaid" not in md and GRAPH_OMITTED in md
+    assert "Output truncated" not in md  # only no-ops: the comment itself is short
