@@ -33,16 +33,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from planner.errors import LdapAccessError, LdapAuthError, LdapConnectError, LdapError
+from planner.errors import LdapAccessError, LdapConnectError, LdapError
 from planner.observe.ldapopts import (
-    PASSWORD_ENV,
-    USER_ENV,
     Entry,
     LdapOptions,
     LdapTarget,
     bind_failure,
     ldap_options_from_env,
     parse_ldap_url,
+    preflight,
     short,
 )
 from planner.observe.ldaptls import (
@@ -71,8 +70,8 @@ __all__ = ["PAGE_SIZE", "Entry", "LdapOptions", "LdapSession", "connect", "ldap_
 
 PAGE_SIZE = 1000
 """AD's default MaxPageSize: a bigger page is silently cut to 1,000 by a real DC."""
-SD_FLAGS_OID = "1.2.840.113556.1.4.801"
 DACL_SECURITY_INFORMATION = 0x04
+"""Value of the SD-flags control (OID 1.2.840.113556.1.4.801): the DACL only."""
 
 # ldap3 result codes (RFC 4511) wbplan distinguishes
 _NO_SUCH_OBJECT = 32
@@ -266,16 +265,7 @@ def connect(options: LdapOptions, *, page_size: int = PAGE_SIZE) -> LdapSession:
             "can impersonate the DC and read the bind password. Use --ca-file instead.",
             target.where,
         )
-    elif options.ca_file is not None and not Path(options.ca_file).is_file():
-        raise LdapConnectError(
-            f"the CA file {options.ca_file} does not exist",
-            hint="pass --ca-file with the PEM file of the CA that issued the DC's certificate",
-        )
-    if options.auth == "simple" and (not options.user or not options.password):
-        raise LdapAuthError(
-            "no LDAP bind credentials: the user or the password is not set",
-            hint=f"set {USER_ENV} and {PASSWORD_ENV} (or --ldap-password-file)",
-        )
+    preflight(options)
     tls = _VerifyingTls(
         options.ca_file, options.tls_server_name or target.host, insecure=options.insecure
     )
@@ -292,8 +282,7 @@ def connect(options: LdapOptions, *, page_size: int = PAGE_SIZE) -> LdapSession:
     )
     session = LdapSession(conn, options, page_size)
     try:
-        session.requests += 1
-        conn.open()
+        conn.open()  # TCP (+ TLS for ldaps): no LDAP request yet
         if target.scheme == "ldap":
             session.requests += 1
             conn.start_tls()
@@ -390,13 +379,7 @@ def _common_arguments(options: LdapOptions) -> dict[str, Any]:
 
 def _auth_arguments(options: LdapOptions, target: LdapTarget) -> dict[str, Any]:
     if options.auth == "kerberos":
-        try:
-            import gssapi  # type: ignore[import-not-found]  # noqa: F401
-        except ImportError:
-            raise LdapAuthError(
-                "Kerberos bind needs the Python gssapi package, which is not installed",
-                hint="pip install gssapi (needs libkrb5-dev), or use a simple bind over TLS",
-            ) from None
+        # ldap3 imports gssapi itself when binding; preflight() checked it is installed.
         # GSSAPI wants the DC's host name (its SPN ldap/<fqdn>), not an address.
         host = options.tls_server_name or target.host
         return {

@@ -6,6 +6,7 @@ options, and the bind-failure wording is testable without a server.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -173,3 +174,23 @@ def bind_failure(result: Mapping[str, Any], options: LdapOptions) -> LdapError:
         f"the bind of {who} failed: {result.get('description') or code} {short(message)}".strip(),
         hint="check the bind account and the DC's LDAP policy",
     )
+
+
+def preflight(options: LdapOptions) -> None:
+    """The checks that need no network: the CA file exists, simple-bind credentials are set,
+    Kerberos support is installed. Raises the ``LdapError`` subclass a user can act on."""
+    if not options.insecure and options.ca_file is not None and not Path(options.ca_file).is_file():
+        raise LdapConnectError(
+            f"the CA file {options.ca_file} does not exist",
+            hint="pass --ca-file with the PEM file of the CA that issued the DC's certificate",
+        )
+    if options.auth == "simple" and (not options.user or not options.password):
+        raise LdapAuthError(
+            "no LDAP bind credentials: the user or the password is not set",
+            hint=f"set {USER_ENV} and {PASSWORD_ENV} (or --ldap-password-file)",
+        )
+    if options.auth == "kerberos" and importlib.util.find_spec("gssapi") is None:
+        raise LdapAuthError(
+            "Kerberos bind needs the Python gssapi package, which is not installed",
+            hint="pip install gssapi (needs libkrb5-dev), or use a simple bind over TLS",
+        )

@@ -32,7 +32,9 @@ def tls_context(
 ) -> ssl.SSLContext:
     """A client context: TLS 1.2+, CA from ``ca_file`` (else the system store), hostname
     checked in the handshake; ``insecure`` disables every check."""
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    # insecure ignores --ca-file entirely (a missing file must not matter when nothing is checked)
+    cafile = str(ca_file) if ca_file and not insecure else None
+    context = ssl.create_default_context(cafile=cafile)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if insecure:
         context.check_hostname = False

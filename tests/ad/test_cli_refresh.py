@@ -15,7 +15,8 @@ import pytest
 
 from planner.observe.snapshot import load_state
 from tests.ad.adops import add_ou
-from tests.support.samba import SambaDC, lease_ip
+from tests.support.samba import SambaDC
+from tests.support.samba_tools import lease_ip
 
 pytestmark = pytest.mark.samba
 

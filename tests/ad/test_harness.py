@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.samba import SambaFactory, descendants
+from tests.support.samba import SambaFactory
+from tests.support.samba_tools import descendants
 
 pytestmark = pytest.mark.samba
 

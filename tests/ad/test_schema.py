@@ -11,7 +11,8 @@ import pytest
 from planner.observe.ad import observe_ad
 from planner.observe.ldapconn import LdapSession
 from tests.ad.adops import drs_dns, policy
-from tests.support.samba import EXCHANGE_RANGE_UPPER, SambaDC
+from tests.support.samba import SambaDC
+from tests.support.samba_tools import EXCHANGE_RANGE_UPPER
 
 pytestmark = pytest.mark.samba
 
