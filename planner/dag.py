@@ -1,5 +1,6 @@
 """The dependency DAG of a plan (networkx): build it, refuse cycles naming the cycle, order it
-deterministically, compute levels, and propagate "blocked by a manual prerequisite".
+deterministically, compute levels, and propagate "blocked by a manual (or unobserved)
+prerequisite".
 
 Edges point from a prerequisite to what depends on it. A dependency on an address that is not a
 resource of this plan is ignored (nothing to wait for).
@@ -59,9 +60,18 @@ def order(graph: nx.DiGraph, changes: Sequence[ResourceChange]) -> list[str]:
     ]
 
 
+def blocks(change: ResourceChange) -> bool:
+    """Does ``change`` hold back what depends on it? A manual step does, and so does an unknown
+    prerequisite that was not observed (nothing may be built on a state nobody read). An
+    unverifiable one (no API exposes it: a Connect wizard tick box) does not: a person checks it
+    by hand and nothing waits for that."""
+    action = change.change.actions[0]
+    return action == "manual" or (action == "read" and change.action_reason == "not_observed")
+
+
 def blockers(graph: nx.DiGraph, changes: Sequence[ResourceChange]) -> dict[str, tuple[str, ...]]:
-    """For each address, the unmet manual prerequisites (transitively) it waits for."""
-    manual = {c.address for c in changes if c.change.actions == ("manual",)}
+    """For each address, the unmet prerequisites (transitively) it waits for (see ``blocks``)."""
+    manual = {c.address for c in changes if blocks(c)}
     out: dict[str, set[str]] = {}
     for node in nx.topological_sort(graph):
         acc: set[str] = set()

@@ -17,7 +17,7 @@ def diff_licence(r: Resource, index: Index) -> Outcome:
     assert index.tenant is not None
     skus = index.tenant.subscribed_skus
     if skus is None:
-        return not_observed("the tenant's subscribed SKUs")
+        return not_observed("the tenant's subscribed-SKU list")
     plan = r.desired["service_plan"]
     verdict = licence_status(skus, plan)
     before = {"satisfied": verdict.satisfied, "summary": verdict.summary}

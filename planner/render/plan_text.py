@@ -79,7 +79,7 @@ def _detail(change: dict[str, Any], indent: str) -> list[str]:
 def _block(change: dict[str, Any], color: bool, indent: str = "  ") -> list[str]:
     action = change["change"]["actions"][0]
     head = f"{indent}{_c(SYMBOLS[action], action, color)} {change['address']}"
-    verb = VERBS.get(action, "")
+    verb = "was not observed" if change["action_reason"] == "not_observed" else VERBS[action]
     lines = [f"{indent}# {change['address']} {verb} ({change['action_reason']})", head]
     lines.extend(_detail(change, indent + "      "))
     return lines
@@ -142,7 +142,7 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
                 f"      blocks: {SYMBOLS[d['change']['actions'][0]]} {d['address']} ({d['action_reason']})"
             )
     if deferred:
-        out += ["", f"Deferred until the manual steps above are done ({len(deferred)}):"]
+        out += ["", f"Deferred until what blocks them above is resolved ({len(deferred)}):"]
         for d in deferred:
             out.append(
                 f"  {SYMBOLS[d['change']['actions'][0]]} {d['address']}  [blocked by {', '.join(d['blocked_by'])}]"

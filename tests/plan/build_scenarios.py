@@ -39,6 +39,7 @@ from planner.model.state import (
     SyncFeatures,
     TenantDomain,
     TenantState,
+    Unread,
 )
 from planner.observe.snapshot import dump_state
 from planner.requirements.common import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
@@ -345,7 +346,8 @@ class World:
     groups_in_ou: GroupsInContainer | None = None
     ad_observed: bool = True
     tenant_observed: bool = True
-    skus: tuple[SubscribedSku, ...] = (p1_sku(),)
+    skus: tuple[SubscribedSku, ...] | None = (p1_sku(),)
+    """None: ``/subscribedSkus`` could not be read (recorded in the tenant's ``unread``)."""
     features: dict[str, bool] = field(default_factory=dict)
     new_group_default: str | None = None
     """``NewUnifiedGroupWritebackDefault`` as Graph stores it; None = Group.Unified absent."""
@@ -437,6 +439,15 @@ class World:
             domains=(
                 TenantDomain(id=TENANT_DOMAIN, is_verified=True, is_initial=True),
                 TenantDomain(id=FOREST, is_verified=True, is_default=True),
+            ),
+            unread=()
+            if self.skus is not None
+            else (
+                Unread(
+                    what="tenant.subscribed_skus",
+                    reason="403 Forbidden: the token lacks Organization.Read.All",
+                    verify_at="Microsoft 365 admin center → Billing → Licenses",
+                ),
             ),
         )
 
@@ -653,6 +664,16 @@ def licence_suspended() -> tuple[str, World]:
         objects=device_objects_prepared(),
         skus=(p1_sku(capability="Suspended", enabled=0, suspended=250, consumed=0),),
     )
+
+
+@scenario("licence-not-readable")
+def licence_not_readable() -> tuple[str, World]:
+    """The tenant was read but its licences were not (no permission): the feature flag waits.
+
+    An unobserved prerequisite blocks its dependents like a manual step (nothing is built on a
+    state nobody read); the Connect option, unverifiable by nature, blocks nothing.
+    """
+    return DEVICE, World(objects=device_objects_prepared(), skus=None)
 
 
 @scenario("connector-not-found")

@@ -233,6 +233,20 @@ def test_licence_problems_block_tenant_features(name: str) -> None:
     assert flags and all(c["blocked_by"] == ["tenant.licence[AAD_PREMIUM]"] for c in flags)
 
 
+def test_an_unobserved_licence_blocks_the_feature_but_an_unverifiable_option_blocks_nothing() -> (
+    None
+):
+    doc = golden("licence-not-readable")
+    licence = change(doc, "tenant.licence[AAD_PREMIUM]")
+    assert (action(licence), licence["action_reason"]) == ("read", "not_observed")
+    flag = change(doc, "tenant.feature[deviceWritebackEnabled]")
+    assert flag in doc["deferred_changes"]
+    assert flag["blocked_by"] == ["tenant.licence[AAD_PREMIUM]"]
+    assert not doc["complete"] and not doc["applyable"]
+    other = golden("fully-prepared")  # its Connect options are unverifiable: nothing waits
+    assert all(not c["blocked_by"] for c in other["resource_changes"])
+
+
 def test_suspended_sku_names_why_it_does_not_count() -> None:
     licence = change(golden("licence-suspended"), "tenant.licence[AAD_PREMIUM]")
     assert "capabilityStatus is Suspended" in licence["change"]["before"]["summary"]
