@@ -74,6 +74,7 @@ DACL_SECURITY_INFORMATION = 0x04
 """Value of the SD-flags control (OID 1.2.840.113556.1.4.801): the DACL only."""
 
 # ldap3 result codes (RFC 4511) wbplan distinguishes
+_REFERRAL = 10
 _NO_SUCH_OBJECT = 32
 _INSUFFICIENT_ACCESS = 50
 
@@ -233,6 +234,12 @@ class LdapSession:
         description = result.get("description") or f"result {code}"
         if code == _NO_SUCH_OBJECT:
             raise LdapError(f"{what} failed: object not found", hint="check the DN in the policy")
+        if code == _REFERRAL:
+            referrals = ", ".join(result.get("referrals") or []) or "another server"
+            raise LdapError(
+                f"{what} failed: this DC does not hold that naming context (referral to {referrals})",
+                hint="read it from a domain controller of that domain",
+            )
         if code == _INSUFFICIENT_ACCESS:
             raise LdapAccessError(
                 f"{what} failed: insufficient access rights",
@@ -379,7 +386,8 @@ def _common_arguments(options: LdapOptions) -> dict[str, Any]:
 
 def _auth_arguments(options: LdapOptions, target: LdapTarget) -> dict[str, Any]:
     if options.auth == "kerberos":
-        # ldap3 imports gssapi itself when binding; preflight() checked it is installed.
+        # Not exercised by the test suite (no gssapi package here): ldap3 imports gssapi itself
+        # when binding and uses the ticket cache; preflight() checked the package is installed.
         # GSSAPI wants the DC's host name (its SPN ldap/<fqdn>), not an address.
         host = options.tls_server_name or target.host
         return {

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from planner.errors import LdapAuthError, LdapConnectError
-from planner.observe.ldapconn import LdapOptions, connect, ldap_options_from_env
+from planner.errors import LdapAuthError, LdapConnectError, LdapError
+from planner.observe.ldapconn import LdapOptions, LdapSession, connect, ldap_options_from_env
 from planner.observe.ldapopts import bind_failure, parse_ldap_url
 from planner.observe.ldaptls import certificate_names, network_error
 
@@ -133,3 +133,32 @@ def test_kerberos_without_gssapi_is_a_clear_error() -> None:
     ) as info:
         connect(LdapOptions(url="ldaps://127.0.0.1", auth="kerberos"))
     assert "pip install gssapi" in (info.value.hint or "")
+
+
+class _ReferringConnection:
+    """Stands in for ldap3: answers every search with AD's referral for a foreign naming
+    context (Samba answers noSuchObject instead, so no Samba test can produce this)."""
+
+    def __init__(self) -> None:
+        self.closed = True
+        self.password = None
+        self.response: list[object] = []
+        self.result = {
+            "result": 10,
+            "description": "referral",
+            "referrals": ["ldap://fabrikam.test/DC=fabrikam,DC=test"],
+        }
+
+    def search(self, *args: object, **kwargs: object) -> bool:
+        return False
+
+
+def test_referral_is_a_clear_error() -> None:
+    session = LdapSession(_ReferringConnection(), LdapOptions(url="ldaps://dc1.contoso.test"))
+    with pytest.raises(LdapError) as info:
+        session.read("DC=fabrikam,DC=test", ["objectClass"])
+    assert info.value.message == (
+        "read of DC=fabrikam,DC=test failed: this DC does not hold that naming context "
+        "(referral to ldap://fabrikam.test/DC=fabrikam,DC=test)"
+    )
+    assert session.requests == 1

@@ -248,3 +248,47 @@ def test_unreadable_descriptor_becomes_unread(
     assert hidden.exists and hidden.security is None and hidden.usn_changed is not None
     assert [u.what for u in ad.unread] == [f"ad.object[{ou}]"]
     assert "READ_CONTROL" in ad.unread[0].reason
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        "CONTOSO\\MSOL_1a2b3c4d5e6f",
+        "contoso\\msol_1a2b3c4d5e6f",
+        "MSOL_1a2b3c4d5e6f@contoso.test",
+        "CN=MSOL_1a2b3c4d5e6f,CN=Users,DC=contoso,DC=test",
+    ],
+)
+def test_connector_named_as_sam_upn_or_dn(
+    samba_2012r2: SambaDC,
+    connector: tuple[str, str],
+    open_session: Callable[..., LdapSession],
+    account: str,
+) -> None:
+    pol = policy().model_copy(
+        update={"connector": policy().connector.model_copy(update={"account": account})}
+    )
+    ad = observe_ad(open_session(samba_2012r2), pol)
+    assert ad.connector is not None
+    assert (ad.connector.account, ad.connector.found, ad.connector.sid) == (
+        account,
+        True,
+        connector[1],
+    )
+    assert ad.connector.dn is not None and ad.connector.dn.lower() == connector[0].lower()
+    assert "S-1-5-21" in "".join(ad.connector.token_groups)  # Domain Users at least
+    assert ad.connector.token_groups == tuple(sorted(ad.connector.token_groups))
+
+
+def test_missing_connector_is_not_found(
+    samba_2012r2: SambaDC, open_session: Callable[..., LdapSession]
+) -> None:
+    pol = policy().model_copy(
+        update={
+            "connector": policy().connector.model_copy(update={"account": "CONTOSO\\MSOL_nobody"})
+        }
+    )
+    ad = observe_ad(open_session(samba_2012r2), pol)
+    assert ad.connector is not None
+    assert (ad.connector.found, ad.connector.dn, ad.connector.sid) == (False, None, None)
+    assert ad.unread == ()
