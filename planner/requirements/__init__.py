@@ -2,7 +2,7 @@
 
 ``expand`` also adds the implicit resources several features share: the connector account (every
 ACE needs its SID), the licences (every tenant feature depends on them), and an "must already
-exist" resource for each AD object an ACE is placed on that no feature creates (scope roots,
+exist" resource for each AD object an ACE is granted on that no feature creates (scope roots,
 domain roots).
 """
 
@@ -62,7 +62,9 @@ def expand(policy: Policy, state: ObservedState | None) -> list[Resource]:
     if any(a.startswith("tenant.licence[") for a in needed):
         extra.extend(licence_resources(ctx))
     for r in merged:
-        if r.type == "ad.ace" and r.dn is not None:
+        # Only a grant needs its object to exist: removing an ACE from an object that is gone
+        # is already done (diff_ace says so), never a reason to ask for the object.
+        if r.type == "ad.ace" and r.dn is not None and not r.destroy:
             obj = f"ad.object[{r.dn}]"
             if obj not in addresses:
                 extra.append(_existing_object(obj, r.dn, ctx.domain_roots))

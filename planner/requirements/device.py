@@ -73,7 +73,9 @@ def drs_configuration(ctx: Context, feature: str) -> Resource:
     )
 
 
-def drs_configuration_ace(ctx: Context, feature: str) -> Resource:
+def drs_configuration_ace(
+    ctx: Context, feature: str, *, destroy: bool = False, after: tuple[str, ...] = ()
+) -> Resource:
     """Connector read/write on the DRS configuration container and below (dsacls GRGW /I:T)."""
     dn = drs_configuration_dn(ctx.config_nc)
     return ace_resource(
@@ -85,8 +87,74 @@ def drs_configuration_ace(ctx: Context, feature: str) -> Resource:
         why="The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (AdSyncPrep-derived code, domain.md §4/§5 [S46])",
         ace=AceSpec(mask=GENERIC_READ_DS | GENERIC_WRITE_DS, flags=CI),
         rights=(RightSpec(name="read-write", mask=READ_PROP | WRITE_PROP, applies_to="object"),),
-        depends_on=(ad_object(dn),),
+        depends_on=(ad_object(dn), *after),
+        destroy=destroy,
     )
+
+
+def device_aces(
+    ctx: Context, location: str, *, destroy: bool = False, after: tuple[str, ...] = ()
+) -> tuple[Resource, Resource]:
+    """The connector's ACEs on the device container (``after``: what they must wait for)."""
+    device_class = ctx.class_guid("msDS-Device")
+    # The exact ACE CreateDeviceContainer.ps1 writes is UNCONFIRMED (domain.md §14 item 1); these
+    # are the rights device writeback needs (OBS, §4): create/delete msDS-Device children and
+    # read/write their attributes.
+    create = ace_resource(
+        ctx,
+        dn=location,
+        purpose="device-writeback",
+        name="create-delete-devices",
+        feature=FEATURE,
+        why="The connector creates and deletes msDS-Device objects in the device container (domain.md §4, OBS; exact wizard ACE UNCONFIRMED)",
+        ace=AceSpec(
+            mask=CREATE_CHILD | DELETE_CHILD,
+            flags=CI,
+            object_type=device_class,
+            object_type_name="msDS-Device",
+        ),
+        rights=(
+            RightSpec(
+                name="create-devices",
+                mask=CREATE_CHILD,
+                object_type=device_class,
+                applies_to="object",
+            ),
+            RightSpec(
+                name="delete-devices",
+                mask=DELETE_CHILD,
+                object_type=device_class,
+                applies_to="object",
+            ),
+        ),
+        depends_on=(ad_object(location), *after),
+        destroy=destroy,
+    )
+    write = ace_resource(
+        ctx,
+        dn=location,
+        purpose="device-writeback",
+        name="read-write-devices",
+        feature=FEATURE,
+        why="The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects (domain.md §4 [S26])",
+        ace=AceSpec(
+            mask=READ_PROP | WRITE_PROP,
+            flags=CI_IO,
+            inherited_object_type=device_class,
+            inherited_object_type_name="msDS-Device",
+        ),
+        rights=(
+            RightSpec(
+                name="read-write-devices",
+                mask=READ_PROP | WRITE_PROP,
+                applies_to="descendants",
+                target_class=device_class,
+            ),
+        ),
+        depends_on=(ad_object(location), *after),
+        destroy=destroy,
+    )
+    return create, write
 
 
 def expand(ctx: Context) -> list[Resource]:
@@ -94,18 +162,25 @@ def expand(ctx: Context) -> list[Resource]:
     wb = ctx.policy.writeback.device
     if wb is None:
         return []
-    if not wb.enabled:
-        return [
-            feature_flag(
-                ctx,
-                "deviceWritebackEnabled",
-                False,
-                FEATURE,
-                "Device writeback is declared off: the tenant flag should be false (domain.md §2.2)",
-                (),
-            )
-        ]
     location = registered_devices_dn(wb.domain or ctx.forest)
+    if not wb.enabled:
+        off = feature_flag(
+            ctx,
+            "deviceWritebackEnabled",
+            False,
+            FEATURE,
+            "Device writeback is declared off: the tenant flag should be false (domain.md §2.2)",
+            (),
+        )
+        if not wb.remove_preparation:
+            return [off]
+        # The connector's ACEs go once the feature is off; containers and the DRS object stay
+        # (they may hold devices). The DRS configuration grant stays while hybrid join needs it.
+        removed = [*device_aces(ctx, location, destroy=True, after=(off.address,))]
+        hybrid_join = ctx.policy.writeback.hybrid_join
+        if hybrid_join is None or not hybrid_join.enabled:
+            removed.append(drs_configuration_ace(ctx, FEATURE, destroy=True, after=(off.address,)))
+        return [off, *removed]
     cfg = drs_configuration(ctx, FEATURE)
     services = drs_services_dn(ctx.config_nc)
     service = drs_service_dn(ctx.config_nc)
@@ -153,62 +228,7 @@ def expand(ctx: Context) -> list[Resource]:
             depends_on=(gate, ad_object(services), ad_object(location)),
         ),
     ]
-    device_class = ctx.class_guid("msDS-Device")
-    # The exact ACE CreateDeviceContainer.ps1 writes is UNCONFIRMED (domain.md §14 item 1); these
-    # are the rights device writeback needs (OBS, §4): create/delete msDS-Device children and
-    # read/write their attributes.
-    create = ace_resource(
-        ctx,
-        dn=location,
-        purpose="device-writeback",
-        name="create-delete-devices",
-        feature=FEATURE,
-        why="The connector creates and deletes msDS-Device objects in the device container (domain.md §4, OBS; exact wizard ACE UNCONFIRMED)",
-        ace=AceSpec(
-            mask=CREATE_CHILD | DELETE_CHILD,
-            flags=CI,
-            object_type=device_class,
-            object_type_name="msDS-Device",
-        ),
-        rights=(
-            RightSpec(
-                name="create-devices",
-                mask=CREATE_CHILD,
-                object_type=device_class,
-                applies_to="object",
-            ),
-            RightSpec(
-                name="delete-devices",
-                mask=DELETE_CHILD,
-                object_type=device_class,
-                applies_to="object",
-            ),
-        ),
-        depends_on=(ad_object(location),),
-    )
-    write = ace_resource(
-        ctx,
-        dn=location,
-        purpose="device-writeback",
-        name="read-write-devices",
-        feature=FEATURE,
-        why="The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects (domain.md §4 [S26])",
-        ace=AceSpec(
-            mask=READ_PROP | WRITE_PROP,
-            flags=CI_IO,
-            inherited_object_type=device_class,
-            inherited_object_type_name="msDS-Device",
-        ),
-        rights=(
-            RightSpec(
-                name="read-write-devices",
-                mask=READ_PROP | WRITE_PROP,
-                applies_to="descendants",
-                target_class=device_class,
-            ),
-        ),
-        depends_on=(ad_object(location),),
-    )
+    create, write = device_aces(ctx, location)
     cfg_ace = drs_configuration_ace(ctx, FEATURE)
     out += [create, write, cfg_ace]
     flag = feature_flag(

@@ -57,6 +57,7 @@ SCP = f"CN=62a0ff2e-97b9-4513-943f-0d221bd30080,{DRS_CONFIG}"
 REGISTERED_DEVICES = f"CN=RegisteredDevices,{BASE}"
 STAFF = f"OU=Staff,{BASE}"
 CLOUD_GROUPS = f"OU=CloudGroups,{BASE}"
+CONTRACTORS = f"OU=Contractors,{BASE}"
 
 TENANT = "7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b"
 TENANT_DOMAIN = "contoso.onmicrosoft.com"
@@ -775,12 +776,13 @@ def remove_preparation() -> tuple[str, World]:
 
     Group writeback is still on (no groups written back yet): the flag goes off first, then the
     ACEs. Unexpire Password is held by Authenticated Users, not granted by wbplan: it is kept.
+    OU=Contractors is gone already: nothing to remove there, and nothing asks to recreate it.
     """
     writeback = f"""\
   password:
     enabled: false
     remove_preparation: true
-    scope: ["{STAFF}"]
+    scope: ["{STAFF}", "{CONTRACTORS}"]
     unexpire_password: true
   group:
     enabled: false
@@ -792,11 +794,31 @@ def remove_preparation() -> tuple[str, World]:
         objects=[
             domain_root([unexpire_for_authenticated_users()]),
             ou(STAFF, password_aces()),
+            missing(CONTRACTORS),
             ou(CLOUD_GROUPS, group_ou_aces()),
         ],
         features={"unifiedGroupWritebackEnabled": True},
         new_group_default="false",
         groups_in_ou=GroupsInContainer(container=CLOUD_GROUPS, count=0),
+    )
+
+
+@scenario("device-remove-preparation")
+def device_remove_preparation() -> tuple[str, World]:
+    """Device writeback off with remove_preparation while hybrid join stays on.
+
+    The flag goes off first, then the connector's ACEs on RegisteredDevices; the containers and
+    the DRS object stay, and so does the grant on the DRS configuration (hybrid join needs it).
+    """
+    writeback = f"""\
+  device:
+    enabled: false
+    remove_preparation: true
+    domain: {FOREST}
+{HYBRID_JOIN}"""
+    return writeback, World(
+        objects=[*device_objects_prepared(), scp(SCP_KEYWORDS)],
+        features={"deviceWritebackEnabled": True},
     )
 
 

@@ -315,6 +315,30 @@ def test_remove_preparation_destroys_after_the_feature_is_off() -> None:
     assert action(unexpire) == "no-op"
 
 
+def test_removing_from_a_gone_object_asks_for_nothing() -> None:
+    doc = golden("remove-preparation")
+    gone = [c for c in doc["resource_changes"] if "OU=Contractors" in c["address"]]
+    assert len(gone) == 3 and all(action(c) == "no-op" for c in gone)
+    assert doc["summary"]["manual"] == 0
+
+
+def test_device_remove_preparation_keeps_what_hybrid_join_needs() -> None:
+    doc = golden("device-remove-preparation")
+    order = [c["address"] for c in doc["resource_changes"]]
+    flag = order.index("tenant.feature[deviceWritebackEnabled]")
+    deletes = [c for c in doc["resource_changes"] if action(c) == "delete"]
+    assert {c["address"] for c in deletes} == {
+        "ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/create-delete-devices]",
+        "ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/read-write-devices]",
+    }
+    assert all(flag < order.index(c["address"]) for c in deletes)
+    drs = [c for c in doc["resource_changes"] if "/device-registration/read-write" in c["address"]]
+    assert [action(c) for c in drs] == ["no-op"]
+    assert not any(
+        c["type"] == "ad.object" and action(c) != "no-op" for c in doc["resource_changes"]
+    )
+
+
 def test_tenant_not_observed_is_unknown_not_matching() -> None:
     doc = golden("tenant-not-observed")
     tenant = [c for c in doc["resource_changes"] if c["provider"] == "tenant"]
