@@ -3,13 +3,14 @@ issued to DC1.contoso.test, and is gone (by PID) after stop."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import ssl
 from pathlib import Path
 
 import pytest
 
-from tests.support.samba import SambaFactory
+from tests.support.samba import SambaFactory, samba_unavailable
 from tests.support.samba_tools import descendants
 
 pytestmark = pytest.mark.samba
@@ -30,3 +31,10 @@ def test_dc_serves_ldaps_with_certificate_for_dc_name(samba_factory: SambaFactor
         pid = dc.process.pid
     assert dc.process.poll() is not None
     assert not Path(f"/proc/{pid}").exists() or descendants(pid) == []
+
+
+def test_missing_samba_is_a_clear_skip_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    reason = samba_unavailable()
+    assert reason is not None and "samba-tool/samba not found: install them with `apt-get" in reason

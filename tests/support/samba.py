@@ -18,6 +18,7 @@ Loopback addresses (127.0.0.10 and up) are leased through lock files in
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import ssl
 import subprocess
@@ -67,6 +68,18 @@ def samba_binaries() -> tuple[str, str] | None:
         "/usr/sbin/samba" if Path("/usr/sbin/samba").exists() else None
     )
     return (tool, daemon) if tool and daemon else None
+
+
+def samba_unavailable() -> str | None:
+    """Why the Samba tests cannot run on this machine (None: they can)."""
+    if samba_binaries() is None:
+        return (
+            "samba-tool/samba not found: install them with `apt-get install -y samba "
+            "samba-ad-dc ldb-tools ldap-utils krb5-user` (CI does) to run the Samba tests"
+        )
+    if os.geteuid() != 0:
+        return "a Samba AD DC must run as root (it binds the LDAP and Kerberos ports)"
+    return None
 
 
 # --------------------------------------------------------------------------- DCs
@@ -250,37 +263,22 @@ class SambaFactory:
         ]
         cmd = [
             self.tool,
-            "domain",
-            "provision",
+            *["domain", "provision", "--server-role=dc", "--dns-backend=NONE", "--host-name=dc1"],
             f"--targetdir={d}",
             f"--realm={REALM}",
             f"--domain={DOMAIN}",
-            "--server-role=dc",
-            "--dns-backend=NONE",
             f"--adminpass={ADMIN_PASSWORD}",
             f"--base-schema={base_schema}",
-            "--host-name=dc1",
             "--host-ip=127.0.0.10",
-        ] + [f"--option={o}" for o in options]  # no spaces around "=" or Samba drops it
+            *(f"--option={o}" for o in options),  # no spaces around "=" or Samba drops it
+        ]
         run_logged(cmd, target.parent / f"provision-{base_schema}.log")
         conf = target / "etc" / "smb.conf"
         # One ≈50 MB process instead of eight: LDAP, LDAPS and Kerberos are all the tests use.
         set_option(conf, "server services", "ldap, kdc")
         # Passwords in the templates must not expire, or binds break 42 days after provisioning.
-        run_logged(
-            [
-                self.tool,
-                "domain",
-                "passwordsettings",
-                "set",
-                "--max-pwd-age=0",
-                "-H",
-                f"{d}/private/sam.ldb",
-                "-s",
-                str(conf),
-            ],
-            target.parent / f"pwdsettings-{base_schema}.log",
-        )
+        pwd = ["domain", "passwordsettings", "set", "--max-pwd-age=0", "-H", f"{d}/private/sam.ldb"]
+        run_logged([self.tool, *pwd, "-s", str(conf)], target.parent / f"pwd-{base_schema}.log")
 
     # -- running copies
 
@@ -349,13 +347,12 @@ class SambaFactory:
 
 @pytest.fixture(scope="session")
 def samba_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaFactory]:
-    """Session-wide provisioner of Samba DC templates; skips when Samba is not installed."""
+    """Session-wide provisioner of Samba DC templates; skips when Samba cannot run here."""
+    reason = samba_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
     binaries = samba_binaries()
-    if binaries is None:
-        pytest.skip(
-            "samba-tool/samba not found: install them with `apt-get install -y samba "
-            "samba-ad-dc ldb-tools ldap-utils krb5-user` (CI does) to run the Samba tests"
-        )
+    assert binaries is not None
     factory = SambaFactory(tmp_path_factory.mktemp("samba"), *binaries)
     try:
         yield factory
