@@ -86,7 +86,8 @@ def normalise_guid(text: str) -> str:
 
 def parse_descriptor(data: bytes) -> SecurityDescriptor:
     """Binary ``nTSecurityDescriptor`` → model (DACL part only; audit and callback ACEs are
-    dropped from ``aces`` but kept in ``sddl``)."""
+    dropped from ``aces`` but kept in ``sddl``). A descriptor without a DACL — which would let
+    everyone do everything — yields no ACEs, so wbplan never counts it as granting a right."""
     raw = _parse_raw(data)
     aces = tuple(a for a in (_ace_to_model(x) for x in _dacl_aces(raw)) if a is not None)
     return SecurityDescriptor(
