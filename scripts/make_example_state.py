@@ -21,9 +21,9 @@ from pathlib import Path
 
 from planner.model.state import (
     Ace,
-    ConnectorAccount,
     AdObject,
     AdState,
+    ConnectorAccount,
     Domain,
     GroupsInContainer,
     GroupUnifiedSetting,
@@ -84,33 +84,66 @@ def build() -> ObservedState:
     """The example observed state."""
     user = CLASS_GUIDS["user"]
     staff_grants = [
-        Ace(qualifier="allow", trustee=CONNECTOR_SID, mask=0x100, flags=0x0A,
-            object_type=EXTENDED_RIGHTS["User-Force-Change-Password"], inherited_object_type=user),
-        Ace(qualifier="allow", trustee=CONNECTOR_SID, mask=0x20, flags=0x0A,
-            object_type=ATTRIBUTE_GUIDS["lockoutTime"], inherited_object_type=user),
+        Ace(
+            qualifier="allow",
+            trustee=CONNECTOR_SID,
+            mask=0x100,
+            flags=0x0A,
+            object_type=EXTENDED_RIGHTS["User-Force-Change-Password"],
+            inherited_object_type=user,
+        ),
+        Ace(
+            qualifier="allow",
+            trustee=CONNECTOR_SID,
+            mask=0x20,
+            flags=0x0A,
+            object_type=ATTRIBUTE_GUIDS["lockoutTime"],
+            inherited_object_type=user,
+        ),
     ]
     root = AdObject(
-        dn=BASE, exists=True, object_class=("top", "domain", "domainDNS"), usn_changed=4107,
-        security=sd([
-            *admin_aces(False),
-            Ace(qualifier="allow", trustee=AUTH_USERS, mask=0x100, flags=0,
-                object_type=EXTENDED_RIGHTS["Unexpire-Password"]),
-        ]),
+        dn=BASE,
+        exists=True,
+        object_class=("top", "domain", "domainDNS"),
+        usn_changed=4107,
+        security=sd(
+            [
+                *admin_aces(False),
+                Ace(
+                    qualifier="allow",
+                    trustee=AUTH_USERS,
+                    mask=0x100,
+                    flags=0,
+                    object_type=EXTENDED_RIGHTS["Unexpire-Password"],
+                ),
+            ]
+        ),
     )
     staff = AdObject(
-        dn=f"OU=Staff,{BASE}", exists=True, object_class=("top", "organizationalUnit"), usn_changed=12871,
+        dn=f"OU=Staff,{BASE}",
+        exists=True,
+        object_class=("top", "organizationalUnit"),
+        usn_changed=12871,
         security=sd([*staff_grants, *admin_aces(True)]),
     )
     admins = AdObject(
-        dn=f"OU=Admins,OU=Staff,{BASE}", exists=True, object_class=("top", "organizationalUnit"), usn_changed=12903,
+        dn=f"OU=Admins,OU=Staff,{BASE}",
+        exists=True,
+        object_class=("top", "organizationalUnit"),
+        usn_changed=12903,
         security=sd(admin_aces(False), protected=True),
     )
     groups_ou = AdObject(
-        dn=f"OU=CloudGroups,{BASE}", exists=True, object_class=("top", "organizationalUnit"), usn_changed=13020,
+        dn=f"OU=CloudGroups,{BASE}",
+        exists=True,
+        object_class=("top", "organizationalUnit"),
+        usn_changed=13020,
         security=sd(admin_aces(True)),
     )
     objects = [
-        root, staff, groups_ou,
+        root,
+        staff,
+        groups_ou,
         missing(f"CN=RegisteredDevices,{BASE}"),
         missing(DRS),
         missing(f"CN=Device Registration Services,{DRS}"),
@@ -132,16 +165,23 @@ def build() -> ObservedState:
         schema_info=SchemaInfo(
             object_version=69,
             classes={name: CLASS_GUIDS[name] for name in sorted(CLASS_GUIDS)},
-            attributes={"lockoutTime": ATTRIBUTE_GUIDS["lockoutTime"], "pwdLastSet": ATTRIBUTE_GUIDS["pwdLastSet"],
-                        "msDS-DeviceLocation": ATTRIBUTE_GUIDS["msDS-DeviceLocation"], "msDS-KeyCredentialLink": None},
+            attributes={
+                "lockoutTime": ATTRIBUTE_GUIDS["lockoutTime"],
+                "pwdLastSet": ATTRIBUTE_GUIDS["pwdLastSet"],
+                "msDS-DeviceLocation": ATTRIBUTE_GUIDS["msDS-DeviceLocation"],
+                "msDS-KeyCredentialLink": None,
+            },
             exchange_range_upper=15312,
             extended_rights=dict(EXTENDED_RIGHTS),
         ),
         objects=tuple(sorted(objects, key=lambda o: o.dn.lower())),
         drs_services=(),
         connector=ConnectorAccount(
-            account="CONTOSO\\MSOL_1a2b3c4d5e6f", found=True,
-            dn=f"CN=MSOL_1a2b3c4d5e6f,CN=Users,{BASE}", sid=CONNECTOR_SID, token_groups=(f"{DOMAIN_SID}-513",),
+            account="CONTOSO\\MSOL_1a2b3c4d5e6f",
+            found=True,
+            dn=f"CN=MSOL_1a2b3c4d5e6f,CN=Users,{BASE}",
+            sid=CONNECTOR_SID,
+            token_groups=(f"{DOMAIN_SID}-513",),
         ),
         scopes=(
             ScopeScan(
@@ -155,32 +195,74 @@ def build() -> ObservedState:
         groups=(GroupsInContainer(container=f"OU=CloudGroups,{BASE}", count=0),),
     )
     p1 = SubscribedSku(
-        sku_id="078d2b04-f1bd-4111-bbd4-b4b1b354cef4", sku_part_number="AAD_PREMIUM", capability_status="Enabled",
-        consumed_units=212, prepaid_units=PrepaidUnits(enabled=250),
+        sku_id="078d2b04-f1bd-4111-bbd4-b4b1b354cef4",
+        sku_part_number="AAD_PREMIUM",
+        capability_status="Enabled",
+        consumed_units=212,
+        prepaid_units=PrepaidUnits(enabled=250),
         service_plans=(
-            ServicePlan(service_plan_id="41781fb2-bc02-4b7c-bd55-b576c07bb09d", service_plan_name="AAD_PREMIUM",
-                        provisioning_status="Success", applies_to="User"),
-            ServicePlan(service_plan_id="8a256a2b-b617-496d-b51b-e76466e88db0", service_plan_name="MFA_PREMIUM",
-                        provisioning_status="Success", applies_to="User"),
+            ServicePlan(
+                service_plan_id="41781fb2-bc02-4b7c-bd55-b576c07bb09d",
+                service_plan_name="AAD_PREMIUM",
+                provisioning_status="Success",
+                applies_to="User",
+            ),
+            ServicePlan(
+                service_plan_id="8a256a2b-b617-496d-b51b-e76466e88db0",
+                service_plan_name="MFA_PREMIUM",
+                provisioning_status="Success",
+                applies_to="User",
+            ),
         ),
     )
     tenant = TenantState(
         tenant_id=TENANT,
-        organization=Organization(id=TENANT, display_name="Contoso (test)", on_premises_sync_enabled=True,
-                                  on_premises_last_sync="2026-11-22T17:30:00Z"),
+        organization=Organization(
+            id=TENANT,
+            display_name="Contoso (test)",
+            on_premises_sync_enabled=True,
+            on_premises_last_sync="2026-11-22T17:30:00Z",
+        ),
         subscribed_skus=(p1,),
-        sync=SyncFeatures(id=TENANT, features={
-            "passwordSyncEnabled": True, "passwordWritebackEnabled": False, "deviceWritebackEnabled": False,
-            "unifiedGroupWritebackEnabled": False, "groupWriteBackEnabled": False, "userWritebackEnabled": False,
-        }),
+        sync=SyncFeatures(
+            id=TENANT,
+            features={
+                "passwordSyncEnabled": True,
+                "passwordWritebackEnabled": False,
+                "deviceWritebackEnabled": False,
+                "unifiedGroupWritebackEnabled": False,
+                "groupWriteBackEnabled": False,
+                "userWritebackEnabled": False,
+            },
+        ),
         group_unified=GroupUnifiedSetting(present=False),
         devices=TenantDevices(
             counts_by_trust_type={"AzureAd": 2, "ServerAd": 1, "Workplace": 1},
             items=(
-                TenantDevice(device_id="0b7c4a8e-1f2d-4c3b-9e8f-1a2b3c4d5e6f", display_name="LAPTOP-001", trust_type="AzureAd", account_enabled=True),
-                TenantDevice(device_id="1c8d5b9f-2a3e-4d4c-8f9a-2b3c4d5e6f70", display_name="LAPTOP-002", trust_type="AzureAd", account_enabled=True),
-                TenantDevice(device_id="2d9e6c0a-3b4f-4e5d-9a0b-3c4d5e6f7081", display_name="DESKTOP-100", trust_type="ServerAd", account_enabled=True),
-                TenantDevice(device_id="3eaf7d1b-4c5a-4f6e-8b1c-4d5e6f708192", display_name="PHONE-7", trust_type="Workplace", account_enabled=True),
+                TenantDevice(
+                    device_id="0b7c4a8e-1f2d-4c3b-9e8f-1a2b3c4d5e6f",
+                    display_name="LAPTOP-001",
+                    trust_type="AzureAd",
+                    account_enabled=True,
+                ),
+                TenantDevice(
+                    device_id="1c8d5b9f-2a3e-4d4c-8f9a-2b3c4d5e6f70",
+                    display_name="LAPTOP-002",
+                    trust_type="AzureAd",
+                    account_enabled=True,
+                ),
+                TenantDevice(
+                    device_id="2d9e6c0a-3b4f-4e5d-9a0b-3c4d5e6f7081",
+                    display_name="DESKTOP-100",
+                    trust_type="ServerAd",
+                    account_enabled=True,
+                ),
+                TenantDevice(
+                    device_id="3eaf7d1b-4c5a-4f6e-8b1c-4d5e6f708192",
+                    display_name="PHONE-7",
+                    trust_type="Workplace",
+                    account_enabled=True,
+                ),
             ),
         ),
         domains=(

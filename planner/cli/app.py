@@ -10,9 +10,7 @@ is reserved for "changes present" (``plan --detailed-exitcode``) and "non-compli
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -22,7 +20,12 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from planner import __version__
-from planner.errors import EXIT_ERROR, EXIT_OK, NotImplementedYetError, PolicyError, UsageError, WbplanError
+from planner.errors import (
+    EXIT_ERROR,
+    NotImplementedYetError,
+    PolicyError,
+    WbplanError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,7 +43,10 @@ def _fail(exc: BaseException, debug: bool) -> NoReturn:
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
     else:
-        click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it", err=True)
+        click.echo(
+            f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it",
+            err=True,
+        )
     sys.exit(EXIT_ERROR)
 
 
@@ -52,14 +58,18 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place every failure is reported
+        except Exception as exc:
             _fail(exc, bool(ctx.obj and ctx.obj.get("debug")))
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="wbplan")
 @click.option("--debug", is_flag=True, help="Show a traceback for any failure.")
-@click.option("--no-color", is_flag=True, envvar="NO_COLOR", help="Never colour output (also NO_COLOR=1).")
+@click.option(
+    "--no-color", is_flag=True, envvar="NO_COLOR", help="Never colour output (also NO_COLOR=1)."
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
     """Plan and check Microsoft Entra Connect writeback prerequisites as code.
@@ -74,7 +84,10 @@ def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["color"] = not no_color and sys.stdout.isatty()
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="wbplan: %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="wbplan: %(levelname)s: %(message)s",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,17 +108,41 @@ def policy_option(f: F) -> F:
 def ldap_options(f: F) -> F:
     """Options for reading live AD. The password never comes from argv."""
     opts = [
-        click.option("--ldap-url", envvar="WBPLAN_LDAP_URL", help="ldaps://dc.example.com, or ldap://… (StartTLS). Env WBPLAN_LDAP_URL."),
-        click.option("--ca-file", type=click.Path(path_type=Path), help="CA bundle that issued the DC's certificate."),
-        click.option("--tls-server-name", help="Name to check the DC certificate against (when connecting by IP)."),
-        click.option("--insecure", is_flag=True, help="DANGER: do not validate the DC's TLS certificate."),
+        click.option(
+            "--ldap-url",
+            envvar="WBPLAN_LDAP_URL",
+            help="ldaps://dc.example.com, or ldap://… (StartTLS). Env WBPLAN_LDAP_URL.",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(path_type=Path),
+            help="CA bundle that issued the DC's certificate.",
+        ),
+        click.option(
+            "--tls-server-name",
+            help="Name to check the DC certificate against (when connecting by IP).",
+        ),
+        click.option(
+            "--insecure", is_flag=True, help="DANGER: do not validate the DC's TLS certificate."
+        ),
         click.option(
             "--ldap-password-file",
             type=click.Path(path_type=Path),
             help="File holding the bind password (else WBPLAN_LDAP_PASSWORD). Bind user: WBPLAN_LDAP_USER.",
         ),
-        click.option("--ldap-timeout", type=float, default=10.0, show_default=True, help="Seconds per LDAP operation."),
-        click.option("--ldap-auth", type=click.Choice(["simple", "kerberos"]), default="simple", show_default=True),
+        click.option(
+            "--ldap-timeout",
+            type=float,
+            default=10.0,
+            show_default=True,
+            help="Seconds per LDAP operation.",
+        ),
+        click.option(
+            "--ldap-auth",
+            type=click.Choice(["simple", "kerberos"]),
+            default="simple",
+            show_default=True,
+        ),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -120,7 +157,11 @@ def graph_options(f: F) -> F:
             envvar="WBPLAN_GRAPH_URL",
             help="Graph base URL (default https://graph.microsoft.com/v1.0). Env WBPLAN_GRAPH_URL.",
         ),
-        click.option("--graph-ca-file", type=click.Path(path_type=Path), help="CA bundle for the Graph endpoint (proxies, tests)."),
+        click.option(
+            "--graph-ca-file",
+            type=click.Path(path_type=Path),
+            help="CA bundle for the Graph endpoint (proxies, tests).",
+        ),
         click.option(
             "--graph-auth",
             type=click.Choice(["auto", "token", "environment", "workload-identity", "device-code"]),
@@ -140,14 +181,14 @@ def resolve_policy_paths(paths: tuple[Path, ...]) -> list[Path]:
         return list(paths)
     if DEFAULT_POLICY.is_file():
         return [DEFAULT_POLICY]
-    from planner.schemas import bundled_example  # noqa: PLC0415
+    from planner.schemas import bundled_example
 
     return [bundled_example("policies/example.yaml")]
 
 
 def load_valid_policies(paths: tuple[Path, ...]) -> Any:
     """Load policies or raise PolicyError carrying every diagnostic; warnings go to stderr."""
-    from planner.policy.loader import load_policies  # noqa: PLC0415
+    from planner.policy.loader import load_policies
 
     result = load_policies(resolve_policy_paths(paths))
     if result.errors:

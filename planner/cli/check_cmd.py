@@ -8,9 +8,16 @@ from planner.cli.app import cli, not_yet
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif", "markdown", "html"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit", "sarif", "markdown", "html"]),
+    default="text",
+)
 @click.option("-o", "--output", help="Write the report to a file.")
-@click.option("--fail-on", type=click.Choice(["shall", "should"]), default="shall", show_default=True)
+@click.option(
+    "--fail-on", type=click.Choice(["shall", "should"]), default="shall", show_default=True
+)
 def check(fmt: str, output: str | None, fail_on: str) -> None:
     """Evaluate the compliance rules and report (exit 0 compliant, 1 error, 2 non-compliant).
 

@@ -6,7 +6,6 @@ apply into ``LiveSources``.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -16,22 +15,18 @@ import click
 from planner.cli.app import cli, graph_options, ldap_options, load_valid_policies, policy_option
 from planner.errors import UsageError
 
-log = logging.getLogger("wbplan")
-
 GRAPH_CREDENTIAL_ENV = ("WBPLAN_GRAPH_TOKEN", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
 
 
 def live_sources(opts: dict[str, Any]) -> Any:
     """Build ``LiveSources`` from parsed CLI options (AD when --ldap-url is set; the tenant when
     --graph-url is set or a Graph credential is in the environment)."""
-    from planner.observe.live import LiveSources  # noqa: PLC0415
+    from planner.observe.live import LiveSources
 
     ldap = graph = None
     if opts.get("ldap_url"):
-        from planner.observe.ldapconn import ldap_options_from_env  # noqa: PLC0415
+        from planner.observe.ldapconn import ldap_options_from_env
 
-        if opts.get("insecure"):
-            log.warning("--insecure: the DC's TLS certificate is NOT validated; anyone on the path can read the bind password")
         ldap = ldap_options_from_env(
             opts["ldap_url"],
             ca_file=opts.get("ca_file"),
@@ -42,9 +37,12 @@ def live_sources(opts: dict[str, Any]) -> Any:
             auth=opts.get("ldap_auth") or "simple",
         )
     if opts.get("graph_url") or any(os.environ.get(v) for v in GRAPH_CREDENTIAL_ENV):
-        from planner.graphapi.client import GraphOptions  # noqa: PLC0415
+        from planner.graphapi.client import GraphOptions
 
-        kwargs: dict[str, Any] = {"ca_file": opts.get("graph_ca_file"), "auth": opts.get("graph_auth") or "auto"}
+        kwargs: dict[str, Any] = {
+            "ca_file": opts.get("graph_ca_file"),
+            "auth": opts.get("graph_auth") or "auto",
+        }
         if opts.get("graph_url"):
             kwargs["graph_url"] = opts["graph_url"]
         graph = GraphOptions(**kwargs)
@@ -66,7 +64,12 @@ def single_policy(paths: tuple[Path, ...]) -> Any:
 @policy_option
 @ldap_options
 @graph_options
-@click.option("--out", "out", type=click.Path(path_type=Path), help="Snapshot file to write. Default: state/<metadata.name>.json")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="Snapshot file to write. Default: state/<metadata.name>.json",
+)
 def refresh(policy_paths: tuple[Path, ...], out: Path | None, **opts: Any) -> None:
     """Read live AD and/or the tenant and write a snapshot (no secrets in it).
 
@@ -79,8 +82,8 @@ def refresh(policy_paths: tuple[Path, ...], out: Path | None, **opts: Any) -> No
       wbplan refresh --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com \\
                      --ca-file corp-ca.pem --out state/prod.json
     """
-    from planner.observe.live import observe_live  # noqa: PLC0415
-    from planner.observe.snapshot import save_state  # noqa: PLC0415
+    from planner.observe.live import observe_live
+    from planner.observe.snapshot import save_state
 
     loaded = single_policy(policy_paths)
     sources = live_sources(opts)
@@ -95,7 +98,9 @@ def refresh(policy_paths: tuple[Path, ...], out: Path | None, **opts: Any) -> No
     parts = []
     if state.ad is not None:
         version = state.ad.schema_info.object_version
-        parts.append(f"AD {state.ad.forest} (schema objectVersion {version}, {len(state.ad.objects)} objects)")
+        parts.append(
+            f"AD {state.ad.forest} (schema objectVersion {version}, {len(state.ad.objects)} objects)"
+        )
     if state.tenant is not None:
         parts.append(f"tenant {state.tenant.tenant_id}")
     click.echo(f"Wrote {target}: {', '.join(parts)}.")

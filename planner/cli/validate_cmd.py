@@ -15,7 +15,9 @@ from planner.errors import EXIT_ERROR, EXIT_OK
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def validate(paths: tuple[Path, ...], fmt: str) -> None:
     """Validate policy files and report every problem with file:line:column.
 
@@ -25,7 +27,7 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
     Example:
       wbplan validate policies/
     """
-    from planner.policy.loader import load_policies  # noqa: PLC0415
+    from planner.policy.loader import load_policies
 
     files = resolve_policy_paths(paths)
     result = load_policies(files)
@@ -48,5 +50,3 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
             suffix = f" ({n_warn} warning(s))" if n_warn else ""
             click.echo(f"Valid: {names}{suffix}.")
     sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
-
-

@@ -206,7 +206,8 @@ class Plan(Frozen):
     applyable: bool
     """True when apply has at least one create/update/delete to execute."""
     complete: bool
-    """True when nothing is deferred: applying converges to the policy."""
+    """True when nothing is deferred and everything was observed: applying converges to the
+    policy. False when a manual step blocks changes or a prerequisite could not be read."""
     errored: bool = False
     destructive: bool = False
     """True when any change deletes something, directly or through its blast radius."""

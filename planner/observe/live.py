@@ -34,11 +34,11 @@ def now_iso() -> str:
 
 def observe_live(policy: Policy, sources: LiveSources) -> ObservedState:
     """Observe everything the policy needs from the configured sources."""
-    from planner.graphapi.auth import make_token_provider  # noqa: PLC0415
-    from planner.graphapi.client import GraphClient  # noqa: PLC0415
-    from planner.observe.ad import observe_ad  # noqa: PLC0415
-    from planner.observe.graph import observe_tenant  # noqa: PLC0415
-    from planner.observe.ldapconn import connect  # noqa: PLC0415
+    from planner.graphapi.auth import make_token_provider
+    from planner.graphapi.client import GraphClient
+    from planner.observe.ad import observe_ad
+    from planner.observe.graph import observe_tenant
+    from planner.observe.ldapconn import connect
 
     ad = tenant = None
     if sources.ldap is not None:
