@@ -221,7 +221,13 @@ def diff_membership(r: Resource, index: Index) -> Outcome:
     conn = index.ad.connector
     if conn is None or name not in index.ad.well_known_groups:
         return not_observed(f"membership of {name}")
-    if group_sid and conn.found and group_sid in conn.token_groups:
+    member = bool(group_sid and conn.found and group_sid in conn.token_groups)
+    if r.destroy:
+        if member:
+            before = {"member": True, "group": name}
+            return Outcome("delete", "remove_preparation", before, {"member": False})
+        return Outcome("no-op", "satisfied")
+    if member:
         return Outcome("no-op", "satisfied")
     return Outcome(
         "create", "missing_membership", {"member": False}, {"member": True, "group": name}

@@ -25,7 +25,15 @@ def _initial_domain(ctx: Context) -> str | None:
 def expand(ctx: Context) -> list[Resource]:
     """Resources the hybrid-join SCP needs."""
     wb = ctx.policy.writeback.hybrid_join
-    if wb is None or not wb.enabled:
+    if wb is None:
+        return []
+    if not wb.enabled:
+        # remove_preparation takes back the connector's grant on the DRS configuration unless
+        # device writeback still needs it; the SCP and containers stay (objects are never deleted
+        # by wbplan: a person removes the SCP once no computer joins through it).
+        device = ctx.policy.writeback.device
+        if wb.remove_preparation and (device is None or not device.enabled):
+            return [drs_configuration_ace(ctx, FEATURE, destroy=True)]
         return []
     cfg = drs_configuration(ctx, FEATURE)
     name = wb.azure_ad_name or _initial_domain(ctx) or ctx.policy.tenant.domain

@@ -14,9 +14,26 @@ GROUP_NAMES = {"key_admins": "Key Admins", "enterprise_key_admins": "Enterprise 
 def expand(ctx: Context) -> list[Resource]:
     """Resources key writeback needs."""
     wb = ctx.policy.writeback.ngc_keys
-    if wb is None or not wb.enabled:
+    if wb is None:
         return []
     group = GROUP_NAMES[wb.group]
+    if not wb.enabled:
+        if not wb.remove_preparation:
+            return []
+        # Take the connector out of the Key Admins group wbplan put it in; the group stays.
+        return [
+            Resource(
+                address=f"ad.membership[{group}/{ctx.policy.connector.account}]",
+                type="ad.membership",
+                provider="ad",
+                features=(FEATURE,),
+                why=f"Key writeback is declared off with remove_preparation: the connector leaves {group} (domain.md §6)",
+                manageable=True,
+                depends_on=(ctx.connector_address,),
+                desired={"group": group, "member": ctx.policy.connector.account},
+                destroy=True,
+            )
+        ]
     gate = Resource(
         address=f"ad.schema_2016[{ctx.forest}]",
         type="ad.schema",

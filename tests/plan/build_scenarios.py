@@ -822,6 +822,31 @@ def device_remove_preparation() -> tuple[str, World]:
     )
 
 
+@scenario("keys-and-hybrid-join-remove-preparation")
+def keys_and_hybrid_join_remove_preparation() -> tuple[str, World]:
+    """Key writeback and hybrid join both off with remove_preparation, device writeback absent.
+
+    The connector leaves Key Admins (the group stays) and loses its grant on the DRS
+    configuration; the SCP and the containers stay (wbplan never deletes objects).
+    """
+    writeback = """\
+  ngc_keys:
+    enabled: false
+    remove_preparation: true
+    group: key_admins
+  hybrid_join:
+    enabled: false
+    remove_preparation: true
+"""
+    return writeback, World(
+        object_version=87,
+        key_credential_link=True,
+        well_known_groups={"Key Admins": KEY_ADMINS_SID},
+        connector_groups=(f"{DOMAIN_SID}-513", KEY_ADMINS_SID),
+        objects=[present(DRS_CONFIG, ("container",), [drs_configuration_ace()]), scp(SCP_KEYWORDS)],
+    )
+
+
 @scenario("tenant-not-observed")
 def tenant_not_observed() -> tuple[str, World]:
     """A snapshot of AD alone (no Graph access): every tenant item is unknown, not guessed."""

@@ -339,6 +339,20 @@ def test_device_remove_preparation_keeps_what_hybrid_join_needs() -> None:
     )
 
 
+def test_keys_and_hybrid_join_remove_preparation_remove_only_what_wbplan_granted() -> None:
+    doc = golden("keys-and-hybrid-join-remove-preparation")
+    deletes = {c["address"]: c for c in doc["resource_changes"] if action(c) == "delete"}
+    assert set(deletes) == {
+        "ad.membership[Key Admins/CONTOSO\\MSOL_1a2b3c4d5e6f]",
+        "ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,"
+        "DC=contoso,DC=test/device-registration/read-write]",
+    }
+    assert doc["summary"]["destroy"] == 2
+    assert not any(
+        c["type"] == "ad.object" and action(c) != "no-op" for c in doc["resource_changes"]
+    )
+
+
 def test_tenant_not_observed_is_unknown_not_matching() -> None:
     doc = golden("tenant-not-observed")
     tenant = [c for c in doc["resource_changes"] if c["provider"] == "tenant"]
