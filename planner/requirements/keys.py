@@ -18,22 +18,8 @@ def expand(ctx: Context) -> list[Resource]:
         return []
     group = GROUP_NAMES[wb.group]
     if not wb.enabled:
-        if not wb.remove_preparation:
-            return []
-        # Take the connector out of the Key Admins group wbplan put it in; the group stays.
-        return [
-            Resource(
-                address=f"ad.membership[{group}/{ctx.policy.connector.account}]",
-                type="ad.membership",
-                provider="ad",
-                features=(FEATURE,),
-                why=f"Key writeback is declared off with remove_preparation: the connector leaves {group} (domain.md §6)",
-                manageable=True,
-                depends_on=(ctx.connector_address,),
-                desired={"group": group, "member": ctx.policy.connector.account},
-                destroy=True,
-            )
-        ]
+        # remove_preparation: the connector leaves the group wbplan put it in; the group stays.
+        return [_membership(ctx, group, destroy=True)] if wb.remove_preparation else []
     gate = Resource(
         address=f"ad.schema_2016[{ctx.forest}]",
         type="ad.schema",
@@ -55,14 +41,27 @@ def expand(ctx: Context) -> list[Resource]:
         desired={"name": group},
         instructions="Move the PDC emulator role to a Windows Server 2016+ domain controller so that domainprep creates the Key Admins groups",
     )
-    member = Resource(
+    member = _membership(ctx, group, destroy=False, after=(grp.address,))
+    return [gate, grp, member]
+
+
+def _membership(
+    ctx: Context, group: str, *, destroy: bool, after: tuple[str, ...] = ()
+) -> Resource:
+    """The connector's membership of ``group`` (required, or to be removed)."""
+    why = (
+        f"Key writeback is declared off with remove_preparation: the connector leaves {group} (domain.md §6)"
+        if destroy
+        else f"The connector writes msDS-KeyCredentialLink through membership of {group} (domain.md §6 [S8][S7])"
+    )
+    return Resource(
         address=f"ad.membership[{group}/{ctx.policy.connector.account}]",
         type="ad.membership",
         provider="ad",
         features=(FEATURE,),
-        why=f"The connector writes msDS-KeyCredentialLink through membership of {group} (domain.md §6 [S8][S7])",
+        why=why,
         manageable=True,
-        depends_on=(grp.address, ctx.connector_address),
+        depends_on=(*after, ctx.connector_address),
         desired={"group": group, "member": ctx.policy.connector.account},
+        destroy=destroy,
     )
-    return [gate, grp, member]
