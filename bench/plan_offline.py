@@ -25,13 +25,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 from planner.model.policy import Policy
 from planner.model.state import Ace, AdObject, ObservedState, ScopeScan, SecurityDescriptor
 from planner.observe.snapshot import dump_state, parse_state
 from planner.planfile import plan_document
 from planner.planning import make_plan
 from planner.policy.loader import load_policies
-from planner.requirements.common import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = "DC=contoso,DC=test"

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 from planner.model.state import (
     CONTAINER_INHERIT_ACE,
     INHERIT_ONLY_ACE,
@@ -69,14 +70,13 @@ DS_GENERIC_ALL = 0xF01FF  # every DS right + DELETE, READ_CONTROL, WRITE_DAC, WR
 EVERYONE = "S-1-1-0"
 AUTHENTICATED_USERS = "S-1-5-11"
 
-# Cross-check values from domain.md §1.3/§1.4; the planner should prefer GUIDs resolved at run
-# time (``SchemaInfo``) and fall back to these.
-RESET_PASSWORD_GUID = "00299570-246d-11d0-a768-00aa006e0529"  # noqa: S105 - a GUID
-UNEXPIRE_PASSWORD_GUID = "ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501"  # noqa: S105 - a GUID
-LOCKOUT_TIME_GUID = "28630ebf-41d5-11d1-a9c1-0000f80367c1"
-PWD_LAST_SET_GUID = "bf967a0a-0de6-11d0-a285-00aa003049e2"  # noqa: S105 - a GUID
-USER_CLASS_GUID = "bf967aba-0de6-11d0-a285-00aa003049e2"
-GROUP_CLASS_GUID = "bf967a9c-0de6-11d0-a285-00aa003049e2"
+# Cross-check values (planner.model.guids); the planner prefers GUIDs resolved at run time.
+RESET_PASSWORD_GUID = EXTENDED_RIGHTS["User-Force-Change-Password"]
+UNEXPIRE_PASSWORD_GUID = EXTENDED_RIGHTS["Unexpire-Password"]
+LOCKOUT_TIME_GUID = ATTRIBUTE_GUIDS["lockoutTime"]
+PWD_LAST_SET_GUID = ATTRIBUTE_GUIDS["pwdLastSet"]
+USER_CLASS_GUID = CLASS_GUIDS["user"]
+GROUP_CLASS_GUID = CLASS_GUIDS["group"]
 
 
 @dataclass(frozen=True)

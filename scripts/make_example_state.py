@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 from planner.model.state import (
     Ace,
     AdObject,
@@ -44,7 +45,6 @@ from planner.model.state import (
     TenantState,
 )
 from planner.observe.snapshot import dump_state
-from planner.requirements.common import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 
 DOMAIN_SID = "S-1-5-21-1004336348-1177238915-682003330"
 CONNECTOR_SID = f"{DOMAIN_SID}-1105"

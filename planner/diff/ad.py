@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
+from planner.model.guids import CLASS_GUIDS
 from planner.model.plan import Resource
 from planner.model.state import Ace, AdObject
 from planner.observations import Index
-from planner.requirements.common import CLASS_GUIDS
 from planner.rights import Right, RightsCheck, rights_on_new_child, rights_on_object
 
 ENFORCED_ATTRIBUTES = ("msDS-DeviceLocation", "keywords")

@@ -18,17 +18,21 @@ from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import (
     CI,
     CI_IO,
-    CREATE_CHILD,
-    DELETE_CHILD,
-    GENERIC_READ_DS,
-    GENERIC_WRITE_DS,
-    READ_PROP,
-    WRITE_PROP,
+    DEVICE_CLASSES,
+    SCHEMA_2012R2,
     Context,
     ace_resource,
     ad_object,
 )
 from planner.requirements.tenant import connect_option, feature_flag
+from planner.rights import (
+    CREATE_CHILD,
+    DELETE_CHILD,
+    DS_GENERIC_READ,
+    DS_GENERIC_WRITE,
+    READ_PROPERTY,
+    WRITE_PROPERTY,
+)
 
 FEATURE = "device"
 
@@ -43,13 +47,8 @@ def schema_gate(ctx: Context, feature: str) -> Resource:
         why="Device writeback needs the forest schema at Windows Server 2012 R2 (objectVersion 69) and the msDS-Device* classes (domain.md §1.1, §1.2, §4 [S4])",
         manageable=False,
         desired={
-            "min_object_version": 69,
-            "classes": [
-                "msDS-Device",
-                "msDS-DeviceContainer",
-                "msDS-DeviceRegistrationService",
-                "msDS-DeviceRegistrationServiceContainer",
-            ],
+            "min_object_version": SCHEMA_2012R2,
+            "classes": list(DEVICE_CLASSES),
         },
         instructions=(
             "Extend the forest schema to Windows Server 2012 R2 or later: `adprep /forestprep` from 2012 R2+ media "
@@ -85,8 +84,10 @@ def drs_configuration_ace(
         name="read-write",
         feature=feature,
         why="The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (AdSyncPrep-derived code, domain.md §4/§5 [S46])",
-        ace=AceSpec(mask=GENERIC_READ_DS | GENERIC_WRITE_DS, flags=CI),
-        rights=(RightSpec(name="read-write", mask=READ_PROP | WRITE_PROP, applies_to="object"),),
+        ace=AceSpec(mask=DS_GENERIC_READ | DS_GENERIC_WRITE, flags=CI),
+        rights=(
+            RightSpec(name="read-write", mask=READ_PROPERTY | WRITE_PROPERTY, applies_to="object"),
+        ),
         depends_on=(ad_object(dn), *after),
         destroy=destroy,
     )
@@ -138,7 +139,7 @@ def device_aces(
         feature=FEATURE,
         why="The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects (domain.md §4 [S26])",
         ace=AceSpec(
-            mask=READ_PROP | WRITE_PROP,
+            mask=READ_PROPERTY | WRITE_PROPERTY,
             flags=CI_IO,
             inherited_object_type=device_class,
             inherited_object_type_name="msDS-Device",
@@ -146,7 +147,7 @@ def device_aces(
         rights=(
             RightSpec(
                 name="read-write-devices",
-                mask=READ_PROP | WRITE_PROP,
+                mask=READ_PROPERTY | WRITE_PROPERTY,
                 applies_to="descendants",
                 target_class=device_class,
             ),

@@ -7,14 +7,16 @@ from __future__ import annotations
 from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import (
     CI_IO,
-    READ_PROP,
-    WRITE_PROP,
     Context,
     ace_resource,
     ad_object,
 )
 from planner.requirements.group import exchange_gate
 from planner.requirements.tenant import connect_option
+from planner.rights import (
+    READ_PROPERTY,
+    WRITE_PROPERTY,
+)
 
 FEATURE = "exchange_hybrid"
 CLASSES = ("user", "inetOrgPerson", "group", "contact")
@@ -41,7 +43,7 @@ def expand(ctx: Context) -> list[Resource]:
                 feature=FEATURE,
                 why=f"Exchange hybrid writes msExch* attributes and proxyAddresses back to {cls} objects: RPWP on descendant {cls} objects (domain.md §10 [S2][S1])",
                 ace=AceSpec(
-                    mask=READ_PROP | WRITE_PROP,
+                    mask=READ_PROPERTY | WRITE_PROPERTY,
                     flags=CI_IO,
                     inherited_object_type=guid,
                     inherited_object_type_name=cls,
@@ -49,7 +51,7 @@ def expand(ctx: Context) -> list[Resource]:
                 rights=(
                     RightSpec(
                         name=f"read-write-{cls}",
-                        mask=READ_PROP | WRITE_PROP,
+                        mask=READ_PROPERTY | WRITE_PROPERTY,
                         applies_to="descendants",
                         target_class=guid,
                     ),

@@ -12,19 +12,22 @@ from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import (
     CI,
     CI_IO,
-    CREATE_CHILD,
-    DELETE,
-    DELETE_CHILD,
-    DELETE_TREE,
-    GENERIC_READ_DS,
-    GENERIC_WRITE_DS,
-    READ_PROP,
-    WRITE_PROP,
+    EXCHANGE_MIN_RANGE_UPPER,
     Context,
     ace_resource,
     ad_object,
 )
 from planner.requirements.tenant import connect_option, feature_flag
+from planner.rights import (
+    CREATE_CHILD,
+    DELETE,
+    DELETE_CHILD,
+    DELETE_TREE,
+    DS_GENERIC_READ,
+    DS_GENERIC_WRITE,
+    READ_PROPERTY,
+    WRITE_PROPERTY,
+)
 
 FEATURE = "group"
 SETTING_ADDRESS = "tenant.setting[Group.Unified/NewUnifiedGroupWritebackDefault]"
@@ -42,7 +45,7 @@ def exchange_gate(ctx: Context, feature: str) -> Resource:
             "CU7 cannot be told apart from CU8 in AD) (domain.md §1.5, §7 [S17])"
         ),
         manageable=False,
-        desired={"min_range_upper": 15312},
+        desired={"min_range_upper": EXCHANGE_MIN_RANGE_UPPER},
         instructions="Extend the schema with a supported Exchange release: `Setup.exe /PrepareSchema /IAcceptExchangeServerLicenseTerms`",
     )
 
@@ -147,7 +150,7 @@ def _aces(
         feature=FEATURE,
         why="GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions, domain.md §7 [S1][S2])",
         ace=AceSpec(
-            mask=GENERIC_READ_DS | GENERIC_WRITE_DS | DELETE | DELETE_TREE,
+            mask=DS_GENERIC_READ | DS_GENERIC_WRITE | DELETE | DELETE_TREE,
             flags=CI_IO,
             inherited_object_type=group,
             inherited_object_type_name="group",
@@ -155,7 +158,7 @@ def _aces(
         rights=(
             RightSpec(
                 name="read-write-groups",
-                mask=READ_PROP | WRITE_PROP,
+                mask=READ_PROPERTY | WRITE_PROPERTY,
                 applies_to="descendants",
                 target_class=group,
             ),

@@ -5,7 +5,7 @@ role) → the connector is a member. No licence or Graph switch was found (UNCON
 from __future__ import annotations
 
 from planner.model.plan import Resource
-from planner.requirements.common import Context
+from planner.requirements.common import SCHEMA_2016, Context
 
 FEATURE = "ngc_keys"
 GROUP_NAMES = {"key_admins": "Key Admins", "enterprise_key_admins": "Enterprise Key Admins"}
@@ -27,7 +27,7 @@ def expand(ctx: Context) -> list[Resource]:
         features=(FEATURE,),
         why="msDS-KeyCredentialLink exists only with the Windows Server 2016 schema (objectVersion 87) (domain.md §6 [S13a])",
         manageable=False,
-        desired={"min_object_version": 87, "attributes": ["msDS-KeyCredentialLink"]},
+        desired={"min_object_version": SCHEMA_2016, "attributes": ["msDS-KeyCredentialLink"]},
         instructions="Extend the forest schema to Windows Server 2016 or later (`adprep /forestprep` from 2016+ media)",
     )
     grp = Resource(

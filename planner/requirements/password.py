@@ -9,13 +9,15 @@ from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import (
     CI,
     CI_IO,
-    CONTROL_ACCESS,
-    WRITE_PROP,
     Context,
     ace_resource,
     ad_object,
 )
 from planner.requirements.tenant import connect_option
+from planner.rights import (
+    CONTROL_ACCESS,
+    WRITE_PROPERTY,
+)
 
 FEATURE = "password"
 
@@ -36,8 +38,8 @@ def expand(ctx: Context) -> list[Resource]:
             ctx.right_guid("User-Force-Change-Password"),
             "Reset Password",
         ),
-        ("write-lockoutTime", WRITE_PROP, ctx.attribute_guid("lockoutTime"), "lockoutTime"),
-        ("write-pwdLastSet", WRITE_PROP, ctx.attribute_guid("pwdLastSet"), "pwdLastSet"),
+        ("write-lockoutTime", WRITE_PROPERTY, ctx.attribute_guid("lockoutTime"), "lockoutTime"),
+        ("write-pwdLastSet", WRITE_PROPERTY, ctx.attribute_guid("pwdLastSet"), "pwdLastSet"),
     )
     out: list[Resource] = []
     aces: list[str] = []

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 from planner.model.state import (
     Ace,
     AdObject,
@@ -42,7 +43,6 @@ from planner.model.state import (
     Unread,
 )
 from planner.observe.snapshot import dump_state
-from planner.requirements.common import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 
