@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
 from planner.errors import PlanFileError
+from planner.fileio import write_text_atomic
 from planner.model.plan import PLAN_FORMAT_VERSION, Plan
 from planner.model.policy import Policy
 
@@ -37,16 +36,7 @@ def save_plan(plan: Plan, policy: Policy, path: Path) -> None:
     """Write atomically."""
     body = {"plan": plan_document(plan), "policy": policy.model_dump(mode="json", by_alias=True)}
     doc = {"format": PLANFILE_FORMAT, "checksum": _checksum(body), **body}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def load_plan(path: Path) -> tuple[Plan, Policy]:

@@ -9,14 +9,13 @@ message naming the JSON path that is wrong instead of a pydantic trace.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
 from planner.errors import StateFileError
+from planner.fileio import write_text_atomic
 from planner.model.state import ObservedState
 from planner.schemas import validate_document
 
@@ -28,16 +27,8 @@ def dump_state(state: ObservedState) -> str:
 
 
 def save_state(state: ObservedState, path: Path) -> None:
-    """Write atomically (temp file + rename) so a crash never leaves half a snapshot."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dump_state(state))
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically so a crash never leaves half a snapshot."""
+    write_text_atomic(path, dump_state(state))
 
 
 def parse_state(data: Any, source: str) -> ObservedState:
