@@ -6,10 +6,9 @@ from __future__ import annotations
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
 from planner.model.plan import ActionReason, BlastRadius, Resource
+from planner.model.state import NEW_GROUP_WRITEBACK_DEFAULT
 from planner.observations import Index
 from planner.observe.licences import licence_status
-
-SETTING_NAME = "NewUnifiedGroupWritebackDefault"
 
 
 def diff_licence(r: Resource, index: Index) -> Outcome:
@@ -73,7 +72,7 @@ def diff_setting(r: Resource, index: Index) -> Outcome:
         return Outcome(
             "create", "setting_absent", {"value": None, "present": False}, {"value": False}
         )
-    raw = setting.values.get(SETTING_NAME)
+    raw = setting.values.get(NEW_GROUP_WRITEBACK_DEFAULT)
     current = True if raw is None or raw == "" else raw.strip().lower() == "true"
     if current == want:
         return Outcome("no-op", "satisfied", {"value": current}, {"value": want})

@@ -19,11 +19,8 @@ from urllib.parse import quote
 
 from planner.errors import GraphError, UsageError
 from planner.graphapi.client import GraphClient
-from planner.observe.graph import (
-    GROUP_UNIFIED_TEMPLATE_ID,
-    NEW_GROUP_WRITEBACK_DEFAULT,
-    find_group_unified,
-)
+from planner.model.state import NEW_GROUP_WRITEBACK_DEFAULT
+from planner.observe.graph import GROUP_UNIFIED_TEMPLATE_ID, find_group_unified
 
 # Documented as "isn't in use and updating it isn't supported" (domain.md §2.2).
 UNSUPPORTED_FEATURES = frozenset({"passwordWritebackEnabled"})

@@ -236,6 +236,10 @@ class SyncFeatures(Frozen):
     ``passwordWritebackEnabled`` is documented as unused (domain.md §2.2): never evidence."""
 
 
+NEW_GROUP_WRITEBACK_DEFAULT = "NewUnifiedGroupWritebackDefault"
+"""The ``Group.Unified`` value group writeback v1 reads (absent or unset means true, §2.3)."""
+
+
 class GroupUnifiedSetting(Frozen):
     """The ``Group.Unified`` directory setting."""
 

@@ -39,7 +39,6 @@ from planner.model.state import (
 logger = logging.getLogger(__name__)
 
 GROUP_UNIFIED_TEMPLATE_ID = "62375ab9-6b52-47ed-826b-58e47e0e304b"
-NEW_GROUP_WRITEBACK_DEFAULT = "NewUnifiedGroupWritebackDefault"
 DEVICE_SELECT = "deviceId,displayName,trustType,accountEnabled"
 # Graph's largest page for directory objects; fewer round trips on big tenants.
 DEVICE_PAGE_SIZE = "999"

@@ -9,6 +9,7 @@ unset writes back every existing Microsoft 365 group (domain.md §2.3, [S18]).
 from __future__ import annotations
 
 from planner.model.plan import AceSpec, Resource, RightSpec
+from planner.model.state import NEW_GROUP_WRITEBACK_DEFAULT
 from planner.requirements.common import (
     CI,
     CI_IO,
@@ -30,7 +31,7 @@ from planner.rights import (
 )
 
 FEATURE = "group"
-SETTING_ADDRESS = "tenant.setting[Group.Unified/NewUnifiedGroupWritebackDefault]"
+SETTING_ADDRESS = f"tenant.setting[Group.Unified/{NEW_GROUP_WRITEBACK_DEFAULT}]"
 
 
 def exchange_gate(ctx: Context, feature: str) -> Resource:
