@@ -1,4 +1,4 @@
-"""``wbplan check`` and ``wbplan rules`` (issue #7 builds them; until then they refuse)."""
+"""``wbplan check``: evaluate the rule catalogue and write a report (issue #7)."""
 
 from __future__ import annotations
 
@@ -27,14 +27,3 @@ def check(fmt: str, output: str | None, fail_on: str) -> None:
     """
     del fmt, output, fail_on
     not_yet("check", "issue #7")
-
-
-@cli.command()
-def rules() -> None:
-    """Print the compliance rule catalogue.
-
-    \b
-    Example:
-      wbplan rules
-    """
-    not_yet("rules", "issue #7")
