@@ -1,7 +1,8 @@
 """The Microsoft Graph HTTP client: one code path for the real Graph and the test emulator.
 
 :class:`GraphClient` sends ``GET``/``PATCH``/``POST`` with a bearer token, follows
-``@odata.nextLink`` paging, retries 429/503 honouring ``Retry-After`` (bounded), and turns every
+``@odata.nextLink`` paging, retries 429/503 honouring ``Retry-After`` (bounded) and, for the
+idempotent verbs (GET, PATCH, DELETE), 500/502/504 with the same bounded backoff; it turns every
 failure into a :class:`planner.errors.GraphError` whose message names the cause and whose hint
 names the next step:
 
@@ -47,6 +48,11 @@ DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 MAX_RETRIES_LIMIT = 10
 # A single Retry-After longer than this is clamped: the bound on retries must also bound time.
 MAX_RETRY_WAIT_S = 120.0
+THROTTLED = (429, 503)
+# Transient gateway/server failures. Retried only for verbs that are safe to repeat: a POST that
+# failed with 500 may still have created the object, and a second POST would create another.
+TRANSIENT = (500, 502, 504)
+IDEMPOTENT = ("GET", "PATCH", "DELETE")
 
 JsonObject = dict[str, Any]
 
@@ -73,7 +79,7 @@ class GraphOptions:
     timeout: float = 30.0
     """Seconds for connect and for each read."""
     max_retries: int = 4
-    """Retries after a 429/503 before giving up (0–10)."""
+    """Retries after a 429/503 (or a 500/502/504 on an idempotent verb) before giving up (0–10)."""
     auth: AuthMode = "auto"
     """Credential source; see :mod:`planner.graphapi.auth`."""
     insecure_skip_tls_verify: bool = False
@@ -201,6 +207,10 @@ class GraphClient:
         """POST; returns the created object."""
         return self._json(self._send("POST", self._url(path), json_body=body))
 
+    def delete(self, path: str) -> None:
+        """DELETE; Graph answers 204."""
+        self._send("DELETE", self._url(path))
+
     # -- internals -----------------------------------------------------------------------------
     def _url(self, path: str) -> str:
         if not path.startswith("/"):
@@ -246,7 +256,10 @@ class GraphClient:
             except httpx.TransportError as exc:
                 raise transport_error(exc, method, endpoint, self.options) from None
             logger.debug("%s %s -> %s", method, endpoint, response.status_code)
-            if response.status_code in (429, 503) and attempt < self.options.max_retries:
+            retryable = response.status_code in THROTTLED or (
+                response.status_code in TRANSIENT and method in IDEMPOTENT
+            )
+            if retryable and attempt < self.options.max_retries:
                 wait = parse_retry_after(response.headers.get("Retry-After"), attempt)
                 logger.info(
                     "Graph answered %s to %s %s; retry %d of %d in %.1f s",

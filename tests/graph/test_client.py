@@ -179,16 +179,40 @@ def test_404_points_at_the_base_url(graph_client: GraphClient) -> None:
     assert "--graph-url" in (info.value.hint or "")
 
 
-def test_5xx_other_than_503_is_not_retried(
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_transient_5xx_on_a_get_is_retried_then_succeeds(
+    graph_emulator: GraphEmulator, graph_client: GraphClient, sleeps: list[float], status: int
+) -> None:
+    graph_emulator.fail("/domains", status=status, times=2)
+    assert graph_client.get("/domains")["value"]
+    assert sleeps == [1.0, 2.0]
+    assert len(graph_emulator.graph_requests("/domains")) == 3
+
+
+def test_transient_5xx_past_the_bound_fails_naming_the_status(
     graph_emulator: GraphEmulator, graph_client: GraphClient, sleeps: list[float]
 ) -> None:
-    graph_emulator.fail("/domains", status=502, times=1)
+    graph_emulator.fail("/domains", status=502)
     with pytest.raises(GraphError) as info:
         graph_client.get("/domains")
     assert type(info.value) is GraphError
     assert "502 badGateway" in info.value.message
     assert "request-id" in (info.value.hint or "")
+    assert len(sleeps) == graph_client.options.max_retries
+
+
+def test_a_post_that_failed_with_500_is_not_repeated(
+    graph_emulator: GraphEmulator, graph_client: GraphClient, sleeps: list[float]
+) -> None:
+    # A repeated POST could create a second Group.Unified setting.
+    graph_emulator.fail("/groupSettings", status=500, times=1)
+    with pytest.raises(GraphError) as info:
+        graph_client.post(
+            "/groupSettings", {"templateId": gt.GROUP_UNIFIED_TEMPLATE_ID, "values": []}
+        )
+    assert "500 generalException" in info.value.message
     assert sleeps == []
+    assert [r.method for r in graph_emulator.graph_requests("/groupSettings")] == ["POST"]
 
 
 def test_untrusted_certificate_is_a_tls_error_naming_the_ca_option(
@@ -278,6 +302,19 @@ def test_patch_and_post_round_trip(
 def _client(handler: object) -> GraphClient:
     transport = httpx.MockTransport(handler)  # type: ignore[arg-type]
     return GraphClient(GraphOptions(), StaticTokenProvider(TEST_TOKEN, "t"), transport=transport)
+
+
+def test_delete_removes_a_group_setting(
+    graph_emulator: GraphEmulator, graph_client: GraphClient
+) -> None:
+    created = graph_client.post(
+        "/groupSettings", {"templateId": gt.GROUP_UNIFIED_TEMPLATE_ID, "values": []}
+    )
+    graph_client.delete(f"/groupSettings/{created['id']}")
+    assert all(s["id"] != created["id"] for s in graph_client.get_all("/groupSettings"))
+    assert graph_emulator.writes()[-1].method == "DELETE"
+    with pytest.raises(GraphError, match="404"):
+        graph_client.delete(f"/groupSettings/{created['id']}")
 
 
 def test_next_link_to_another_host_is_not_followed() -> None:

@@ -124,7 +124,11 @@ class GraphEmulator:
         self.faults.append(Fault(None, path, status, times))
 
     def writes(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.method in ("PATCH", "POST") and r.path[:1] == "/"]
+        return [
+            r
+            for r in self.requests
+            if r.method in ("PATCH", "POST", "DELETE") and r.path[:1] == "/"
+        ]
 
     def graph_requests(self, path: str | None = None) -> list[RecordedRequest]:
         return [r for r in self.requests if path is None or r.path == path]
@@ -306,7 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_PATCH = do_POST = _serve  # noqa: N815 -- names http.server dispatches to
+    do_GET = do_PATCH = do_POST = do_DELETE = _serve  # noqa: N815 -- names http.server dispatches to
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log."""

@@ -66,6 +66,9 @@ def route(
             # Graph replaces the whole values collection ("include the entire collection set").
             s["values"] = list(body.get("values") or [])
             return 204, {}, None
+        if method == "DELETE":  # "Delete a group setting": 204 No Content
+            t.group_settings.remove(s)
+            return 204, {}, None
     if (
         (m := _TEMPLATE_ITEM.match(rel))
         and (tpl := t.templates.get(m.group(1)))
