@@ -108,5 +108,8 @@ class Report(Frozen):
     compliant: bool
     """False when a SHALL rule failed (or a SHOULD rule, with ``fail_on: should``), or a rule
     errored. ``waived`` and ``unknown`` do not make a report non-compliant."""
+    not_applicable: tuple[str, ...] = ()
+    """Ids of catalogue rules that produced no finding because the policy does not declare the
+    feature they check (e.g. device rules without ``writeback.device``), in id order."""
     policy_lines: dict[str, int] = {}
     """feature → 1-based line of the policy file that declares it (SARIF result locations)."""
