@@ -10,6 +10,9 @@ rejected token, a stale plan) and for bugs. Only ``cli.py`` catches them and exi
     ├── StateFileError               a snapshot file is unreadable or does not match its schema
     ├── PlanFileError                a saved plan is unreadable, tampered with, or of another version
     ├── StalePlanError               apply: the world changed since the plan was made
+    ├── LockedError                  apply/rollback: another run holds the forest/tenant lock
+    ├── JournalError                 an apply journal is unreadable or of another format
+    ├── RollbackRefusedError         rollback: an object no longer looks as apply left it
     ├── NotImplementedYetError       a command a later release fills in
     ├── LdapError                    any LDAP failure (connection, TLS, bind, rights, not found)
     │   ├── LdapConnectError         host unreachable, TLS failure
@@ -98,6 +101,18 @@ class PlanFileError(WbplanError):
 
 class StalePlanError(WbplanError):
     """The observed world changed since the plan was computed."""
+
+
+class LockedError(WbplanError):
+    """Another apply or rollback holds the lock of this forest and tenant."""
+
+
+class JournalError(WbplanError):
+    """An apply journal cannot be used for rollback."""
+
+
+class RollbackRefusedError(WbplanError):
+    """Rollback stopped: restoring a before-image would overwrite a change made after apply."""
 
 
 class NotImplementedYetError(WbplanError):
