@@ -1,0 +1,14 @@
+"""The compliance rule catalogue: one module per rule or small family of rules.
+
+Importing this package registers every rule in :data:`planner.rules.base.REGISTRY`;
+``planner.checking`` evaluates them and ``python -m planner.rules --write`` regenerates
+``docs/rules.md`` from their catalogue entries.
+"""
+
+from planner.rules import (  # noqa: F401  (imported to register their rules)
+    device,
+    device_tenant,
+    licence,
+    password,
+    tenant,
+)
