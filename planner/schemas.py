@@ -97,11 +97,13 @@ def generated_schemas() -> dict[str, dict[str, Any]]:
     from pydantic import BaseModel
 
     from planner.model.plan import Plan
+    from planner.model.report import Report
     from planner.model.state import ObservedState
 
     models: tuple[tuple[str, type[BaseModel], str], ...] = (
         ("state", ObservedState, "wbplan observed-state snapshot"),
         ("plan", Plan, "wbplan plan document"),
+        ("report", Report, "wbplan compliance report"),
     )
     out: dict[str, dict[str, Any]] = {}
     for name, model, title in models:
