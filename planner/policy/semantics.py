@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from planner.errors import Diagnostic
-from planner.model.dn import DnError, dns_name_of, is_at_or_under, split_rdns
+from planner.model.dn import DnError, dns_name_of, is_at_or_under, is_valid_dn, split_rdns
 from planner.policy.shape import quoted
 from planner.policy.yamlmarks import ParsedYaml, PathKey
 from planner.schemas import json_path
@@ -197,10 +197,14 @@ class _Checker:
                 except ValueError:
                     day = None
                 if day is not None and day < self.today:
+                    # A warning, not an error: the policy still plans and checks, and
+                    # `wbplan check` reports the lapsed waiver as a failure (WB-WVR-001).
                     self.add(
                         path,
                         "WBP040",
-                        f"waiver for {w.get('rule', '?')} expired on {day.isoformat()}",
+                        f"waiver for {w.get('rule', '?')} expired on {day.isoformat()}; it no longer"
+                        " applies and `wbplan check` fails it (WB-WVR-001)",
+                        severity="warning",
                         expected=f"an expiry date on or after {self.today.isoformat()}",
                         found=expires,
                         hint="renew it with a new approval, or remove it and fix the finding",
@@ -243,10 +247,19 @@ def semantic_diagnostics(
     return c.out
 
 
-def scope_covers(scope: str, dn: str) -> bool:
-    """True when a waiver ``scope`` (``*``, a DN, or an address) covers ``dn``."""
+def scope_covers(scope: str, address: str) -> bool:
+    """True when a waiver ``scope`` covers a finding ``address``.
+
+    ``*`` covers everything; a DN scope covers a DN address at or under it (case-insensitive,
+    also inside an ``ad.object[DN]`` address); any other scope (a tenant or policy address such
+    as ``tenant.licence[AAD_PREMIUM]``) covers exactly that address, case-insensitively.
+    """
+    scope = scope.strip()
     if scope == "*":
         return True
-    if "=" in scope:
-        return is_at_or_under(dn, scope)
-    return scope == dn
+    target = address
+    if target.startswith("ad.object[") and target.endswith("]"):
+        target = target[len("ad.object[") : -1]
+    if "=" in scope and is_valid_dn(scope):
+        return is_valid_dn(target) and is_at_or_under(target, scope)
+    return scope.lower() == address.strip().lower()

@@ -6,9 +6,15 @@ Importing this package registers every rule in :data:`planner.rules.base.REGISTR
 """
 
 from planner.rules import (  # noqa: F401  (imported to register their rules)
+    connector,
     device,
     device_tenant,
+    exchange,
+    group,
+    hybrid_join,
+    keys,
     licence,
     password,
     tenant,
+    waivers,
 )

@@ -79,7 +79,6 @@ CODES: dict[str, set[str]] = {
     "group-without-container": {"WBP033"},
     "remove-preparation-while-enabled": {"WBP034"},
     "device-domain-outside-forest": {"WBP035"},
-    "waiver-expired": {"WBP040"},
     "same-forest-two-files": {"WBP050"},
     # everything at once: every check must still report
     "many-mistakes": {
@@ -93,7 +92,6 @@ CODES: dict[str, set[str]] = {
         "WBP031",
         "WBP032",
         "WBP035",
-        "WBP040",
     },
 }
 
@@ -177,6 +175,16 @@ def test_waiver_expiring_soon_is_a_warning_not_an_error() -> None:
     heads = _diagnostic_heads(run.stdout)
     assert [(h["severity"], h["code"]) for h in heads] == [("warning", "WBP041")]
     assert "expires in 9 day(s)" in run.stdout
+    assert run.stdout.splitlines()[-1] == "Valid: policy.yaml (1 warning(s))."
+
+
+def test_expired_waiver_is_a_warning_so_check_can_report_it() -> None:
+    run = run_case(VALID / "waiver-expired")
+    assert run.exit_code == 0
+    heads = _diagnostic_heads(run.stdout)
+    assert [(h["severity"], h["code"]) for h in heads] == [("warning", "WBP040")]
+    assert "expired on 2026-10-31" in run.stdout
+    assert "WB-WVR-001" in run.stdout
     assert run.stdout.splitlines()[-1] == "Valid: policy.yaml (1 warning(s))."
 
 

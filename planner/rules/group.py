@@ -1,0 +1,164 @@
+"""Group writeback v1 (domain.md §7, §1.5, §2.3): the Exchange schema (WB-GRP-001), the
+writeback OU and the connector's rights in it (WB-GRP-002), and NewUnifiedGroupWritebackDefault
+as declared (WB-GRP-004). Group writeback v2 being off is WB-GRP-003 (``tenant``)."""
+
+from __future__ import annotations
+
+from planner.model.policy import Policy
+from planner.model.report import RuleInfo
+from planner.requirements.group import SETTING_ADDRESS
+from planner.rules.aces import rights_results
+from planner.rules.base import Result, rule
+from planner.rules.context import VERIFY_AD, RuleContext, status_of
+from planner.rules.gates import gate_result
+
+
+def group_enabled(policy: Policy) -> bool:
+    """Group writeback v1 is declared and enabled."""
+    wb = policy.writeback.group
+    return wb is not None and wb.enabled and wb.version == "v1"
+
+
+@rule(
+    RuleInfo(
+        id="WB-GRP-001",
+        title="Exchange schema present with ms-Exch-Schema-Version-Pt rangeUpper ≥ 15312 for group writeback v1",
+        criticality="SHALL",
+        feature="group",
+        rationale=(
+            "Group writeback v1 writes Microsoft 365 groups as Exchange distribution groups: the forest needs the "
+            "Exchange schema of a supported release. rangeUpper ≥ 15312 means Exchange 2013 CU7 or later; CU7 "
+            "cannot be told apart from CU8 in AD, so a pass does not prove CU8+."
+        ),
+        remediation=(
+            "Extend the schema with a supported Exchange release: `Setup.exe /PrepareSchema "
+            "/IAcceptExchangeServerLicenseTerms` (Exchange 2016 CU1+ or 2013 CU11+ for Microsoft 365 groups)."
+        ),
+        references=("S17", "S19", "S32", "S51"),
+        failure_modes=("F13",),
+    ),
+    group_enabled,
+)
+def exchange_schema(ctx: RuleContext) -> list[Result]:
+    """The planner's Exchange schema gate."""
+    return gate_result(
+        ctx, f"ad.exchange_schema[{ctx.policy.forest.lower()}]", "the Exchange schema"
+    )
+
+
+@rule(
+    RuleInfo(
+        id="WB-GRP-002",
+        title="The group writeback OU exists and the connector can create and delete groups in it",
+        criticality="SHALL",
+        feature="group",
+        rationale=(
+            "Group writeback v1 creates, updates and deletes groups in one admin-selected OU: the connector needs "
+            "CreateChild/DeleteChild of group objects on the OU and GR/GW/Delete/DeleteTree on descendant groups. "
+            "An ACE scoped to descendant groups alone does not grant CreateChild on the OU."
+        ),
+        remediation=(
+            "Create the OU and run `wbplan apply`, or `Set-ADSyncUnifiedGroupWritebackPermissions "
+            "-ADConnectorAccountDN <connector DN> -ADObjectDN <OU DN>` as a Domain Admin."
+        ),
+        references=("S19", "S1", "S2"),
+        failure_modes=("F14",),
+    ),
+    group_enabled,
+)
+def group_ou_rights(ctx: RuleContext) -> list[Result]:
+    """The OU exists as an organizationalUnit, and the connector's effective rights on it."""
+    wb = ctx.policy.writeback.group
+    assert wb is not None and wb.container is not None
+    ou = ctx.resource(f"ad.object[{wb.container}]")
+    assert ou is not None
+    outcome = ctx.outcome(ou)
+    if outcome.reason == "wrong_object_class":
+        return [
+            Result(
+                "fail",
+                wb.container,
+                f"{wb.container} exists but is not an organizationalUnit",
+                {"objectClass": (outcome.before or {}).get("objectClass")},
+            )
+        ]
+    if status_of(outcome) == "unknown" and ctx.state.ad is None:
+        return [
+            Result(
+                "unknown", wb.container, "Active Directory was not observed", verify_at=VERIFY_AD
+            )
+        ]
+    results = rights_results(
+        ctx, ctx.resources_of("group", "ad.ace", "group-writeback"), "the group writeback rights"
+    )
+    if ctx.state.ad is not None:
+        groups = next((g for g in ctx.state.ad.groups if g.container == wb.container), None)
+        if groups is not None:
+            results = [
+                Result(
+                    r.status,
+                    r.address,
+                    r.message,
+                    {**r.evidence, "groups_in_ou": groups.count},
+                    r.verify_at,
+                )
+                for r in results
+            ]
+    return results
+
+
+@rule(
+    RuleInfo(
+        id="WB-GRP-004",
+        title="NewUnifiedGroupWritebackDefault is as declared",
+        criticality="SHALL",
+        feature="group",
+        rationale=(
+            "The Group.Unified directory setting's NewUnifiedGroupWritebackDefault decides whether new Microsoft "
+            "365 groups are written back; absent or unset means true. Left at true when group writeback is "
+            "enabled, every existing Microsoft 365 group is written back at once."
+        ),
+        remediation=(
+            "Run `wbplan apply` (it creates the Group.Unified setting from its template when absent), or set the "
+            "value with Graph: PATCH /groupSettings/{id} — before enabling the feature."
+        ),
+        references=("S40", "S18", "S69"),
+        failure_modes=("F18",),
+    ),
+    group_enabled,
+)
+def new_group_default(ctx: RuleContext) -> list[Result]:
+    """The planner's Group.Unified setting diff."""
+    r = ctx.resource(SETTING_ADDRESS)
+    assert r is not None
+    want = bool(r.desired["value"])
+    outcome = ctx.outcome(r)
+    status = status_of(outcome)
+    if status == "unknown":
+        u = ctx.unread("tenant.setting[Group.Unified]")
+        return [
+            Result(
+                "unknown",
+                SETTING_ADDRESS,
+                f"the Group.Unified setting could not be read{': ' + u.reason if u else ''}",
+                {"declared": want},
+                verify_at=ctx.tenant_verify_at("tenant.setting[Group.Unified]"),
+            )
+        ]
+    before = outcome.before if isinstance(outcome.before, dict) else {}
+    current = before.get("value")
+    shown = "absent (reads as true)" if current is None else str(current).lower()
+    evidence = {
+        "declared": want,
+        "observed": current,
+        "setting_present": before.get("present", current is not None),
+    }
+    verdict = "matches" if status == "pass" else "does not match"
+    return [
+        Result(
+            status,
+            SETTING_ADDRESS,
+            f"NewUnifiedGroupWritebackDefault is {shown}; {verdict} the policy ({str(want).lower()})",
+            evidence,
+        )
+    ]
