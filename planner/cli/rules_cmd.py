@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from planner.cli.app import cli, not_yet
+import click
+
+from planner.cli.app import cli
 
 
 @cli.command()
-def rules() -> None:
-    """Print the compliance rule catalogue.
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+def rules(fmt: str) -> None:
+    """Print the compliance rule catalogue (ids, criticality, feature, title).
 
     \b
-    Example:
+    Examples:
       wbplan rules
+      wbplan rules --format markdown > rules.md
     """
-    not_yet("rules", "issue #7")
+    from planner.checking import catalogue
+    from planner.rules.catalogue_doc import render_json, render_markdown, render_text
+
+    render = {"text": render_text, "json": render_json, "markdown": render_markdown}[fmt]
+    click.echo(render(catalogue()), nl=False)
