@@ -1,29 +1,176 @@
-"""``wbplan check``: evaluate the rule catalogue and write a report (issue #7)."""
+"""``wbplan check``: evaluate the rule catalogue and write a report (issue #7).
+
+The observed state comes from ``plan_cmd.observed_state`` — a snapshot (``--state``), live AD and
+Graph (connection options), or with neither the example policy against the example snapshot —
+so ``check`` and ``plan`` never read the world differently. Exit codes: 0 compliant; 1 an error,
+including a rule that could not be evaluated (status ``error``); 2 a SHALL rule failed (or a
+SHOULD rule, with ``--fail-on should``). Unknown and waived findings never fail the check.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
 import click
 
-from planner.cli.app import cli, not_yet
+from planner.cli.app import cli, graph_options, ldap_options, policy_option
+from planner.errors import EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK
+
+REPORT_FORMATS = ["text", "json", "junit", "sarif", "markdown", "html"]
+
+FEATURE_KEYS = {"licence": ("licences", "tenant"), "policy": ("waivers", "metadata")}
+"""Report features that are not ``writeback.<feature>`` keys: the policy keys that declare them,
+first found wins."""
+
+
+def policy_lines(marks: Any, features: Iterable[str]) -> dict[str, int]:
+    """feature → 1-based line of the policy key declaring it (``writeback.<feature>``, a
+    top-level key such as ``tenant``, or :data:`FEATURE_KEYS`). A feature the file does not
+    declare points at ``writeback:`` (else line 1), so every SARIF result has a location."""
+    declared: dict[str, int] = {}
+    for path, mark in marks.marks.items():
+        if len(path) == 1 and isinstance(path[0], str):
+            declared.setdefault(path[0], mark.key_line)
+    writeback: dict[str, int] = {
+        str(path[1]): mark.key_line
+        for path, mark in marks.marks.items()
+        if len(path) == 2 and path[0] == "writeback"
+    }
+    fallback = declared.get("writeback", 1)
+    out: dict[str, int] = {}
+    for feature in sorted(set(features)):
+        keys = FEATURE_KEYS.get(feature, (feature,))
+        lines = [writeback[k] for k in keys if k in writeback]
+        lines += [declared[k] for k in keys if k in declared]
+        out[feature] = lines[0] if lines else fallback
+    return out
+
+
+def display_path(path: Path) -> str:
+    """The policy path as a report names it: relative to the working directory when it lies
+    under it (SARIF locations are relative to the checkout root), POSIX separators."""
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def render_report(report: Any, fmt: str, color: bool) -> str:
+    """Render a report in ``fmt``."""
+    if fmt == "json":
+        from planner.render.report_json import render_json
+
+        return render_json(report)
+    if fmt == "junit":
+        from planner.render.report_junit import render_junit
+
+        return render_junit(report)
+    if fmt == "sarif":
+        from planner.render.report_sarif import render_sarif
+
+        return render_sarif(report)
+    if fmt == "markdown":
+        from planner.render.report_markdown import render_markdown
+
+        return render_markdown(report)
+    if fmt == "html":
+        from planner.render.report_html import render_html
+
+        return render_html(report)
+    from planner.render.report_text import render_text
+
+    return render_text(report, color=color)
+
+
+def exit_code(report: Any) -> int:
+    """1 when a rule errored, 2 when not compliant, else 0."""
+    if report.summary.error:
+        return EXIT_ERROR
+    return EXIT_OK if report.compliant else EXIT_NONCOMPLIANT
 
 
 @cli.command()
+@policy_option
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path),
+    help="Check a snapshot instead of live AD/Graph.",
+)
+@ldap_options
+@graph_options
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "junit", "sarif", "markdown", "html"]),
+    type=click.Choice(REPORT_FORMATS),
     default="text",
+    show_default=True,
+    help="Report format: text, json (schemas/report.schema.json), junit, sarif (2.1.0), markdown, html.",
 )
-@click.option("-o", "--output", help="Write the report to a file.")
 @click.option(
-    "--fail-on", type=click.Choice(["shall", "should"]), default="shall", show_default=True
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the report to a file instead of stdout.",
 )
-def check(fmt: str, output: str | None, fail_on: str) -> None:
+@click.option(
+    "--fail-on",
+    type=click.Choice(["shall", "should"]),
+    default="shall",
+    show_default=True,
+    help="should: failing SHOULD rules also make the check exit 2.",
+)
+@click.pass_context
+def check(
+    ctx: click.Context,
+    /,
+    policy_paths: tuple[Path, ...],
+    state_file: Path | None,
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+    **opts: Any,
+) -> None:
     """Evaluate the compliance rules and report (exit 0 compliant, 1 error, 2 non-compliant).
 
+    With no options, checks policies/example.yaml against state/example.json (offline).
+    Waived and unknown findings never fail the check. WBPLAN_TODAY=YYYY-MM-DD pins the date
+    waivers expire against.
+
     \b
-    Example:
-      wbplan check --state state/prod.json --format sarif -o wbplan.sarif
+    Examples:
+      wbplan check
+      wbplan check --policy policies/prod.yaml --state state/prod.json --format sarif -o wbplan.sarif
+      wbplan check --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --format html -o report.html
     """
-    del fmt, output, fail_on
-    not_yet("check", "issue #7")
+    from planner.checking import make_report
+    from planner.cli.plan_cmd import emit, observed_state
+    from planner.cli.refresh_cmd import single_policy
+    from planner.observe.live import now_iso
+    from planner.policy.loader import today_utc
+    from planner.render.report_common import summary_line
+
+    loaded = single_policy(policy_paths)
+    state, label = observed_state(loaded, state_file, bool(policy_paths), opts)
+    report = make_report(
+        loaded.policy,
+        state,
+        policy_file=display_path(loaded.path),
+        policy_digest="sha256:" + loaded.digest,
+        state_source=label,
+        timestamp=now_iso(),
+        today=today_utc(),
+        fail_on="should" if fail_on == "should" else "shall",
+    )
+    features = {r.feature for r in report.rules} | {f.feature for f in report.findings}
+    report = report.model_copy(update={"policy_lines": policy_lines(loaded.marks, features)})
+    color = bool(ctx.obj.get("color")) and output is None
+    emit(render_report(report, fmt, color), output)
+    if output is not None or fmt != "text":  # the verdict on stderr, where CI logs show it
+        click.echo(summary_line(report), err=True)
+    sys.exit(exit_code(report))
