@@ -21,10 +21,10 @@ GROUPS_LISTED = 20
 # objectCategory (not objectClass) so that subclasses such as groupPolicyContainer, which hold
 # no users, stay out — the same set Get-ADSyncObjectsWithInheritanceDisabled walks, plus plain
 # containers like CN=Users.
-_CONTAINERS = "(|(objectCategory=organizationalUnit)(objectCategory=container))"
+CONTAINERS_FILTER = "(|(objectCategory=organizationalUnit)(objectCategory=container))"
 # objectCategory=person keeps computers out (computer derives from user); contacts are
 # person-category too but fail objectClass=user.
-_USERS = "(&(objectCategory=person)(objectClass=user))"
+USERS_FILTER = "(&(objectCategory=person)(objectClass=user))"
 
 
 def scan_scope(reader: AdReader, root: str) -> ScopeScan | None:
@@ -35,14 +35,14 @@ def scan_scope(reader: AdReader, root: str) -> ScopeScan | None:
     ous = users = 0
     admin_users: list[str] = []
     with reader.section(f"ad.scope[{root}]"):
-        for entry in reader.session.search(root, _CONTAINERS, BASE_ATTRIBUTES, security=True):
+        for entry in reader.session.search(root, CONTAINERS_FILTER, BASE_ATTRIBUTES, security=True):
             if dn_key(entry.dn) == root_key:
                 continue
             ous += "organizationalunit" in {c.lower() for c in entry.texts("objectClass")}
             obj = reader.object_from_entry(entry)
             if obj.security is not None and obj.security.dacl_protected:
                 protected.append(obj)
-        for entry in reader.session.search(root, _USERS, ["adminCount"]):
+        for entry in reader.session.search(root, USERS_FILTER, ["adminCount"]):
             users += 1
             if entry.integer("adminCount") == 1:
                 admin_users.append(entry.dn)

@@ -88,6 +88,8 @@ class LdapSession:
         self.page_size = page_size
         self.requests = 0
         """LDAP requests sent so far (bind, StartTLS, one per search page)."""
+        self.entries = 0
+        """Entries received so far (all searches and reads)."""
 
     def __repr__(self) -> str:
         return f"LdapSession(url={self.url!r}, requests={self.requests})"
@@ -133,6 +135,7 @@ class LdapSession:
                 self._raise_for_result(f"search under {base}")
             for item in self._conn.response or ():
                 if item.get("type") == "searchResEntry":
+                    self.entries += 1
                     yield _entry(item)
             cookie = _paged_cookie(self._conn.result)
             if not cookie:
@@ -160,6 +163,7 @@ class LdapSession:
         entries = [
             _entry(i) for i in self._conn.response or () if i.get("type") == "searchResEntry"
         ]
+        self.entries += len(entries)
         return entries[0] if entries else None
 
     def read_security(self, dn: str) -> bytes:
@@ -185,8 +189,12 @@ class LdapSession:
         return entry
 
     def close(self) -> None:
-        """Unbind and close the socket (idempotent)."""
+        """Unbind and close the socket (idempotent). The debug log (``wbplan --debug``) gets
+        one line with the request and entry counts, which the scale benchmark reads."""
         if not self._conn.closed:
+            log.debug(
+                "LDAP session to %s: %d requests, %d entries", self.url, self.requests, self.entries
+            )
             with contextlib.suppress(ldap3_exc.LDAPException, OSError):
                 self._conn.unbind()
         # A connection that failed half-way (TLS, StartTLS) may still hold its socket.

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.scale` (live read at scale) and `bench/plan_offline.py`."""

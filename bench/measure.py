@@ -1,0 +1,257 @@
+"""Measurements of one benchmark run: the ldapsearch floor and wbplan's real CLI, each a child
+process timed by wall clock, with its own peak RSS from ``wait4`` (the kernel's ``ru_maxrss``
+of exactly that child) and, for wbplan, the LDAP request count from its debug log line
+(``LdapSession.close``).
+
+Secrets: the bind password reaches ldapsearch through a 0600 file (``-y``) and wbplan through
+``WBPLAN_LDAP_PASSWORD``; neither is on a command line, in the results or printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.dc import RunningDC
+from bench.population import DEVICES_DN, GROUPS_DN, SCOPE_DN
+from planner.observe.ad_common import BASE_ATTRIBUTES
+from planner.observe.ad_scan import CONTAINERS_FILTER, USERS_FILTER
+from tests.support.samba import ADMIN_PASSWORD, ADMIN_USER, CONNECTOR_SAM, DOMAIN
+
+SD_FLAGS_DACL = "1.2.840.113556.1.4.801=::MAMCAQQ="
+"""SD-flags control, BER SEQUENCE { INTEGER 4 } = DACL only (what wbplan sends)."""
+REQUESTS_LINE = re.compile(r"LDAP session to \S+: (\d+) requests, (\d+) entries")
+
+
+@dataclass
+class Measured:
+    """One child process."""
+
+    name: str
+    wall_s: float
+    max_rss_mb: float
+    exit_code: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "wall_s": round(self.wall_s, 3),
+            "max_rss_mb": round(self.max_rss_mb, 1),
+            "exit_code": self.exit_code,
+            **self.extra,
+        }
+
+
+def run_child(
+    name: str, cmd: list[str], *, env: dict[str, str], stdout: Path, stderr: Path
+) -> Measured:
+    """Run ``cmd`` to completion; wall time and that child's own peak RSS."""
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, not by Popen
+    return Measured(name, wall, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def policy_yaml(name: str) -> str:
+    """The benchmark policy: password writeback on ``OU=Corp`` (the whole generated tree),
+    device and group writeback on the generated containers."""
+    return f"""apiVersion: wbplan.dev/v1
+kind: WritebackPolicy
+metadata:
+  name: {name}
+forest: contoso.test
+tenant:
+  id: 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
+  domain: contoso.onmicrosoft.com
+connector:
+  account: {DOMAIN}\\{CONNECTOR_SAM}
+writeback:
+  password:
+    enabled: true
+    scope: ["{SCOPE_DN}"]
+  device:
+    enabled: true
+    domain: contoso.test
+  group:
+    enabled: true
+    version: v1
+    container: {GROUPS_DN}
+    new_group_default: false
+"""
+
+
+def floor_searches() -> list[tuple[str, str, str, str, list[str], bool]]:
+    """(name, base, scope, filter, attributes, SD flags) of wbplan's bulk reads — the same
+    filters and attribute lists ``planner.observe.ad_scan`` sends."""
+    return [
+        ("ous", SCOPE_DN, "sub", CONTAINERS_FILTER, list(BASE_ATTRIBUTES), True),
+        ("users", SCOPE_DN, "sub", USERS_FILTER, ["adminCount"], False),
+        ("groups", GROUPS_DN, "sub", "(objectClass=group)", ["1.1"], False),
+        ("devices", DEVICES_DN, "one", "(objectClass=msDS-Device)", ["msDS-DeviceID"], False),
+    ]
+
+
+def measure_floor(dc: RunningDC, work: Path) -> Measured:
+    """Paged ldapsearch (OpenLDAP client, 1,000 a page) of every bulk read, one after the other.
+    TLS: LDAPS; the certificate check is off here (LDAPTLS_REQCERT=never) because the URL is an
+    address and ldapsearch has no server-name override — the handshake costs the same."""
+    password_file = work / "bind.pw"
+    password_file.write_text(ADMIN_PASSWORD)
+    password_file.chmod(0o600)
+    env = {**os.environ, "LDAPTLS_REQCERT": "never"}
+    parts: dict[str, Any] = {}
+    total_wall = 0.0
+    peak = 0.0
+    try:
+        for name, base, scope, search, attributes, sd in floor_searches():
+            cmd = ["ldapsearch", "-LLL", "-H", dc.url, "-x", "-D", ADMIN_USER]
+            cmd += ["-y", str(password_file), "-b", base, "-s", scope, "-E", "pr=1000/noprompt"]
+            cmd += ["-E", SD_FLAGS_DACL] if sd else []
+            out = work / f"floor-{name}.ldif"
+            run = run_child(
+                f"floor-{name}",
+                [*cmd, search, *attributes],
+                env=env,
+                stdout=out,
+                stderr=work / f"floor-{name}.err",
+            )
+            if run.exit_code != 0:
+                err = (work / f"floor-{name}.err").read_text(errors="replace")
+                raise RuntimeError(f"ldapsearch {name} failed ({run.exit_code}): {err[-1000:]}")
+            rows = out.read_bytes().count(b"\ndn: ") + out.read_bytes().startswith(b"dn: ")
+            parts[name] = {"wall_s": round(run.wall_s, 3), "rows": rows}
+            total_wall += run.wall_s
+            peak = max(peak, run.max_rss_mb)
+            out.unlink()
+    finally:
+        password_file.unlink(missing_ok=True)
+    pages = sum(-(-p["rows"] // 1000) or 1 for p in parts.values())
+    return Measured("floor (ldapsearch)", total_wall, peak, 0, {"searches": parts, "pages": pages})
+
+
+def wbplan_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WBPLAN_", "AZURE_"))}
+    env["WBPLAN_LDAP_USER"] = ADMIN_USER
+    env["WBPLAN_LDAP_PASSWORD"] = ADMIN_PASSWORD
+    return env
+
+
+def ldap_args(dc: RunningDC) -> list[str]:
+    return [
+        *("--ldap-url", dc.url, "--ca-file", str(dc.ca_file)),
+        *("--tls-server-name", dc.tls_server_name),
+    ]
+
+
+def wbplan(*args: str) -> list[str]:
+    return [sys.executable, "-m", "planner", "--debug", *args]
+
+
+def _requests(stderr: Path) -> dict[str, int]:
+    text = stderr.read_text(errors="replace")
+    found = REQUESTS_LINE.findall(text)
+    if not found:
+        return {}
+    return {
+        "ldap_requests": sum(int(r) for r, _ in found),
+        "entries": sum(int(e) for _, e in found),
+    }
+
+
+def measure_refresh(dc: RunningDC, work: Path, policy: Path, snapshot: Path) -> Measured:
+    """``wbplan refresh`` live, snapshot written to ``snapshot``."""
+    err = work / "refresh.err"
+    run = run_child(
+        "wbplan refresh (live)",
+        wbplan("refresh", "--policy", str(policy), *ldap_args(dc), "--out", str(snapshot)),
+        env=wbplan_env(),
+        stdout=work / "refresh.out",
+        stderr=err,
+    )
+    _check_exit(run, err, ok=(0,))
+    run.extra.update(_requests(err))
+    return run
+
+
+def check_available() -> bool:
+    """Whether ``wbplan check`` is built yet (issue #7 lands separately)."""
+    out = subprocess.run(
+        wbplan("check", "--help"), capture_output=True, text=True, check=False, env=wbplan_env()
+    )
+    return out.returncode == 0 and "--ldap-url" in out.stdout
+
+
+def measure_check(dc: RunningDC, work: Path, policy: Path) -> Measured:
+    """``wbplan check`` live (JSON report); exit 2 (non-compliant) is expected: the tree has
+    protected OUs, adminCount users and a deny on purpose."""
+    err = work / "check.err"
+    report = work / "report.json"
+    run = run_child(
+        "wbplan check (live)",
+        wbplan(
+            "check", "--policy", str(policy), *ldap_args(dc), "--format", "json", "-o", str(report)
+        ),
+        env=wbplan_env(),
+        stdout=work / "check.out",
+        stderr=err,
+    )
+    _check_exit(run, err, ok=(0, 2))
+    run.extra.update(_requests(err))
+    if report.exists():
+        run.extra["findings"] = _finding_counts(json.loads(report.read_text()))
+    return run
+
+
+def _finding_counts(report: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in report.get("findings", []) if isinstance(report, dict) else []:
+        status = str(finding.get("status"))
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def measure_plan(name: str, work: Path, args: list[str]) -> Measured:
+    """``wbplan plan`` offline (exit 0/2 are fine: 2 = changes pending with
+    --detailed-exitcode, which is not passed here)."""
+    err = work / f"{name}.err"
+    run = run_child(
+        name, wbplan("plan", *args), env=wbplan_env(), stdout=work / f"{name}.out", stderr=err
+    )
+    _check_exit(run, err, ok=(0,))
+    return run
+
+
+def _check_exit(run: Measured, err: Path, ok: tuple[int, ...]) -> None:
+    if run.exit_code not in ok:
+        text = err.read_text(errors="replace")
+        raise RuntimeError(f"{run.name} exited {run.exit_code}:\n{text[-3000:]}")
+
+
+def scan_counts(snapshot: Path) -> dict[str, int]:
+    """Result counts from the snapshot wbplan wrote (what the benchmark checks against the
+    generated tree)."""
+    state = json.loads(snapshot.read_text())
+    ad = state.get("ad") or {}
+    scopes = ad.get("scopes") or []
+    groups = ad.get("groups") or []
+    devices = ad.get("devices") or {}
+    return {
+        "ous": sum(s.get("ous_total", 0) for s in scopes),
+        "protected_ous": sum(len(s.get("protected_objects", ())) for s in scopes),
+        "admin_count_users": sum(len(s.get("admin_count_users", ())) for s in scopes),
+        "users": sum(s.get("users_total", 0) for s in scopes),
+        "groups": sum(g.get("count", 0) for g in groups),
+        "devices": int(devices.get("count", 0)),
+        "objects": len(ad.get("objects") or ()),
+    }
