@@ -1,36 +1,400 @@
-"""``wbplan apply`` and ``wbplan rollback`` (issue #6 builds them; until then they refuse)."""
+"""``wbplan apply``, ``wbplan rollback`` and ``wbplan force-unlock``.
+
+The click side only: options, the approval prompt, the lock, progress lines and the summary.
+The runs themselves are :mod:`planner.apply.run`.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
+from typing import Any, Literal, cast
 
 import click
 
-from planner.cli.app import cli, not_yet
+from planner.cli.app import cli, graph_options, ldap_options, policy_option
+from planner.cli.refresh_cmd import live_sources, single_policy
+from planner.errors import EXIT_ERROR, UsageError
+
+DEFAULT_WAIT = 300.0
+
+# Terraform's progress wording, by action
+_VERBS = {
+    "create": ("Creating...", "Creation complete"),
+    "update": ("Modifying...", "Modifications complete"),
+    "delete": ("Destroying...", "Destruction complete"),
+    "restore": ("Restoring...", "Restore complete"),
+}
+
+
+class Printer:
+    """One line per change as it runs; colour only on a terminal."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self.started: dict[int, float] = {}
+
+    def _style(self, text: str, fg: str) -> str:
+        return click.style(text, fg=fg) if self.color else text
+
+    def __call__(self, event: str, entry: Any) -> None:
+        start, done = _VERBS.get(entry.action, ("Working...", "Complete"))
+        head = self._style(entry.address, "bright_white") + ":"
+        if event == "start":
+            self.started[entry.seq] = time.monotonic()
+            click.echo(f"{head} {start}")
+        elif event == "done":
+            took = time.monotonic() - self.started.get(entry.seq, time.monotonic())
+            note = f" ({entry.note})" if entry.note and entry.action != "restore" else ""
+            click.echo(f"{head} {self._style(done, 'green')} after {took:.0f}s{note}")
+        elif event == "failed":
+            click.echo(f"{head} {self._style('Failed', 'red')}: {entry.error}")
+        elif event == "skipped":
+            click.echo(f"{head} {self._style('Skipped', 'yellow')}: {entry.note}")
+        elif event == "blocked":
+            click.echo(f"{head} {self._style('Blocked', 'yellow')}: {entry.note}")
+        elif event == "manual":
+            click.echo(f"{head} {self._style('Manual step', 'magenta')}: {entry.note or ''}")
+
+
+def _confirm(question: str, what: str) -> None:
+    click.echo(f"\n{question}\n  {what}\n  Only 'yes' will be accepted to approve.\n")
+    answer = click.prompt("  Enter a value", default="", show_default=False)
+    if answer.strip() != "yes":
+        click.echo("\nApply cancelled." if "perform" in question else "\nRollback cancelled.")
+        sys.exit(EXIT_ERROR)
+
+
+def _summary(result: Any, journal: Path) -> None:
+    counts = (
+        f"Resources: {result.added} added, {result.changed} changed, {result.destroyed} destroyed."
+    )
+    if result.ok:
+        click.echo(f"\nApply complete! {counts}")
+    else:
+        click.echo(
+            f"\nApply failed! {counts} {result.failed} failed, {result.skipped} skipped "
+            "(their prerequisites failed)."
+        )
+    if result.manual or result.blocked:
+        click.echo(
+            f"{result.manual} manual step(s) to do by hand; {result.blocked} change(s) blocked "
+            "until then (run `wbplan plan` again afterwards)."
+        )
+    click.echo(f"Journal: {journal} (undo with `wbplan rollback {journal}`)")
+
+
+def _print_tenant_instructions(plan: Any) -> None:
+    tenant = [
+        c
+        for c in (*plan.resource_changes, *plan.deferred_changes)
+        if c.provider == "tenant" and c.change.actions[0] in ("create", "update", "delete")
+    ]
+    if not tenant:
+        return
+    click.echo("\nTenant changes (not in the file; make them in Entra or with `wbplan apply`):")
+    for c in tenant:
+        click.echo(f"  - {c.address}: set to {c.change.after!r} (now {c.change.before!r})")
 
 
 @cli.command()
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path))
+@policy_option
+@ldap_options
+@graph_options
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-def apply(plan_file: Path | None, auto_approve: bool) -> None:
+@click.option(
+    "--journal-dir",
+    type=click.Path(path_type=Path),
+    default=Path("state/journal"),
+    show_default=True,
+    help="Where the journal (before/after images, for rollback) is written.",
+)
+@click.option(
+    "--lock-dir",
+    type=click.Path(path_type=Path),
+    default=Path("state/locks"),
+    show_default=True,
+    help="Where the per forest/tenant lock lives (share it between the machines that apply).",
+)
+@click.option(
+    "--wait",
+    type=float,
+    is_flag=False,
+    flag_value=DEFAULT_WAIT,
+    default=None,
+    metavar="[=SECONDS]",
+    help=f"After applying, re-plan until there are no changes (default {DEFAULT_WAIT:.0f} s). Write --wait=SECONDS.",
+)
+@click.option(
+    "--wait-interval",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds between re-plans with --wait.",
+)
+@click.option(
+    "--emit",
+    type=click.Choice(["ldif", "powershell"]),
+    help="Write the AD part as a file for an administrator instead of applying (needs --output).",
+)
+@click.option("--output", type=click.Path(path_type=Path), help="File --emit writes.")
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    /,
+    plan_file: Path | None,
+    policy_paths: tuple[Path, ...],
+    auto_approve: bool,
+    journal_dir: Path,
+    lock_dir: Path,
+    wait: float | None,
+    wait_interval: float,
+    emit: str | None,
+    output: Path | None,
+    **opts: Any,
+) -> None:
     """Execute a saved plan exactly (or plan, show and ask).
 
+    With PLAN_FILE: checks the file, that AD and the tenant are the plan's (lineage), and that
+    nothing the plan observed has changed since (else the plan is refused as stale, naming what
+    changed). Without it: plans like `wbplan plan`, shows the plan and asks for `yes`.
+
+    Every step is journaled under --journal-dir; `wbplan rollback JOURNAL` undoes it. A lock
+    under --lock-dir stops two applies on the same forest and tenant.
+
     \b
-    Example:
-      wbplan apply plan.wbplan
+    Examples:
+      wbplan apply plan.wbplan --ldap-url ldaps://dc1.contoso.com --ca-file corp-ca.pem
+      wbplan apply --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --auto-approve
+      wbplan apply plan.wbplan --ldap-url ldaps://dc1.contoso.com --wait=600
+      wbplan apply plan.wbplan --ldap-url ldaps://dc1.contoso.com --emit powershell --output prep.ps1
     """
-    del plan_file, auto_approve
-    not_yet("apply", "issue #6")
+    from planner.apply import lock as locks
+    from planner.apply.run import execute_plan
+    from planner.apply.stale import check_not_stale, check_sources
+    from planner.cli.plan_cmd import render
+    from planner.observe.live import observe_live
+    from planner.planfile import load_plan, plan_document
+
+    if (emit is None) != (output is None):
+        raise UsageError(
+            "--emit and --output go together", hint="e.g. --emit ldif --output prep.ldif"
+        )
+    color = bool(ctx.obj.get("color"))
+    sources = live_sources(opts)
+    if sources.ldap is None and sources.graph is None:
+        raise UsageError(
+            "apply always reads and writes live: no --ldap-url and no Graph endpoint/credential was given",
+            hint="pass the same connection options as to `wbplan plan`",
+        )
+    printer = Printer(color)
+    if plan_file is not None:
+        if policy_paths:
+            raise UsageError(
+                "a saved plan carries its policy: --policy cannot be given with PLAN_FILE",
+                hint="drop --policy",
+            )
+        plan, policy = load_plan(plan_file)
+        check_sources(plan, sources.ldap is not None, sources.graph is not None)
+        if emit is not None:
+            assert output is not None
+            _emit(plan, policy, sources, emit, output)
+            return
+        if not plan.applyable:
+            _nothing_to_do(plan)
+            return
+        with locks.held(lock_dir, plan.lineage.forest, plan.lineage.tenant_id, "apply") as held:
+            state = observe_live(policy, sources)
+            run = execute_plan(
+                plan, policy, sources, state, held, journal_dir=journal_dir, progress=printer
+            )
+    else:
+        loaded = single_policy(policy_paths)
+        policy = loaded.policy
+        with locks.held(lock_dir, policy.forest, policy.tenant.id, "apply") as held:
+            plan, state = _plan_now(loaded, sources)
+            if emit is not None:
+                assert output is not None
+                _emit(plan, policy, sources, emit, output, state=state)
+                return
+            click.echo(render(plan_document(plan), "text", color), nl=False)
+            if not plan.applyable:
+                _nothing_to_do(plan)
+                return
+            if not auto_approve:
+                _confirm(
+                    "Do you want to perform these actions?",
+                    "wbplan will perform the actions described above.",
+                )
+                # Time passed at the prompt: the world must still be what was shown.
+                state = observe_live(policy, sources)
+                check_not_stale(plan, policy, state)
+            run = execute_plan(
+                plan, policy, sources, state, held, journal_dir=journal_dir, progress=printer
+            )
+    _summary(run.result, run.journal)
+    failed = not run.result.ok
+    if wait is not None and not failed:
+        failed = not _wait(policy, sources, wait, wait_interval)
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+def _plan_now(loaded: Any, sources: Any) -> tuple[Any, Any]:
+    from planner.observe.live import now_iso, observe_live
+    from planner.planning import make_plan
+
+    state = observe_live(loaded.policy, sources)
+    plan = make_plan(
+        loaded.policy,
+        state,
+        policy_file=str(loaded.path),
+        policy_digest="sha256:" + loaded.digest,
+        state_source="live",
+        timestamp=now_iso(),
+    )
+    return plan, state
+
+
+def _nothing_to_do(plan: Any) -> None:
+    waiting = plan.summary.manual + plan.summary.deferred
+    extra = f" {waiting} manual or blocked step(s) remain; see `wbplan plan`." if waiting else ""
+    click.echo(
+        f"\nNo changes to apply.{extra}\nApply complete! Resources: 0 added, 0 changed, 0 destroyed."
+    )
+
+
+def _emit(plan: Any, policy: Any, sources: Any, fmt: str, output: Path, state: Any = None) -> None:
+    """``--emit``: after the lineage + stale checks, write the AD part for an administrator and
+    list the tenant part; nothing is written to AD or the tenant."""
+    from planner.apply.run import read_descriptors
+    from planner.apply.stale import check_not_stale
+    from planner.fileio import write_text_atomic
+    from planner.observe.live import observe_live
+
+    if state is None:
+        state = observe_live(policy, sources)
+    check_not_stale(plan, policy, state)
+    descriptors = read_descriptors(plan, sources)
+    from planner.apply.emit import render_emit  # type: ignore[import-not-found,unused-ignore]
+
+    text = render_emit(plan, cast(Literal["ldif", "powershell"], fmt), descriptors)
+    write_text_atomic(output, text)
+    click.echo(f"Wrote {output} ({fmt}); nothing was changed in AD or the tenant.")
+    _print_tenant_instructions(plan)
+
+
+def _wait(policy: Any, sources: Any, timeout: float, interval: float) -> bool:
+    from planner.apply.run import wait_for_convergence
+    from planner.planning import has_changes
+
+    click.echo(
+        f"\nWaiting up to {timeout:.0f}s for the plan to converge (re-planning every {interval:.0f}s)..."
+    )
+
+    def polled(plan: Any, left: float) -> None:
+        s = plan.summary
+        pending = s.add + s.change + s.destroy + s.manual + s.deferred
+        click.echo(f"  {pending} change(s) left; {left:.0f}s to go")
+
+    last = wait_for_convergence(policy, sources, timeout=timeout, interval=interval, on_poll=polled)
+    if not has_changes(last):
+        click.echo("Converged: the plan has no changes.")
+        return True
+    click.echo("Not converged; still planned:")
+    for c in (*last.resource_changes, *last.deferred_changes):
+        if c.change.actions[0] in ("create", "update", "delete", "manual"):
+            click.echo(f"  {c.change.actions[0]:7} {c.address}")
+    return False
 
 
 @cli.command()
 @click.argument("journal", type=click.Path(path_type=Path))
-def rollback(journal: Path) -> None:
+@ldap_options
+@graph_options
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--journal-dir",
+    type=click.Path(path_type=Path),
+    default=Path("state/journal"),
+    show_default=True,
+)
+@click.option(
+    "--lock-dir", type=click.Path(path_type=Path), default=Path("state/locks"), show_default=True
+)
+@click.pass_context
+def rollback(
+    ctx: click.Context,
+    /,
+    journal: Path,
+    auto_approve: bool,
+    journal_dir: Path,
+    lock_dir: Path,
+    **opts: Any,
+) -> None:
     """Restore every before-image an apply journal recorded, newest first.
+
+    Each object must still look exactly as apply left it; otherwise rollback stops before
+    touching it and says what differs. Rollback writes a journal of its own.
 
     \b
     Example:
-      wbplan rollback state/journal/20261122T180000Z.json
+      wbplan rollback state/journal/20261122T180000Z.json --ldap-url ldaps://dc1.contoso.com
     """
-    del journal
-    not_yet("rollback", "issue #6")
+    from planner.apply import lock as locks
+    from planner.apply.journal import load_journal
+    from planner.apply.rollback import restorable
+    from planner.apply.run import rollback_journal
+
+    doc = load_journal(journal)
+    todo = restorable(doc)
+    if not todo:
+        click.echo(f"{journal} records no change that was made; nothing to roll back.")
+        return
+    sources = live_sources(opts)
+    if not auto_approve:
+        click.echo("Rollback will restore, in this order:")
+        for e in todo:
+            click.echo(f"  {e.address} ({e.action}, {e.status})")
+        _confirm(
+            "Do you want to roll back these changes?",
+            "wbplan will restore the before-images above.",
+        )
+    forest = str(doc.lineage.get("forest", ""))
+    tenant = str(doc.lineage.get("tenant_id", ""))
+    with locks.held(lock_dir, forest, tenant, "rollback") as held:
+        run = rollback_journal(
+            doc,
+            journal,
+            sources,
+            held,
+            journal_dir=journal_dir,
+            progress=Printer(bool(ctx.obj.get("color"))),
+        )
+    r = run.result
+    click.echo(
+        f"\nRollback complete! {r.restored} restored, {r.unchanged} already as before. Journal: {run.journal}"
+    )
+
+
+@cli.command("force-unlock")
+@click.argument("lock_id")
+@click.option(
+    "--lock-dir", type=click.Path(path_type=Path), default=Path("state/locks"), show_default=True
+)
+def force_unlock(lock_id: str, lock_dir: Path) -> None:
+    """Break a lock left behind by a crashed apply (needs the lock's exact id).
+
+    \b
+    Example:
+      wbplan force-unlock 3f2c9a4e-8b1d-4c2e-9f6a-1d2b3c4d5e6f
+    """
+    from planner.apply.lock import force_unlock as breaker
+
+    info = breaker(lock_dir, lock_id)
+    click.echo(
+        f"Lock {info.lock_id} ({info.operation} by {info.who}, pid {info.pid}, since {info.since}) "
+        f"on {info.forest} / {info.tenant_id} was removed."
+    )

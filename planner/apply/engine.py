@@ -1,0 +1,147 @@
+"""Walk a plan's changes in order and execute them, journaling every step.
+
+``plan.resource_changes`` are already in dependency order (``depends_on`` edges). A change
+runs when none of its prerequisites failed or waits on a person:
+
+- a failed change's dependents — transitively, also through no-op and unknown nodes — are
+  ``skipped`` (naming the failed change); independent branches still run;
+- ``manual`` changes are not executed (their instructions are printed, status ``manual``); their
+  dependents, and the plan's ``deferred_changes``, are ``blocked``;
+- ``no-op`` and ``read`` changes do nothing and are not journaled.
+
+Nothing here prints: progress goes through a callback the CLI renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from planner.apply.executors import Targets, execute
+from planner.apply.journal import Journal, JournalEntry, utc_now
+from planner.errors import WbplanError
+from planner.model.plan import Plan, ResourceChange
+
+EXECUTED = ("create", "update", "delete")
+
+Progress = Callable[[str, JournalEntry], None]
+"""Called with an event (``start``, ``done``, ``failed``, ``skipped``, ``blocked``, ``manual``)
+and the entry."""
+
+
+@dataclass
+class ApplyResult:
+    """Counts for the summary line (Terraform's added / changed / destroyed)."""
+
+    added: int = 0
+    changed: int = 0
+    destroyed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    blocked: int = 0
+    manual: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.skipped == 0
+
+
+def journal_entries(plan: Plan) -> list[tuple[ResourceChange, JournalEntry]]:
+    """One entry per change that does something or waits on something."""
+    out: list[tuple[ResourceChange, JournalEntry]] = []
+    changes = [(c, False) for c in plan.resource_changes] + [
+        (c, True) for c in plan.deferred_changes
+    ]
+    for change, deferred in changes:
+        action = change.change.actions[0]
+        if not deferred and action not in (*EXECUTED, "manual"):
+            continue
+        out.append(
+            (
+                change,
+                JournalEntry(
+                    seq=len(out) + 1,
+                    address=change.address,
+                    type=change.type,
+                    action=action,
+                    dn=change.dn,
+                    depends_on=list(change.depends_on),
+                ),
+            )
+        )
+    return out
+
+
+def _starter(journal: Journal, entry: JournalEntry) -> Callable[[dict[str, Any]], None]:
+    """The callback an executor calls with the before-image, just before it writes."""
+
+    def started(image: dict[str, Any]) -> None:
+        journal.update(entry, status="started", before_image=image, started=utc_now())
+
+    return started
+
+
+def run_apply(plan: Plan, targets: Targets, journal: Journal, progress: Progress) -> ApplyResult:
+    """Execute ``plan`` against ``targets``; every step is written to ``journal`` first."""
+    pairs = journal_entries(plan)
+    journal.entries.extend(e for _, e in pairs)
+    journal.save()
+    by_address = {c.address: e for c, e in pairs}
+    failed: dict[str, str] = {}
+    """address → the failed change it (transitively) waits for."""
+    waiting: dict[str, str] = {}
+    """address → the manual step it (transitively) waits for."""
+    result = ApplyResult()
+    for change in plan.resource_changes:
+        action = change.change.actions[0]
+        cause = next((failed[d] for d in change.depends_on if d in failed), None)
+        blocker = next((waiting[d] for d in change.depends_on if d in waiting), None)
+        entry = by_address.get(change.address)
+        if entry is None:  # no-op / read: nothing to do, but failures and waits pass through
+            if cause is not None:
+                failed[change.address] = cause
+            elif blocker is not None:
+                waiting[change.address] = blocker
+            continue
+        if cause is not None:
+            failed[change.address] = cause
+            result.skipped += 1
+            journal.update(entry, status="skipped", note=f"not attempted: {cause} failed")
+            progress("skipped", entry)
+            continue
+        if action == "manual":
+            waiting[change.address] = change.address
+            result.manual += 1
+            journal.update(entry, status="manual", note=change.instructions)
+            progress("manual", entry)
+            continue
+        if blocker is not None:
+            waiting[change.address] = blocker
+            result.blocked += 1
+            journal.update(entry, status="blocked", note=f"waits for {blocker}")
+            progress("blocked", entry)
+            continue
+        progress("start", entry)
+        try:
+            outcome = execute(change, targets, _starter(journal, entry))
+        except WbplanError as exc:
+            failed[change.address] = change.address
+            result.failed += 1
+            journal.update(entry, status="failed", error=str(exc), finished=utc_now())
+            progress("failed", entry)
+            continue
+        changes: dict[str, Any] = {"after_image": outcome.after, "note": outcome.note}
+        if outcome.before is not None:
+            changes["before_image"] = outcome.before
+        journal.update(entry, status="done", finished=utc_now(), **changes)
+        result.added += action == "create"
+        result.changed += action == "update"
+        result.destroyed += action == "delete"
+        progress("done", entry)
+    for change in plan.deferred_changes:
+        entry = by_address[change.address]
+        result.blocked += 1
+        journal.update(entry, status="blocked", note="waits for " + ", ".join(change.blocked_by))
+        progress("blocked", entry)
+    return result

@@ -1,0 +1,163 @@
+"""The apply journal: what apply (or rollback) did, step by step, with before- and after-images.
+
+One JSON file per run, ``state/journal/<UTC timestamp>.json``, rewritten atomically
+(:func:`planner.fileio.write_text_atomic`) whenever an entry changes: before a write (status
+``started``, with the before-image) and after it (``done`` with the after-image, or ``failed``
+with the error). A crash therefore leaves a complete, parseable file whose last ``started`` entry
+says which change may be half-done.
+
+Images (``kind`` says which):
+
+- ``security_descriptor``: the whole DACL-only ``nTSecurityDescriptor`` as base64 (+ SDDL for
+  people). The after-image is the descriptor *re-read* after the write — what the DC stored,
+  which is what rollback compares with (the DC recomputes inherited ACEs, so the bytes sent are
+  not necessarily the bytes kept).
+- ``absent`` (before a create), ``object`` (after: objectGUID, uSNChanged and the planned
+  attributes as read back).
+- ``attributes``: the listed attributes' values (``[]`` = no value).
+- ``membership``: group DN, member DN and whether the member was in it.
+- ``tenant``: a tenant change (value, Graph's whole object before, the id of a created object).
+
+No secret is ever in a journal: directory data, URLs and the bind user's name only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+
+from planner.errors import JournalError
+from planner.fileio import write_text_atomic
+
+JOURNAL_FORMAT = "wbplan-journal"
+JOURNAL_VERSION = 1
+
+Status = Literal["pending", "started", "done", "failed", "skipped", "blocked", "manual"]
+"""``pending`` not reached yet; ``started`` write sent, outcome not recorded (a crash);
+``done``; ``failed`` (``error`` says why); ``skipped`` a prerequisite failed; ``blocked`` a
+manual step (or a deferred prerequisite) comes first; ``manual`` a person must act."""
+
+
+class _Mutable(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class JournalEntry(_Mutable):
+    """One change of the plan (or one restore of a rollback)."""
+
+    seq: int
+    address: str
+    type: str
+    action: str
+    """``create`` / ``update`` / ``delete`` / ``manual``; ``restore`` in a rollback journal."""
+    dn: str | None = None
+    status: Status = "pending"
+    before_image: dict[str, Any] | None = None
+    after_image: dict[str, Any] | None = None
+    error: str | None = None
+    note: str | None = None
+    """e.g. which failed change a skipped one waited for, or a manual step's instructions."""
+    depends_on: list[str] = []
+    started: str | None = None
+    finished: str | None = None
+
+
+class JournalDoc(_Mutable):
+    """The whole file."""
+
+    format: Literal["wbplan-journal"] = "wbplan-journal"
+    format_version: int = JOURNAL_VERSION
+    operation: Literal["apply", "rollback"]
+    wbplan_version: str
+    started: str
+    finished: str | None = None
+    outcome: Literal["running", "complete", "failed", "refused", "aborted"] = "running"
+    lock_id: str | None = None
+    lineage: dict[str, Any] = {}
+    """Forest, forest GUID and tenant id the run worked on."""
+    plan: dict[str, Any] = {}
+    """Apply: the plan's digest, policy name/digest and timestamp. Rollback: empty."""
+    rolls_back: str | None = None
+    """Rollback: the journal it restores."""
+    sources: dict[str, str | None] = {}
+    """LDAP and Graph URLs (never credentials)."""
+    entries: list[JournalEntry] = []
+
+
+def utc_now() -> str:
+    """ISO 8601 UTC, second precision, with Z."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def new_journal_path(directory: Path, *, suffix: str = "") -> Path:
+    """``<directory>/<YYYYmmddTHHMMSSZ><suffix>.json``, never an existing file's name."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = directory / f"{stamp}{suffix}.json"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = directory / f"{stamp}{suffix}-{n}.json"
+    return candidate
+
+
+class Journal:
+    """A journal file being written: change entries, then :meth:`save` (atomic)."""
+
+    def __init__(self, path: Path, doc: JournalDoc) -> None:
+        self.path = path
+        self.doc = doc
+
+    @property
+    def entries(self) -> list[JournalEntry]:
+        return self.doc.entries
+
+    def save(self) -> None:
+        """Rewrite the whole file atomically."""
+        text = json.dumps(self.doc.model_dump(mode="json"), indent=2, sort_keys=False)
+        write_text_atomic(self.path, text + "\n")
+
+    def update(self, entry: JournalEntry, **changes: Any) -> None:
+        """Change ``entry`` and save at once (the journal is flushed per step)."""
+        for key, value in changes.items():
+            setattr(entry, key, value)
+        self.save()
+
+    def finish(self, outcome: Literal["complete", "failed", "refused", "aborted"]) -> None:
+        self.doc.outcome = outcome
+        self.doc.finished = utc_now()
+        self.save()
+
+
+def load_journal(path: Path) -> JournalDoc:
+    """Read and validate a journal file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise JournalError(
+            f"{path} is not a wbplan journal (not JSON: {exc.msg})",
+            hint="journals are written by `wbplan apply` under state/journal/",
+        ) from exc
+    if not isinstance(raw, dict) or raw.get("format") != JOURNAL_FORMAT:
+        raise JournalError(
+            f"{path} is not a wbplan journal",
+            hint="journals are written by `wbplan apply` under state/journal/",
+        )
+    if raw.get("format_version") != JOURNAL_VERSION:
+        raise JournalError(
+            f"{path} has journal format {raw.get('format_version')}; this wbplan reads {JOURNAL_VERSION}",
+            hint="roll it back with the wbplan version that wrote it",
+        )
+    try:
+        return JournalDoc.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise JournalError(
+            f"{path} does not match the journal format: {exc.error_count()} problem(s)",
+            hint="a journal must not be edited by hand",
+        ) from exc
