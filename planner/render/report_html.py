@@ -120,6 +120,14 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+def _prose(text: str) -> str:
+    """Escaped text whose `backtick` spans (commands, DNs in remediations) become ``<code>``."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: show the text as it is
+        return _e(text)
+    return "".join(f"<code>{_e(p)}</code>" if i % 2 else _e(p) for i, p in enumerate(parts))
+
+
 def _anchor(feature: str) -> str:
     return "feature-" + "".join(ch if ch.isalnum() else "-" for ch in feature)
 
@@ -194,10 +202,10 @@ def _finding(f: Finding, rule: RuleInfo | None) -> str:
         f'<span class="title">{_e(title)}</span>',
         "</div>",
         f'<div class="addr"><code>{_e(f.address)}</code></div>',
-        f'<p class="msg">{_e(f.message)}</p>',
+        f'<p class="msg">{_prose(f.message)}</p>',
     ]
     if f.status == "unknown" and f.verify_at:
-        parts.append(f'<div class="box verify"><b>Verify by hand</b>{_e(f.verify_at)}</div>')
+        parts.append(f'<div class="box verify"><b>Verify by hand</b>{_prose(f.verify_at)}</div>')
     if f.waiver is not None:
         w = f.waiver
         parts.append(
@@ -206,7 +214,7 @@ def _finding(f: Finding, rule: RuleInfo | None) -> str:
             f"<time>{_e(w.expires)}</time> · scope <code>{_e(w.scope)}</code></div>"
         )
     if f.remediation and f.status in ("fail", "error", "waived"):
-        parts.append(f'<div class="box fix"><b>How to fix</b>{_e(f.remediation)}</div>')
+        parts.append(f'<div class="box fix"><b>How to fix</b>{_prose(f.remediation)}</div>')
     if f.evidence:
         parts.append(
             f"<details><summary>Evidence</summary><pre>{_e(evidence_json(f.evidence))}</pre></details>"

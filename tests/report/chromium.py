@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -143,20 +144,31 @@ class _Pipe:
             return
 
 
+def _high_pipe() -> tuple[int, int]:
+    """A pipe whose ends are numbered 10 or above, so that putting them on fds 3 and 4 in the
+    child can never overwrite one another (pytest's capture holds low fds)."""
+    r, w = os.pipe()
+    high = (fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 10), fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10))
+    os.close(r)
+    os.close(w)
+    return high
+
+
 def render_page(page: Path, *, width: int = 1280) -> PageReport:
     """Load ``page`` in headless Chromium; return what it reported and a full-page PNG."""
     binary = chromium_binary()
     assert binary is not None, "chromium is not installed (apt-get install chromium)"
-    to_browser_r, to_browser_w = os.pipe()
-    from_browser_r, from_browser_w = os.pipe()
+    to_browser_r, to_browser_w = _high_pipe()
+    from_browser_r, from_browser_w = _high_pipe()
     with tempfile.TemporaryDirectory(prefix="wbplan-chromium-") as profile:
-        # the shell puts the pipe ends on the fds the protocol expects (3: in, 4: out)
+        # bash puts the pipe ends on the fds the protocol expects (3: in, 4: out); dash
+        # (Debian's sh) cannot redirect from fds above 9
         proc = subprocess.Popen(
             [
-                "sh",
+                "bash",
                 "-c",
                 f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}',
-                "sh",
+                "bash",
                 binary,
                 *FLAGS,
                 f"--user-data-dir={profile}",
