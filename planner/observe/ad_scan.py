@@ -15,7 +15,7 @@ from __future__ import annotations
 from planner.model.dn import dn_key
 from planner.model.state import AdDevices, AdObject, GroupsInContainer, ScopeScan
 from planner.observe.ad_common import BASE_ATTRIBUTES, NO_ATTRIBUTES, AdReader
-from planner.observe.sd import SecurityDescriptorError, guid_from_bytes
+from planner.observe.sd import SecurityDescriptorError, guid_from_bytes, is_dacl_protected
 
 GROUPS_LISTED = 20
 # objectCategory (not objectClass) so that subclasses such as groupPolicyContainer, which hold
@@ -33,13 +33,18 @@ def scan_scope(reader: AdReader, root: str) -> ScopeScan | None:
     root_key = dn_key(root)
     protected: list[AdObject] = []
     ous = users = 0
+    root_seen = False
     admin_users: list[str] = []
     with reader.section(f"ad.scope[{root}]"):
         for entry in reader.session.search(root, CONTAINERS_FILTER, BASE_ATTRIBUTES, security=True):
-            if dn_key(entry.dn) == root_key:
+            if not root_seen and dn_key(entry.dn) == root_key:
+                root_seen = True  # one DN normalisation per entry until the root went by
                 continue
-            ous += "organizationalunit" in {c.lower() for c in entry.texts("objectClass")}
-            obj = reader.object_from_entry(entry)
+            ous += any(c.lower() == b"organizationalunit" for c in entry.raw("objectClass"))
+            raw = entry.raw("nTSecurityDescriptor")
+            if raw and not is_dacl_protected(raw[0]):
+                continue  # most containers: only the control word is looked at, no ACE parsed
+            obj = reader.object_from_entry(entry)  # parsed once; no descriptor → Unread
             if obj.security is not None and obj.security.dacl_protected:
                 protected.append(obj)
         for entry in reader.session.search(root, USERS_FILTER, ["adminCount"]):
