@@ -290,3 +290,87 @@ def test_membership_by_sid_and_a_stale_add_stop_ldapmodify(
     path.write_text(stale)
     proc = ldapmodify(dc, path, tmp_path)
     assert proc.returncode == 68, proc.stdout + proc.stderr  # entryAlreadyExists
+
+
+def highest_usn(conn: ldap3.Connection) -> int:
+    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["highestCommittedUSN"])
+    return int(conn.response[0]["raw_attributes"]["highestCommittedUSN"][0])
+
+
+def prepare(dc: SambaDC) -> ldap3.Connection:
+    """The same starting point on every DC: connector, OU=Staff with a person's ACEs."""
+    dc.create_connector()
+    conn = dc.admin_connection()
+    adops.add_ou(conn, STAFF)
+    adops.add_aces(
+        conn,
+        STAFF,
+        adops.allow(OTHER_SID, 0x30, None, adops.USER, adops.CI_IO),
+        adops.deny(OTHER_SID, 0x100, adops.RESET_PASSWORD, adops.USER, adops.CI_IO),
+    )
+    return conn
+
+
+def connector_aces(conn: ldap3.Connection, connector_sid: str) -> dict[str, set[tuple[Any, ...]]]:
+    """Per touched DN, the connector's explicit ACEs (what writeback needs to be equal)."""
+    out: dict[str, set[tuple[Any, ...]]] = {}
+    for dn in (STAFF, DOMAIN, DRS_CONFIG, DEVICES, CLOUD_GROUPS):
+        sd = parse_descriptor(adops.read_sd(conn, dn))
+        out[dn] = {
+            (a.qualifier, a.mask, a.flags, a.object_type, a.inherited_object_type)
+            for a in sd.aces
+            if a.trustee == connector_sid and not a.inherited
+        }
+    return out
+
+
+def ad_view(plan: Plan) -> list[tuple[str, tuple[str, ...]]]:
+    return [
+        (c.address, tuple(c.change.actions))
+        for c in (*plan.resource_changes, *plan.deferred_changes)
+        if c.provider == "ad"
+    ]
+
+
+def test_cli_emit_writes_nothing_and_ldapmodify_ends_where_a_direct_apply_ends(
+    samba_factory: SambaFactory, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    graph_emulator.tenant = graph_tenants.p1()
+    emit_dir, direct_dir = tmp_path / "emit", tmp_path / "direct"
+    for d in (emit_dir, direct_dir):
+        d.mkdir()
+        (d / "policy.yaml").write_text(POLICY)
+    with samba_factory.running("exchange") as a, samba_factory.running("exchange") as b:
+        conn_a, conn_b = prepare(a), prepare(b)
+
+        # A: `wbplan apply PLAN --emit ldif --output F`, then ldapmodify (two passes)
+        for n in (1, 2):
+            plan = plan_live(a, graph_emulator, emit_dir, f"plan{n}.wbplan")
+            if not ad_changes(plan):
+                break
+            usn = highest_usn(conn_a)
+            proc = wbplan(
+                a, graph_emulator, emit_dir,
+                "apply", f"plan{n}.wbplan", "--emit", "ldif", "--output", f"pass{n}.ldif",
+            )  # fmt: skip
+            assert proc.returncode == 0, proc.stderr
+            assert "nothing was changed in AD" in proc.stdout
+            assert highest_usn(conn_a) == usn  # the emit wrote nothing to AD
+            assert not (emit_dir / "state" / "journal").exists()
+            ldif = emit_dir / f"pass{n}.ldif"
+            assert ldif.read_text().startswith("version: 1\n")
+            done = ldapmodify(a, ldif, emit_dir)
+            assert done.returncode == 0, done.stdout + done.stderr
+        emitted_final = plan_live(a, graph_emulator, emit_dir, "final.wbplan")
+
+        # B: a direct apply of the same policy
+        plan_live(b, graph_emulator, direct_dir, "direct.wbplan")
+        proc = wbplan(b, graph_emulator, direct_dir, "apply", "direct.wbplan", "--auto-approve")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        direct_final = plan_live(b, graph_emulator, direct_dir, "final.wbplan")
+
+        assert ad_changes(emitted_final) == ad_changes(direct_final) == []
+        assert ad_view(emitted_final) == ad_view(direct_final)
+        sid_a = adops.object_sid(conn_a, f"CN=MSOL_1a2b3c4d5e6f,CN=Users,{DOMAIN}")
+        sid_b = adops.object_sid(conn_b, f"CN=MSOL_1a2b3c4d5e6f,CN=Users,{DOMAIN}")
+        assert connector_aces(conn_a, sid_a) == connector_aces(conn_b, sid_b)
