@@ -68,7 +68,7 @@ def run_rollback(
         progress("start", entry)
         try:
             journal.update(entry, status="started", started=utc_now())
-            note = _restore(source, targets)
+            note = _restore(source, targets, _earlier_descriptors(doc, source))
         except _RefusedError as refusal:
             result.refused.append(source.address)
             journal.update(entry, status="failed", error=refusal.what, finished=utc_now())
@@ -90,6 +90,19 @@ def run_rollback(
     return result
 
 
+def _earlier_descriptors(doc: JournalDoc, entry: JournalEntry) -> list[bytes]:
+    """Before-images of the apply's earlier descriptor changes on the same DN: a DACL equal to
+    one of them has been rolled back past ``entry`` already."""
+    return [
+        sd_bytes(e.before_image)
+        for e in doc.entries
+        if e.seq < entry.seq
+        and e.dn == entry.dn
+        and e.status in ("done", "started")
+        and (e.before_image or {}).get("kind") == "security_descriptor"
+    ]
+
+
 _FIX = (
     "undo that change by hand first (so the object is as apply left it) and run rollback "
     "again, or restore the rest by hand from the journal's before-images; `wbplan plan` shows "
@@ -97,12 +110,12 @@ _FIX = (
 )
 
 
-def _restore(e: JournalEntry, t: Targets) -> str | None:
+def _restore(e: JournalEntry, t: Targets, earlier: list[bytes]) -> str | None:
     """Check and restore one entry; returns a note when nothing had to be written."""
     before, after = e.before_image or {}, e.after_image or {}
     kind = before.get("kind")
     if kind == "security_descriptor":
-        return _restore_sd(e, t, before, after)
+        return _restore_sd(e, t, before, after, earlier)
     if kind == "absent":
         return _remove_created(e, t, after)
     if kind == "attributes":
@@ -128,12 +141,13 @@ def _ace_diff(now: bytes, expected: bytes) -> str:
 
 
 def _restore_sd(
-    e: JournalEntry, t: Targets, before: dict[str, Any], after: dict[str, Any]
+    e: JournalEntry, t: Targets, before: dict[str, Any], after: dict[str, Any], earlier: list[bytes]
 ) -> str | None:
     assert e.dn is not None
     ad = t.need_ad(e.address)
     now, old = ad.read_sd(e.dn), sd_bytes(before)
-    if now == old:
+    if now == old or now in earlier:
+        # restored already (an earlier run of this rollback got further on this DN)
         return "the DACL already equals the before-image"
     if e.status != "done" or not after:
         raise _RefusedError(

@@ -1,0 +1,114 @@
+"""A failure in the middle of an apply (issue #6 "Done when"): the bind account may not create
+containers under ``CN=Services`` (an explicit deny the test adds), so the device registration
+configuration cannot be created. Its dependents are skipped, the independent branches (the
+RegisteredDevices container and its ACEs, the password ACEs) are done, the journal says exactly
+that, apply exits 1 naming the missing right, and rollback returns the DC to its prior state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ad.adops import add_aces, add_ou, deny, object_sid
+from tests.apply.harness import (
+    DEVICES,
+    DRS_CONFIG,
+    DRS_SERVICE,
+    DRS_SERVICES,
+    SERVICES,
+    STAFF,
+    exists,
+    journals,
+    load_json,
+    plan_out,
+    policy_text,
+    replan_exit,
+    snapshot,
+    wbplan,
+    write_policy,
+)
+from tests.support import graph_tenants
+from tests.support.graph_emulator import GraphEmulator
+from tests.support.samba import SambaDC
+
+pytestmark = pytest.mark.samba
+
+CONTAINER_CLASS = "bf967a8b-0de6-11d0-a285-00aa003049e2"
+CREATE_CHILD = 0x1
+
+
+def test_a_failed_change_skips_its_dependents_and_rollback_restores_the_dc(
+    fresh_samba_2012r2: SambaDC, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    dc = fresh_samba_2012r2
+    dc.create_connector()
+    graph_emulator.tenant = graph_tenants.p1()
+    conn = dc.admin_connection()
+    add_ou(conn, STAFF)
+    admin = object_sid(conn, f"CN=Administrator,CN=Users,{dc.base_dn}")
+    add_aces(conn, SERVICES, deny(admin, CREATE_CHILD, CONTAINER_CLASS))
+    touched = [SERVICES, STAFF, DEVICES, DRS_CONFIG]
+    before = snapshot(conn, touched)
+    write_policy(tmp_path, policy_text(device=True, password=(STAFF,)))
+    doc = plan_out(tmp_path, dc, graph_emulator)
+
+    proc = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
+
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Apply failed!" in proc.stdout
+    assert (
+        f"the bind account lacks Create container objects (Create Child of container) on {SERVICES}"
+        in proc.stdout
+    )
+    [journal] = journals(tmp_path)
+    data = load_json(journal)
+    assert data["outcome"] == "failed"
+    status = {e["address"]: e for e in data["entries"]}
+    failed = status[f"ad.object[{DRS_CONFIG}]"]
+    assert failed["status"] == "failed"
+    assert "Create Child of container" in failed["error"]
+    assert failed["before_image"] == {"kind": "absent"}
+    # every dependent of the failed container is skipped, naming it; nothing was attempted there
+    for address in (
+        f"ad.object[{DRS_SERVICES}]",
+        f"ad.object[{DRS_SERVICE}]",
+        f"ad.ace[{DRS_CONFIG}/device-registration/read-write]",
+        "tenant.feature[deviceWritebackEnabled]",
+    ):
+        assert status[address]["status"] == "skipped", address
+        assert status[address]["note"] == f"not attempted: ad.object[{DRS_CONFIG}] failed"
+        assert status[address]["before_image"] is None
+        assert f"{address}: Skipped" in proc.stdout
+    # the independent branches ran
+    independent = [
+        a
+        for a in status
+        if a.startswith((f"ad.object[{DEVICES}]", f"ad.ace[{DEVICES}/", f"ad.ace[{STAFF}/"))
+    ]
+    assert len(independent) == 1 + 2 + 3
+    assert all(status[a]["status"] == "done" for a in independent)
+    assert exists(conn, DEVICES)
+    assert not exists(conn, DRS_CONFIG)
+    assert graph_emulator.tenant.sync is not None
+    assert graph_emulator.tenant.sync["features"]["deviceWritebackEnabled"] is False
+    assert len(status) == sum(
+        c["change"]["actions"][0] in ("create", "update", "delete", "manual")
+        for c in doc["resource_changes"]
+    )
+
+    back = wbplan(tmp_path, dc, graph_emulator, "rollback", str(journal), "--auto-approve")
+
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert snapshot(conn, touched) == before
+    assert not exists(conn, DEVICES)
+    # planning again gives the same changes as before apply: the DC is where it was
+    code, again, _ = replan_exit(tmp_path, dc, graph_emulator)
+    assert code == 2
+    assert actions(again) == actions(doc)
+
+
+def actions(doc: dict[str, Any]) -> dict[str, list[str]]:
+    return {c["address"]: c["change"]["actions"] for c in doc["resource_changes"]}
