@@ -94,7 +94,7 @@ def _earlier_descriptors(doc: JournalDoc, entry: JournalEntry) -> list[bytes]:
     """Before-images of the apply's earlier descriptor changes on the same DN: a DACL equal to
     one of them has been rolled back past ``entry`` already."""
     return [
-        sd_bytes(e.before_image)
+        sd_bytes(e.before_image or {})
         for e in doc.entries
         if e.seq < entry.seq
         and e.dn == entry.dn
