@@ -131,6 +131,21 @@ def wbplan(
     return proc
 
 
+def wbplan_popen(
+    tmp_path: Path, dc: SambaDC, emu: GraphEmulator | None, *args: str
+) -> subprocess.Popen[str]:
+    """Start ``wbplan ARGS`` (+ connection options) without waiting for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "planner", *args, *connection_args(dc, emu)],
+        cwd=tmp_path,
+        env=cli_env(dc, emu),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
 def write_policy(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "policy.yaml"
     path.write_text(text)
