@@ -133,11 +133,14 @@ class LdapSession:
             )
             if not self._succeeded():
                 self._raise_for_result(f"search under {base}")
-            for item in self._conn.response or ():
+            # Page and cookie are taken before yielding: a caller that reads something else on
+            # this session while iterating must not clobber the paging state.
+            page = self._conn.response or []
+            cookie = _paged_cookie(self._conn.result)
+            for item in page:
                 if item.get("type") == "searchResEntry":
                     self.entries += 1
                     yield _entry(item)
-            cookie = _paged_cookie(self._conn.result)
             if not cookie:
                 return
 
