@@ -37,7 +37,7 @@ MISSING_LISTED = 20
             "writeback preparation / CreateDeviceContainer.ps1 as an Enterprise Admin."
         ),
         references=("S4", "S6", "S46"),
-        failure_modes=("F5",),
+        failure_modes=(),
     ),
     device_enabled,
 )
@@ -77,7 +77,12 @@ def device_declared(policy: Policy) -> bool:
 )
 def device_flag(ctx: RuleContext) -> list[Result]:
     """The planner's feature-flag diff."""
-    address = f"tenant.feature[{FLAG}]"
+    return flag_matches(ctx, FLAG)
+
+
+def flag_matches(ctx: RuleContext, flag: str) -> list[Result]:
+    """pass / fail / unknown for the planner's ``tenant.feature[flag]`` requirement."""
+    address = f"tenant.feature[{flag}]"
     r = ctx.resource(address)
     assert r is not None
     want = bool(r.desired["value"])
@@ -95,10 +100,12 @@ def device_flag(ctx: RuleContext) -> list[Result]:
             )
         ]
     current = (outcome.before or {}).get("value")
-    evidence = {"declared": want, "observed": current}
+    evidence: dict[str, object] = {"declared": want, "observed": current}
+    if outcome.extra and "blast_radius" in outcome.extra:
+        evidence["blast_radius"] = outcome.extra["blast_radius"].model_dump(mode="json")
     verdict = "matches" if status == "pass" else "does not match"
     return [
-        Result(status, address, f"{FLAG} is {current}; {verdict} the policy ({want})", evidence)
+        Result(status, address, f"{flag} is {current}; {verdict} the policy ({want})", evidence)
     ]
 
 

@@ -10,6 +10,7 @@ from planner.requirements.group import SETTING_ADDRESS
 from planner.rules.aces import rights_results
 from planner.rules.base import Result, rule
 from planner.rules.context import VERIFY_AD, RuleContext, status_of
+from planner.rules.device_tenant import flag_matches
 from planner.rules.gates import gate_result
 
 
@@ -162,3 +163,35 @@ def new_group_default(ctx: RuleContext) -> list[Result]:
             evidence,
         )
     ]
+
+
+def group_declared(policy: Policy) -> bool:
+    """Group writeback v1 is declared (on or off): the tenant flag must match either way."""
+    wb = policy.writeback.group
+    return wb is not None and wb.version == "v1"
+
+
+@rule(
+    RuleInfo(
+        id="WB-GRP-005",
+        title="unifiedGroupWritebackEnabled matches the policy",
+        criticality="SHALL",
+        feature="group",
+        rationale=(
+            "features.unifiedGroupWritebackEnabled is the tenant switch for group writeback v1; it must say what "
+            "the policy declares. Declared on but off, nothing is written back; declared off but on, turning it "
+            "off deletes the groups written back so far on the next sync cycle (the evidence carries that "
+            "blast radius)."
+        ),
+        remediation=(
+            "Run `wbplan apply` (it sets NewUnifiedGroupWritebackDefault first), or change the flag with the "
+            "Connect wizard's Group writeback option."
+        ),
+        references=("S36a", "S19", "S18"),
+        failure_modes=("F18",),
+    ),
+    group_declared,
+)
+def group_flag(ctx: RuleContext) -> list[Result]:
+    """The planner's feature-flag diff (with the blast radius when the flag must go off)."""
+    return flag_matches(ctx, "unifiedGroupWritebackEnabled")

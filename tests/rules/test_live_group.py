@@ -15,7 +15,7 @@ from planner.rights import (
     READ_PROPERTY,
     WRITE_PROPERTY,
 )
-from tests.ad.adops import CI, CI_IO, GROUP, USER, add_aces, add_ou, allow, object_sid
+from tests.ad.adops import CI, CI_IO, GROUP, USER, add_aces, add_group, add_ou, allow, object_sid
 from tests.rules.support import BASE, make_policy, observe, one, report, statuses
 from tests.support import graph_tenants
 from tests.support.graph_emulator import GraphEmulator
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.samba
 
 INET_ORG_PERSON = "4828cc14-1437-45bc-9b07-ad6f015e5f28"
 CONTACT = "5cb41ed0-0e4c-11d0-a286-00aa003049e2"
-RULES = ("WB-GRP-001", "WB-GRP-002", "WB-GRP-004", "WB-EXH-001")
+RULES = ("WB-GRP-001", "WB-GRP-002", "WB-GRP-004", "WB-GRP-005", "WB-EXH-001")
 
 
 def group_policy(container: str, scope: str, new_group_default: bool = False) -> object:
@@ -61,6 +61,7 @@ def test_group_and_exchange_rules_pass(
         ),
     )
     emu.tenant = graph_tenants.group_unified_present("false")
+    emu.tenant.sync["features"]["unifiedGroupWritebackEnabled"] = True  # type: ignore[index]
     policy = group_policy(ou, scope)
 
     rep = report(policy, observe(policy, samba_exchange, emu))
@@ -98,6 +99,7 @@ def test_group_and_exchange_rules_fail(
     assert grp2.status == "fail" and grp2.evidence["missing"] == ["create-delete-groups"]
     grp4 = one(rep, "WB-GRP-004")
     assert grp4.status == "fail" and "absent (reads as true)" in grp4.message
+    assert one(rep, "WB-GRP-005").status == "fail"  # declared on, observed off
     exh = one(rep, "WB-EXH-001")
     assert exh.status == "fail"
     # an ACE for user does not reach inetOrgPerson (domain.md §3, §10)
@@ -106,6 +108,15 @@ def test_group_and_exchange_rules_fail(
         "read-write-group",
         "read-write-contact",
     ]
+
+    # declared off while the tenant still writes back: failing, with the blast radius
+    add_group(conn, f"CN=Group_1234,{ou}")
+    emu.tenant.sync["features"]["unifiedGroupWritebackEnabled"] = True  # type: ignore[index]
+    off = make_policy(group={"enabled": False, "container": ou})
+    rep = report(off, observe(off, samba_exchange, emu))
+    flag = one(rep, "WB-GRP-005")
+    assert flag.status == "fail" and flag.evidence["blast_radius"]["count"] == 1
+    assert "WB-GRP-002" in rep.not_applicable
 
     # a writeback OU that does not exist
     gone = group_policy(f"OU=Missing,{BASE}", scope)
