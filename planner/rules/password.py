@@ -112,7 +112,7 @@ def _scan_or_unknown(ctx: RuleContext, root: str) -> tuple[ScopeScan | None, Res
             "scale); AdminSDHolder-protected users are WB-PWD-003."
         ),
         remediation=(
-            "For each listed object: re-enable inheritance, or grant the rights on it with "
+            "Re-enable inheritance on the object, or grant the rights on it with "
             "`Set-ADSyncPasswordWritebackPermissions -ADConnectorAccountDN <connector DN> -ADobjectDN <object DN>`."
         ),
         references=("S1", "S2", "S29"),
