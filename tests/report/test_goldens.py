@@ -10,6 +10,7 @@ that silently changed the meaning still fails.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,29 @@ def test_an_expired_waiver_is_a_shall_failure(tmp_path: Path) -> None:
     assert run.exit_code == 2
     doc = json.loads(run.stdout)
     assert {f["rule_id"] for f in doc["findings"] if f["status"] == "fail"} == {"WB-WVR-001"}
+
+
+def test_waived_failures_do_not_fail_the_check(tmp_path: Path) -> None:
+    """The example with every failing rule waived: compliant, exit 0, unknowns still shown."""
+    first = json.loads(wbplan(REPO, *check_args("example", "json")).stdout)
+    failing = sorted({f["rule_id"] for f in first["findings"] if f["status"] == "fail"})
+    assert failing
+    policy = (REPO / "policies" / "example.yaml").read_text("utf-8")
+    assert policy.rstrip().endswith("the embedded default must not expire")  # waivers: last
+    policy += "".join(
+        f'  - rule: {rule}\n    scope: "*"\n    reason: accepted for the test\n'
+        "    approved_by: ciso@contoso.test\n    expires: 2099-12-31\n"
+        for rule in failing
+    )
+    (tmp_path / "policy.yaml").write_text(policy, encoding="utf-8")
+    shutil.copyfile(REPO / "state" / "example.json", tmp_path / "state.json")
+    run = wbplan(tmp_path, *check_args("x", "json"))
+    doc = json.loads(run.stdout)
+    assert run.exit_code == 0, [f for f in doc["findings"] if f["status"] == "fail"]
+    assert doc["compliant"] is True
+    assert doc["summary"]["fail"] == 0
+    assert doc["summary"]["waived"] > len(failing)  # several addresses per rule
+    assert doc["summary"]["unknown"] > 0
 
 
 def test_output_writes_the_file_and_prints_the_check_line(tmp_path: Path) -> None:
