@@ -97,8 +97,6 @@ def _message(f: Finding) -> str:
         text = f"Cannot be verified by wbplan: {text}"
         if f.verify_at:
             text += f". Verify at: {f.verify_at}"
-    elif f.status == "waived" and f.waiver is not None:
-        text = f"Waived: {text}"
     return text
 
 
