@@ -278,9 +278,12 @@ def _emit(plan: Any, policy: Any, sources: Any, fmt: str, output: Path, state: A
         state = observe_live(policy, sources)
     check_not_stale(plan, policy, state)
     descriptors = read_descriptors(plan, sources)
-    from planner.apply.emit import render_emit  # type: ignore[import-not-found,unused-ignore]
+    from planner.apply.emit import render_emit
 
-    text = render_emit(plan, cast(Literal["ldif", "powershell"], fmt), descriptors)
+    ldap_url = sources.ldap.url if sources.ldap is not None else None
+    text = render_emit(
+        plan, cast(Literal["ldif", "powershell"], fmt), descriptors, ldap_url=ldap_url
+    )
     write_text_atomic(output, text)
     click.echo(f"Wrote {output} ({fmt}); nothing was changed in AD or the tenant.")
     _print_tenant_instructions(plan)

@@ -112,3 +112,39 @@ def test_a_failed_change_skips_its_dependents_and_rollback_restores_the_dc(
 
 def actions(doc: dict[str, Any]) -> dict[str, list[str]]:
     return {c["address"]: c["change"]["actions"] for c in doc["resource_changes"]}
+
+
+def test_manual_steps_are_shown_not_executed_and_block_their_dependents(
+    samba_2008r2: SambaDC, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    """On the 2008 R2 schema device writeback needs a schema upgrade (manual): apply prints its
+    instructions, leaves the device objects blocked, and still grants the password ACEs."""
+    dc = samba_2008r2
+    dc.create_connector()
+    graph_emulator.tenant = graph_tenants.p1()
+    conn = dc.admin_connection()
+    add_ou(conn, STAFF)
+    write_policy(tmp_path, policy_text(device=True, password=(STAFF,)))
+    doc = plan_out(tmp_path, dc, graph_emulator)
+    deferred = [c["address"] for c in doc["deferred_changes"]]
+
+    proc = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ad.schema[contoso.test]: Manual step: " in proc.stdout
+    assert "adprep /forestprep" in proc.stdout
+    for address in deferred:
+        assert f"{address}: Blocked: waits for ad.schema[contoso.test]" in proc.stdout
+    assert "Apply complete! Resources: 3 added, 0 changed, 0 destroyed." in proc.stdout
+    assert f"1 manual step(s) to do by hand; {len(deferred)} change(s) blocked" in proc.stdout
+    assert not exists(conn, DRS_CONFIG)
+    entries = {e["address"]: e for e in load_json(journals(tmp_path)[0])["entries"]}
+    assert entries["ad.schema[contoso.test]"]["status"] == "manual"
+    assert {a for a, e in entries.items() if e["status"] == "blocked"} == set(deferred)
+    code, again, _ = replan_exit(tmp_path, dc, graph_emulator)
+    assert code == 2  # the manual step is still to do
+    assert all(
+        c["change"]["actions"] == ["no-op"]
+        for c in again["resource_changes"]
+        if c["address"].startswith(f"ad.ace[{STAFF}/")
+    )
