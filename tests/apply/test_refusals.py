@@ -158,3 +158,31 @@ def test_apply_without_a_plan_asks_only_yes_approves_and_wait_converges(
     assert read_sd(conn, target) != original
     code, _doc, _err = replan_exit(tmp_path, dc, emu)
     assert code == 0
+
+
+def test_a_bind_account_without_write_dac_is_told_which_right_it_lacks_where(
+    dc: SambaDC, emu: GraphEmulator, tmp_path: Path
+) -> None:
+    conn = dc.admin_connection()
+    target = add_ou(conn, ou("NoDacA"))
+    before = read_sd(conn, target)
+    write_policy(tmp_path, policy_text(password=(target,)))
+    plan_out(tmp_path, dc, emu)
+    user = dc.create_user("wbplan_applier", "Appl1er!Secret#7")
+
+    proc = wbplan(tmp_path, dc, emu, "apply", "plan.wbplan", user=user, password="Appl1er!Secret#7")
+
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Appl1er!Secret#7" not in proc.stdout + proc.stderr
+    assert (
+        f"the modify of {target} was refused: the bind account lacks Modify permissions "
+        f"(WRITE_DAC) on {target}" in proc.stdout
+    )
+    assert (
+        "Apply failed! Resources: 0 added, 0 changed, 0 destroyed. 3 failed, 0 skipped"
+        in proc.stdout
+    )
+    assert read_sd(conn, target) == before
+    [journal] = journals(tmp_path)
+    assert "Appl1er!Secret#7" not in journal.read_text()
+    assert {e["status"] for e in load_json(journal)["entries"]} == {"failed"}

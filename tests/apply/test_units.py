@@ -287,3 +287,31 @@ def test_tenant_rollback_restores_flags_deletes_a_created_setting_and_refuses_la
     result = run_rollback(doc, Targets(graph=graph_client), journal, lambda *_: None)
     assert (result.restored, result.unchanged) == (1, 1)
     assert graph_emulator.tenant.group_settings == []
+
+
+# ----------------------------------------------------------------------------- LDAP failures
+
+
+def test_refused_writes_name_the_missing_right_or_the_directory_s_objection() -> None:
+    from planner.apply.ldapwrite import write_failure
+    from planner.errors import LdapAccessError, LdapError
+
+    group = "CN=Key Admins,CN=Users,DC=contoso,DC=test"
+    denied = write_failure(
+        "modify", group, 50, "00002098: access denied", f"Write property member on {group}"
+    )
+    assert isinstance(denied, LdapAccessError)
+    assert (
+        denied.message
+        == f"the modify of {group} was refused: the bind account lacks Write property member on {group}"
+    )
+    assert "--emit powershell" in (denied.hint or "")
+    constraint = write_failure(
+        "add", "CN=X,DC=contoso,DC=test", 19, "Referenced object\n not found", "-"
+    )
+    assert type(constraint) is LdapError
+    assert constraint.message == (
+        "the add of CN=X,DC=contoso,DC=test failed: the directory refused a value "
+        "(constraintViolation) — Referenced object not found"
+    )
+    assert "LDAP result 99" in write_failure("delete", "CN=X", 99, "", "-").message
