@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.ad.adops import add_aces, add_ou, deny, object_sid
+from tests.ad.adops import (
+    add_aces,
+    add_device_container,
+    add_drs_containers,
+    add_drs_service,
+    add_ou,
+    deny,
+    object_sid,
+)
 from tests.apply.harness import (
     DEVICES,
     DRS_CONFIG,
@@ -148,3 +156,37 @@ def test_manual_steps_are_shown_not_executed_and_block_their_dependents(
         for c in again["resource_changes"]
         if c["address"].startswith(f"ad.ace[{STAFF}/")
     )
+
+
+def test_a_write_the_directory_refuses_is_explained_with_its_cause(
+    fresh_samba_2012r2: SambaDC, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    """A DRS object pointing elsewhere is planned as an update of msDS-DeviceLocation, which
+    the DC refuses: the attribute is system-only (Sch59, domain.md §1.2). Found by the property
+    test; apply fails that change with the DC's reason and skips the feature flag after it.
+    (If the planner learns to plan this as a manual step, this test must change with it.)"""
+    dc = fresh_samba_2012r2
+    dc.create_connector()
+    graph_emulator.tenant = graph_tenants.p1()
+    conn = dc.admin_connection()
+    add_drs_containers(conn, dc.config_dn)
+    add_device_container(conn, DEVICES)
+    add_drs_service(conn, DRS_SERVICE, f"CN=Computers,{dc.base_dn}")
+    write_policy(tmp_path, policy_text(device=True))
+    doc = plan_out(tmp_path, dc, graph_emulator)
+    assert [
+        c["change"]["actions"]
+        for c in doc["resource_changes"]
+        if c["address"] == f"ad.object[{DRS_SERVICE}]"
+    ] == [["update"]]
+
+    proc = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
+
+    assert proc.returncode == 1
+    assert (
+        f"ad.object[{DRS_SERVICE}]: Failed: the modify of {DRS_SERVICE} failed: the directory "
+        "refused a value (constraintViolation) — 0000202F: objectclass_attrs: attribute "
+        "'msDS-DeviceLocation'" in proc.stdout
+    )
+    assert "can only be modified as system" in proc.stdout
+    assert "tenant.feature[deviceWritebackEnabled]: Skipped" in proc.stdout

