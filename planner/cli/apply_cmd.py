@@ -183,6 +183,8 @@ def apply(
             "--emit and --output go together", hint="e.g. --emit ldif --output prep.ldif"
         )
     color = bool(ctx.obj.get("color"))
+    # A missing, tampered or outdated plan file is refused before anything else is considered.
+    saved = load_plan(plan_file) if plan_file is not None else None
     sources = live_sources(opts)
     if sources.ldap is None and sources.graph is None:
         raise UsageError(
@@ -190,13 +192,13 @@ def apply(
             hint="pass the same connection options as to `wbplan plan`",
         )
     printer = Printer(color)
-    if plan_file is not None:
+    if saved is not None:
         if policy_paths:
             raise UsageError(
                 "a saved plan carries its policy: --policy cannot be given with PLAN_FILE",
                 hint="drop --policy",
             )
-        plan, policy = load_plan(plan_file)
+        plan, policy = saved
         check_sources(plan, sources.ldap is not None, sources.graph is not None)
         if emit is not None:
             assert output is not None

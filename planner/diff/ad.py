@@ -23,6 +23,11 @@ configured is not wbplan's call."""
 
 DN_VALUED = ("msDS-DeviceLocation",)
 
+SYSTEM_ONLY = ("msDS-DeviceLocation",)
+"""Attributes the schema marks ``systemOnly: TRUE`` (Sch59, domain.md §1.2): AD accepts them when
+the object is created but refuses a later modify ("can only be modified as system"). Drift on one
+of them is a manual step, never an ``update`` apply would be refused."""
+
 
 def _ace_view(ace: Ace) -> dict[str, object]:
     return ace.model_dump(mode="json")
@@ -102,6 +107,21 @@ def diff_object(r: Resource, index: Index) -> Outcome:
         return Outcome("no-op", "satisfied")
     before = {name: list(obj.attributes.get(name, ())) for name in drift}
     after = {name: value if isinstance(value, list) else [value] for name, value in drift.items()}
+    fixed = sorted(name for name in drift if name in SYSTEM_ONLY)
+    if fixed:
+        values = "; ".join(f"{name}={', '.join(after[name])}" for name in fixed)
+        return Outcome(
+            "manual",
+            "attribute_drift",
+            before,
+            after,
+            instructions=(
+                f"{', '.join(fixed)} on {r.dn} is system-only: AD sets it when the object is "
+                f"created and refuses to change it. Check that nothing else relies on the current "
+                f"value (e.g. AD FS device registration), delete the object, and run wbplan apply "
+                f"again: it recreates the object with {values}"
+            ),
+        )
     return Outcome("update", "attribute_drift", before, after)
 
 

@@ -29,6 +29,7 @@ SCENARIOS = (
     "ngc-keys-from-nothing",
     "keys-and-hybrid-join-remove-preparation",
     "drs-location-drift",
+    "scp-tenant-drift",
     "hybrid-join-from-nothing",
     "exchange-hybrid-from-nothing",
     "schema-too-old",

@@ -122,10 +122,16 @@ def test_membership_is_addressed_by_sid_and_drift_is_a_replace() -> None:
     assert member["dn"] == [f"<SID={KEY_ADMINS_SID}>"]
     assert member["add"] == ["member"]
     assert member["member"] == [f"<SID={CONNECTOR_SID}>"]
-    (drift,) = records(render("drs-location-drift", "ldif"))
+    (drift,) = records(render("scp-tenant-drift", "ldif"))
     assert drift["changetype"] == ["modify"]
-    assert drift["replace"] == ["msDS-DeviceLocation"]
-    assert drift["msDS-DeviceLocation"] == [DEVICES]
+    assert drift["replace"] == ["keywords"]
+    assert sorted(drift["keywords"]) == [
+        "azureADId:7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b",
+        "azureADName:contoso.onmicrosoft.com",
+    ]
+    # msDS-DeviceLocation is system-only: its drift is a manual step, listed, never emitted
+    assert records(render("drs-location-drift", "ldif")) == []
+    assert "system-only" in render("drs-location-drift", "ldif")
 
 
 def test_multi_valued_attributes_are_added_value_by_value() -> None:
@@ -205,8 +211,8 @@ def test_powershell_guards_every_step() -> None:
     assert f"Add-ADGroupMember -Identity '{KEY_ADMINS_SID}' -Members '{CONNECTOR_SID}' @ad" in (
         member
     )
-    drift = render("drs-location-drift", "powershell")
-    assert "Test-WbplanValues $found 'msDS-DeviceLocation'" in drift
+    drift = render("scp-tenant-drift", "powershell")
+    assert "Test-WbplanValues $found 'keywords'" in drift
     assert "Set-ADObject -Identity" in drift
 
 

@@ -35,6 +35,7 @@ from tests.apply.harness import (
     policy_text,
     replan_exit,
     snapshot,
+    usn,
     wbplan,
     write_policy,
 )
@@ -158,13 +159,13 @@ def test_manual_steps_are_shown_not_executed_and_block_their_dependents(
     )
 
 
-def test_a_write_the_directory_refuses_is_explained_with_its_cause(
+def test_a_drs_object_pointing_elsewhere_is_a_manual_step_apply_never_writes(
     fresh_samba_2012r2: SambaDC, graph_emulator: GraphEmulator, tmp_path: Path
 ) -> None:
-    """A DRS object pointing elsewhere is planned as an update of msDS-DeviceLocation, which
-    the DC refuses: the attribute is system-only (Sch59, domain.md §1.2). Found by the property
-    test; apply fails that change with the DC's reason and skips the feature flag after it.
-    (If the planner learns to plan this as a manual step, this test must change with it.)"""
+    """msDS-DeviceLocation is system-only (Sch59, domain.md §1.2): the DC refuses to modify it
+    ("can only be modified as system"), which the property test found when it was planned as an
+    update. It is now a manual step: apply prints what to do, writes nothing to that object,
+    and leaves the feature flag that depends on it blocked."""
     dc = fresh_samba_2012r2
     dc.create_connector()
     graph_emulator.tenant = graph_tenants.p1()
@@ -174,19 +175,16 @@ def test_a_write_the_directory_refuses_is_explained_with_its_cause(
     add_drs_service(conn, DRS_SERVICE, f"CN=Computers,{dc.base_dn}")
     write_policy(tmp_path, policy_text(device=True))
     doc = plan_out(tmp_path, dc, graph_emulator)
-    assert [
-        c["change"]["actions"]
-        for c in doc["resource_changes"]
-        if c["address"] == f"ad.object[{DRS_SERVICE}]"
-    ] == [["update"]]
+    (drs,) = [c for c in doc["resource_changes"] if c["address"] == f"ad.object[{DRS_SERVICE}]"]
+    assert drs["change"]["actions"] == ["manual"]
+    assert "system-only" in drs["instructions"]
+    before = usn(conn, DRS_SERVICE)
 
     proc = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
 
-    assert proc.returncode == 1
-    assert (
-        f"ad.object[{DRS_SERVICE}]: Failed: the modify of {DRS_SERVICE} failed: the directory "
-        "refused a value (constraintViolation) — 0000202F: objectclass_attrs: attribute "
-        "'msDS-DeviceLocation'" in proc.stdout
-    )
-    assert "can only be modified as system" in proc.stdout
-    assert "tenant.feature[deviceWritebackEnabled]: Skipped" in proc.stdout
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"ad.object[{DRS_SERVICE}]: Manual step: " in proc.stdout
+    assert "system-only" in proc.stdout
+    assert "tenant.feature[deviceWritebackEnabled]: Blocked" in proc.stdout
+    assert usn(conn, DRS_SERVICE) == before
+    assert not [w for w in graph_emulator.writes() if "onPremisesSynchronization" in w.path]

@@ -81,8 +81,8 @@ POLICY: dict[str, Any] = {
 def prepare(conn: Any, dc: Any, emu: GraphEmulator, chosen: set[str]) -> None:
     sid = object_sid(conn, f"CN=MSOL_1a2b3c4d5e6f,CN=Users,{dc.base_dn}")
     _, _, service = drs_dns(dc.config_dn)
-    # Not drawn: a DRS object with another msDS-DeviceLocation. The planner plans an update,
-    # but the attribute is system-only and the DC refuses it (test_failure.py pins the message).
+    # Not drawn: a DRS object with another msDS-DeviceLocation. The attribute is system-only, so
+    # that drift is a manual step and the re-plan keeps it (test_failure.py covers it).
     if "drs_service" in chosen:
         chosen |= {"drs_containers", "device_container"}
     if "drs_containers" in chosen:

@@ -581,6 +581,18 @@ def hybrid_join_from_nothing() -> tuple[str, World]:
     return HYBRID_JOIN, World(objects=[missing(DRS_CONFIG), missing(SCP)])
 
 
+@scenario("scp-tenant-drift")
+def scp_tenant_drift() -> tuple[str, World]:
+    """The hybrid-join SCP exists but names another tenant: its keywords are an update."""
+    other = (
+        "azureADId:00000000-0000-0000-0000-0000000000aa",
+        "azureADName:fabrikam.onmicrosoft.com",
+    )
+    return HYBRID_JOIN, World(
+        objects=[present(DRS_CONFIG, ("container",), [drs_configuration_ace()]), scp(other)]
+    )
+
+
 @scenario("half-prepared")
 def half_prepared() -> tuple[str, World]:
     """Password, device and group writeback, each partly prepared.

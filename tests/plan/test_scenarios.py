@@ -277,11 +277,28 @@ def test_effective_rights_satisfy_the_requirement(name: str) -> None:
     assert all((action(c), c["action_reason"]) == ("no-op", "satisfied") for c in aces)
 
 
-def test_drs_location_drift_is_an_update() -> None:
+def test_drs_location_drift_is_manual_because_the_attribute_is_system_only() -> None:
     doc = golden("drs-location-drift")
+    drs = [
+        c
+        for c in doc["resource_changes"]
+        if c["address"].startswith("ad.object[CN=DeviceRegistrationService,")
+    ]
+    (manual,) = drs
+    assert action(manual) == "manual"
+    assert manual["action_reason"] == "attribute_drift"
+    assert manual["change"]["before"] == {"msDS-DeviceLocation": ["CN=Devices,DC=contoso,DC=test"]}
+    assert "system-only" in manual["instructions"]
+    assert not [c for c in doc["resource_changes"] if action(c) == "update"]
+
+
+def test_scp_tenant_drift_is_an_update_of_the_keywords() -> None:
+    doc = golden("scp-tenant-drift")
     (update,) = [c for c in doc["resource_changes"] if action(c) == "update"]
     assert update["action_reason"] == "attribute_drift"
-    assert update["change"]["before"] == {"msDS-DeviceLocation": ["CN=Devices,DC=contoso,DC=test"]}
+    assert update["type"] == "ad.object"
+    assert sorted(update["change"]["after"]["keywords"])[0].startswith("azureADId:")
+    assert "fabrikam" in str(update["change"]["before"])
 
 
 def test_wrong_object_class_is_manual() -> None:

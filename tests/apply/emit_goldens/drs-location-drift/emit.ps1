@@ -2,13 +2,16 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'drs-location-drift', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:e1ac1f85bfcc13496c11c9786645423e06e4e9248844a090898d63265190a7ec made <timestamp> by wbplan <wbplan_version>
+# plan sha256:39dea99afc91700e695c2155ea6c71317220ebd8f643b4bff69ef17964e7aa7d made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:8847777b8013bd9250ad0b410019de1bc182f4c3a48a260d444b984aaa416890
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
 # so the script can be run again after a failure. It stops at the first error.
 # Run it as an account with the rights: .\SCRIPT.ps1 [-Server DC.EXAMPLE.COM]
 # Then run `wbplan plan --detailed-exitcode`: exit 0 means AD matches the policy.
+
+# Before this script, a person must (wbplan cannot):
+# - ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]: msDS-DeviceLocation on CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test is system-only: AD sets it when the object is created and refuses to change it. Check that nothing else relies on the current value (e.g. AD FS device registration), delete the object, and run wbplan apply again: it recreates the object with msDS-DeviceLocation=CN=RegisteredDevices,DC=contoso,DC=test
 
 [CmdletBinding()]
 param(
@@ -94,19 +97,9 @@ function Invoke-WbplanDsacls {
     }
 }
 
-# [1/1] ~ ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (attribute_drift)
-# why: Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container (domain.md section 4 [S4])
-Write-Host '[1/1] ~ ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
-$found = Get-ADObject -Identity 'CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' -Properties 'msDS-DeviceLocation' @ad
-if ((Test-WbplanValues $found 'msDS-DeviceLocation' @('CN=RegisteredDevices,DC=contoso,DC=test'))) {
-    Write-Host '      already as planned: unchanged'
-} else {
-    Set-ADObject -Identity 'CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' -Replace @{
-        'msDS-DeviceLocation' = 'CN=RegisteredDevices,DC=contoso,DC=test'
-    } @ad
-}
+Write-Host 'No Active Directory change in this plan can be scripted.'
 
-Write-Host 'Done: 1 step(s) checked or applied.'
+Write-Host 'Done: 0 step(s) checked or applied.'
 
 # Cannot be verified remotely; check by hand:
 # - connect.option[device-writeback]: Entra Connect wizard -> Configure device options -> Configure device writeback -> select this forest
