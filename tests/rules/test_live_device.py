@@ -34,6 +34,7 @@ from tests.rules.support import BASE, fresh_sync, make_policy, observe, one, rep
 from tests.support import graph_tenants
 from tests.support.graph_emulator import GraphEmulator
 from tests.support.samba import SambaDC
+from tests.support.samba_tools import extend_key_credential_schema
 
 pytestmark = pytest.mark.samba
 
@@ -216,4 +217,32 @@ def test_key_admins_membership(samba_2012r2: SambaDC, emu: GraphEmulator) -> Non
 
     add_member(conn, f"CN=Key Admins,CN=Users,{BASE}", connector)
     rep = report(policy, observe(policy, samba_2012r2, emu))
+    assert one(rep, "WB-KEY-002").status == "pass"
+
+
+def test_key_rules_pass_on_a_forest_with_the_2016_key_schema(
+    fresh_samba_2012r2: SambaDC, emu: GraphEmulator
+) -> None:
+    """WB-KEY-001 and WB-KEY-002 pass once the forest has msDS-KeyCredentialLink at
+    objectVersion 87 (Microsoft's definition, from the 2016 LDF Samba ships) and the connector is
+    in Key Admins (RID 526)."""
+    dc = fresh_samba_2012r2
+    conn = dc.admin_connection()
+    connector = dc.create_connector()
+    domain_sid = object_sid(conn, BASE)
+    emu.tenant = graph_tenants.p1()
+    policy = make_policy(ngc_keys={"enabled": True})
+    extend_key_credential_schema(conn, dc.schema_dn)
+    dc.ldb_add(
+        f"dn: CN=Key Admins,CN=Users,{BASE}\nobjectClass: group\n"
+        f"sAMAccountName: Key Admins\nobjectSid: {domain_sid}-526\ngroupType: -2147483646\n"
+    )
+    add_member(conn, f"CN=Key Admins,CN=Users,{BASE}", connector)
+
+    state = observe(policy, dc, emu)
+    assert state.ad is not None and state.ad.schema_info.object_version == 87
+    rep = report(policy, state)
+
+    key = one(rep, "WB-KEY-001")
+    assert key.status == "pass", key.message
     assert one(rep, "WB-KEY-002").status == "pass"

@@ -5,6 +5,7 @@ extension's data.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import os
@@ -195,3 +196,50 @@ def extend_exchange_like_schema(conn: ldap3.Connection, schema_dn: str) -> None:
         conn.add(f"CN={cn},{schema_dn}", ["top", "attributeSchema"], attrs)
     # Load the new schema now rather than at the next schema cache refresh.
     conn.modify("", {"schemaUpdateNow": [(ldap3.MODIFY_REPLACE, ["1"])]})
+
+
+# --------------------------------------------------------------------------- 2016 key schema
+
+SAMBA_2016_ATTRIBUTES = Path(
+    "/usr/share/samba/setup/ad-schema/AD_DS_Attributes__Windows_Server_2016.ldf"
+)
+"""Microsoft's Windows Server 2016 schema attributes, as Samba ships them."""
+
+SCHEMA_2016_OBJECT_VERSION = 87
+
+
+def _ldf_stanza(text: str, cn: str) -> dict[str, list[str | bytes]]:
+    """One ``dn: CN=<cn>,…`` record of an LDF file as attribute → values (``::`` decoded)."""
+    start = text.index(f"dn: CN={cn},")
+    record = text[start : text.index("\n\n", start)]
+    out: dict[str, list[str | bytes]] = {}
+    for line in record.splitlines()[1:]:
+        name, sep, value = line.partition(":")
+        if name in ("changetype", "objectClass", "objectCategory"):
+            continue
+        parsed: str | bytes = (
+            base64.b64decode(value[1:].strip()) if value.startswith(":") else value.strip()
+        )
+        if sep:
+            out.setdefault(name, []).append(parsed)
+    return out
+
+
+def extend_key_credential_schema(conn: ldap3.Connection, schema_dn: str) -> None:
+    """What key writeback needs of the Windows Server 2016 schema update (adprep /forestprep):
+    ``msDS-KeyCredentialLink`` with Microsoft's own definition (OID, schemaIDGUID, link id),
+    read from the 2016 LDF Samba ships, and the schema ``objectVersion`` raised to 87.
+
+    Samba 4.17 cannot provision or upgrade to the 2016 schema (``--base-schema`` knows 2008_R2
+    and 2012_R2), so the tests apply this one attribute; the rest of Sch70–Sch87 is not needed by
+    anything wbplan reads. Needs ``dsdb:schema update allowed``."""
+    # cp1252 (a Windows file: its licence header has curly quotes), with CRLF line ends
+    text = SAMBA_2016_ATTRIBUTES.read_text(encoding="cp1252").replace("\r\n", "\n")
+    attrs = _ldf_stanza(text, "ms-DS-Key-Credential-Link")
+    if not conn.add(f"CN=ms-DS-Key-Credential-Link,{schema_dn}", ["top", "attributeSchema"], attrs):
+        raise RuntimeError(f"adding msDS-KeyCredentialLink failed: {conn.result}")
+    conn.modify("", {"schemaUpdateNow": [(ldap3.MODIFY_REPLACE, ["1"])]})
+    if not conn.modify(
+        schema_dn, {"objectVersion": [(ldap3.MODIFY_REPLACE, [str(SCHEMA_2016_OBJECT_VERSION)])]}
+    ):
+        raise RuntimeError(f"raising the schema objectVersion failed: {conn.result}")
