@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from planner.render.graph import render_mermaid
 from planner.render.plan_text import SYMBOLS, ace_line, summary_line
@@ -284,11 +285,27 @@ def render_markdown(doc: dict[str, Any], *, limit: int = DEFAULT_LIMIT) -> str:
     return _truncated(head, tail, blocks, limit)
 
 
-def _truncated(head: str, tail: str, blocks: list[_Block], limit: int) -> str:
-    every = {address for b in blocks for address, _ in b.items}
-    reserve = len(POINTER.format(n=len(every))) + len(GRAPH_OMITTED) + 8
-    budget = limit - len(head) - len(tail) - reserve - 1
-    shown: set[str] = set()
+class Foldable(Protocol):
+    """A ``<details>`` block of items that a truncated comment shows a prefix of."""
+
+    @property
+    def items(self) -> Sequence[tuple[object, list[str]]]:
+        """(key, lines) per item, in display order."""
+        ...
+
+    @property
+    def closer(self) -> str: ...
+
+    def opener(self) -> str:
+        """The block's text before its items."""
+        ...
+
+
+def fit_blocks(blocks: Sequence[Foldable], budget: int) -> tuple[str, list[object]]:
+    """As many whole items as fit in ``budget`` characters, block by block in order, each block
+    with its opener and closer; stops at the first item that does not fit. Returns the text and
+    the keys of the items shown (for the "N not shown" pointer)."""
+    shown: list[object] = []
     parts: list[str] = []
     for b in blocks:
         if not b.items:
@@ -296,17 +313,25 @@ def _truncated(head: str, tail: str, blocks: list[_Block], limit: int) -> str:
         opener, closer = b.opener(), b.closer
         room = budget - len(opener) - len(closer)
         lines: list[str] = []
-        for address, item in b.items:
+        for key, item in b.items:
             text = "\n".join(item) + "\n"
             if len(text) > room:
                 break
             lines.append(text)
             room -= len(text)
-            shown.add(address)
+            shown.append(key)
         if not lines:
             break
         chunk = opener + "".join(lines) + closer
         parts.append(chunk)
         budget -= len(chunk)
-    pointer = POINTER.format(n=len(every - shown))
-    return head + "\n" + "".join(parts) + "\n" + pointer + "\n\n" + GRAPH_OMITTED + "\n" + tail
+    return "".join(parts), shown
+
+
+def _truncated(head: str, tail: str, blocks: list[_Block], limit: int) -> str:
+    every = {address for b in blocks for address, _ in b.items}
+    reserve = len(POINTER.format(n=len(every))) + len(GRAPH_OMITTED) + 8
+    budget = limit - len(head) - len(tail) - reserve - 1
+    body, shown = fit_blocks(blocks, budget)
+    pointer = POINTER.format(n=len(every - set(shown)))
+    return head + "\n" + body + "\n" + pointer + "\n\n" + GRAPH_OMITTED + "\n" + tail

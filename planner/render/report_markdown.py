@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from planner.model.report import Finding, Report, Status
-from planner.render.plan_markdown import code, prose
+from planner.render.plan_markdown import code, fit_blocks, prose
 from planner.render.report_common import (
     by_feature,
     counts_phrase,
@@ -152,25 +152,6 @@ def render_markdown(report: Report, *, limit: int = DEFAULT_LIMIT) -> str:
 def _truncated(head: str, tail: str, blocks: list[_Block], total: int, limit: int) -> str:
     reserve = len(POINTER.format(n=total)) + 4
     budget = limit - len(head) - len(tail) - reserve - 1
-    shown = 0
-    parts: list[str] = []
-    for b in blocks:
-        if not b.items:
-            continue
-        opener, closer = b.opener(), b.closer
-        room = budget - len(opener) - len(closer)
-        lines: list[str] = []
-        for _, item in b.items:
-            text = "\n".join(item) + "\n"
-            if len(text) > room:
-                break
-            lines.append(text)
-            room -= len(text)
-            shown += 1
-        if not lines:
-            break
-        chunk = opener + "".join(lines) + closer
-        parts.append(chunk)
-        budget -= len(chunk)
-    pointer = POINTER.format(n=total - shown)
-    return head + "\n" + "".join(parts) + "\n" + pointer + "\n" + tail
+    body, shown = fit_blocks(blocks, budget)
+    pointer = POINTER.format(n=total - len(shown))
+    return head + "\n" + body + "\n" + pointer + "\n" + tail
