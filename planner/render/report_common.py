@@ -12,19 +12,15 @@ import json
 from typing import Any
 
 from planner.model.report import STATUSES, Finding, Report, RuleInfo, Status, WaiverRef
+from planner.render.plan_markdown import FEATURE_TITLES as WRITEBACK_TITLES
 
 FEATURE_TITLES = {
     "licence": "Licences",
     "tenant": "Tenant and directory synchronisation",
     "connector": "Connector account",
     "connect": "Entra Connect server",
-    "password": "Password writeback",
-    "device": "Device writeback",
-    "group": "Group writeback (v1)",
-    "exchange_hybrid": "Exchange hybrid writeback",
-    "ngc_keys": "Windows Hello for Business key writeback",
-    "hybrid_join": "Hybrid-join service connection point",
-    "user": "User writeback (withdrawn)",
+    # the writeback features, titled and ordered as in the Markdown plan
+    **{k: v for k, v in WRITEBACK_TITLES.items() if k != "shared"},
     "policy": "Policy and waivers",
 }
 """Titles of the features rules belong to, in the order reports list them (an unknown feature
