@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner.apply.executors import Targets, execute
-from planner.apply.journal import Journal, JournalEntry, utc_now
+from planner.apply.journal import Journal, JournalEntry
 from planner.errors import WbplanError
 from planner.model.plan import Plan, ResourceChange
+from planner.observe.live import now_iso
 
 EXECUTED = ("create", "update", "delete")
 
@@ -77,7 +78,7 @@ def _starter(journal: Journal, entry: JournalEntry) -> Callable[[dict[str, Any]]
     """The callback an executor calls with the before-image, just before it writes."""
 
     def started(image: dict[str, Any]) -> None:
-        journal.update(entry, status="started", before_image=image, started=utc_now())
+        journal.update(entry, status="started", before_image=image, started=now_iso())
 
     return started
 
@@ -128,13 +129,13 @@ def run_apply(plan: Plan, targets: Targets, journal: Journal, progress: Progress
         except WbplanError as exc:
             failed[change.address] = change.address
             result.failed += 1
-            journal.update(entry, status="failed", error=str(exc), finished=utc_now())
+            journal.update(entry, status="failed", error=str(exc), finished=now_iso())
             progress("failed", entry)
             continue
         changes: dict[str, Any] = {"after_image": outcome.after, "note": outcome.note}
         if outcome.before is not None:
             changes["before_image"] = outcome.before
-        journal.update(entry, status="done", finished=utc_now(), **changes)
+        journal.update(entry, status="done", finished=now_iso(), **changes)
         result.added += action == "create"
         result.changed += action == "update"
         result.destroyed += action == "delete"

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from planner.errors import JournalError
 from planner.fileio import write_text_atomic
+from planner.observe.live import now_iso
 
 JOURNAL_FORMAT = "wbplan-journal"
 JOURNAL_VERSION = 1
@@ -89,11 +90,6 @@ class JournalDoc(_Mutable):
     entries: list[JournalEntry] = []
 
 
-def utc_now() -> str:
-    """ISO 8601 UTC, second precision, with Z."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def new_journal_path(directory: Path, *, suffix: str = "") -> Path:
     """``<directory>/<YYYYmmddTHHMMSSZ><suffix>.json``, never an existing file's name."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -129,7 +125,7 @@ class Journal:
 
     def finish(self, outcome: Literal["complete", "failed", "refused", "aborted"]) -> None:
         self.doc.outcome = outcome
-        self.doc.finished = utc_now()
+        self.doc.finished = now_iso()
         self.save()
 
 

@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from planner.apply.journal import utc_now
 from planner.errors import LockedError, UsageError
 from planner.fileio import write_text_atomic
+from planner.observe.live import now_iso
 
 DEFAULT_LOCK_DIR = Path("state/locks")
 
@@ -75,7 +75,7 @@ def acquire(directory: Path, forest: str, tenant_id: str, operation: str) -> Loc
         lock_id=str(uuid.uuid4()),
         who=_who(),
         pid=os.getpid(),
-        since=utc_now(),
+        since=now_iso(),
         operation=operation,
         forest=forest.lower(),
         tenant_id=tenant_id.lower(),

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planner.apply.executors import Targets, is_member, sd_bytes, sd_image
-from planner.apply.journal import Journal, JournalDoc, JournalEntry, utc_now
+from planner.apply.journal import Journal, JournalDoc, JournalEntry
 from planner.errors import RollbackRefusedError, UsageError, WbplanError
+from planner.observe.live import now_iso
 from planner.observe.sd import parse_descriptor
 
 Progress = Callable[[str, JournalEntry], None]
@@ -67,25 +68,25 @@ def run_rollback(
     for source, entry in zip(todo, journal.entries[-len(todo) :] if todo else [], strict=True):
         progress("start", entry)
         try:
-            journal.update(entry, status="started", started=utc_now())
+            journal.update(entry, status="started", started=now_iso())
             note = _restore(source, targets, _earlier_descriptors(doc, source))
         except _RefusedError as refusal:
             result.refused.append(source.address)
-            journal.update(entry, status="failed", error=refusal.what, finished=utc_now())
+            journal.update(entry, status="failed", error=refusal.what, finished=now_iso())
             progress("failed", entry)
             raise RollbackRefusedError(
                 f"rollback stopped at {source.address}: {refusal.what}", hint=refusal.hint
             ) from None
         except WbplanError as exc:
             result.failed += 1
-            journal.update(entry, status="failed", error=str(exc), finished=utc_now())
+            journal.update(entry, status="failed", error=str(exc), finished=now_iso())
             progress("failed", entry)
             raise
         if note:
             result.unchanged += 1
         else:
             result.restored += 1
-        journal.update(entry, status="done", note=note or entry.note, finished=utc_now())
+        journal.update(entry, status="done", note=note or entry.note, finished=now_iso())
         progress("done", entry)
     return result
 

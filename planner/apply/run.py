@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from planner import __version__
 from planner.apply.engine import ApplyResult, Progress, run_apply
 from planner.apply.executors import Targets
-from planner.apply.journal import Journal, JournalDoc, new_journal_path, utc_now
+from planner.apply.journal import Journal, JournalDoc, new_journal_path
 from planner.apply.lock import LockInfo
 from planner.apply.rollback import RollbackResult, restorable, run_rollback
 from planner.apply.stale import check_not_stale
@@ -28,6 +28,7 @@ from planner.model.dn import dn_key
 from planner.model.plan import Plan
 from planner.model.policy import Policy
 from planner.model.state import ObservedState
+from planner.observe.live import now_iso
 
 if TYPE_CHECKING:
     from planner.observe.live import LiveSources
@@ -97,7 +98,7 @@ def execute_plan(
         JournalDoc(
             operation="apply",
             wbplan_version=__version__,
-            started=utc_now(),
+            started=now_iso(),
             lock_id=lock.lock_id,
             lineage=plan.lineage.model_dump(mode="json"),
             plan={
@@ -234,7 +235,7 @@ def rollback_journal(
         JournalDoc(
             operation="rollback",
             wbplan_version=__version__,
-            started=utc_now(),
+            started=now_iso(),
             lock_id=lock.lock_id,
             lineage=doc.lineage,
             rolls_back=str(source_path),
