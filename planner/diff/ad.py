@@ -125,7 +125,8 @@ def diff_object(r: Resource, index: Index) -> Outcome:
     return Outcome("update", "attribute_drift", before, after)
 
 
-def _connector_sids(index: Index) -> list[str] | None:
+def connector_sids(index: Index) -> list[str] | None:
+    """The connector's SID and its tokenGroups (None when the connector was not found)."""
     conn = index.ad.connector if index.ad else None
     if conn is None or not conn.found or conn.sid is None:
         return None
@@ -177,7 +178,7 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
             "unverifiable",
             instructions=f"the DACL of {r.dn} could not be read; grant the reading account 'Read permissions' there",
         )
-    sids = _connector_sids(index)
+    sids = connector_sids(index)
     if sids is None:
         return Outcome("create", "missing_ace", None, _ace_view(planned))
     check = _evaluate(r, obj, sids, index)

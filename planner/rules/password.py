@@ -5,6 +5,7 @@ on-premises toggle that no API exposes (WB-PWD-005)."""
 
 from __future__ import annotations
 
+from planner.diff.ad import connector_sids
 from planner.model.dn import dn_key
 from planner.model.plan import Resource
 from planner.model.policy import Policy
@@ -123,8 +124,7 @@ def _scan_or_unknown(ctx: RuleContext, root: str) -> tuple[ScopeScan | None, Res
 def protected_containers(ctx: RuleContext) -> list[Result]:
     """One result per scope root listing protected objects that lack the rights."""
     grants = _descendant_grants(ctx)
-    conn = ctx.state.ad.connector if ctx.state.ad else None
-    sids = [conn.sid, *conn.token_groups] if conn and conn.found and conn.sid else []
+    sids = connector_sids(ctx.index) or []
     user_class = grants[0].rights[0].target_class if grants else None
     # The same three rights at every root: the requirement's own specs (GUIDs resolved from the
     # observed schema), deduplicated by name.
