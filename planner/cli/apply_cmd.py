@@ -173,7 +173,7 @@ def apply(
     """
     from planner.apply import lock as locks
     from planner.apply.run import execute_plan
-    from planner.apply.stale import check_not_stale, check_sources
+    from planner.apply.stale import check_sources
     from planner.cli.plan_cmd import render
     from planner.observe.live import observe_live
     from planner.planfile import load_plan, plan_document
@@ -230,9 +230,9 @@ def apply(
                     "Do you want to perform these actions?",
                     "wbplan will perform the actions described above.",
                 )
-                # Time passed at the prompt: the world must still be what was shown.
+                # Time passed at the prompt: the world must still be what was shown
+                # (execute_plan refuses the plan as stale against this fresh observation).
                 state = observe_live(policy, sources)
-                check_not_stale(plan, policy, state)
             run = execute_plan(
                 plan, policy, sources, state, held, journal_dir=journal_dir, progress=printer
             )
