@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from planner.model.dn import dn_key
-from planner.model.state import AdObject, ObservedState
+from planner.model.state import AdObject, ObservedState, ScopedObject
 
 
 def fingerprint(value: Any) -> str:
@@ -34,9 +34,44 @@ class Index:
             for obj in self.ad.objects:
                 self.objects[dn_key(obj.dn)] = obj
 
+        self._scoped: dict[str, tuple[ScopedObject, str]] | None = None
+
     def object(self, dn: str) -> AdObject | None:
-        """The observed object at ``dn`` (None when it was not read at all)."""
-        return self.objects.get(dn_key(dn))
+        """The observed object at ``dn`` (None when it was not read at all): read on its own,
+        or met by a scope scan (a container or an object under a scope root)."""
+        key = dn_key(dn)
+        found = self.objects.get(key)
+        if found is not None or self.ad is None:
+            return found
+        if self._scoped is None:
+            self._scoped = {}
+            for scan in self.ad.scopes:
+                for o in (*scan.containers, *scan.objects):
+                    self._scoped.setdefault(dn_key(o.dn), (o, scan.root))
+        hit = self._scoped.get(key)
+        if hit is None:
+            return None
+        scoped = hit[0]
+        return AdObject(
+            dn=scoped.dn,
+            exists=True,
+            object_class=(scoped.object_class,),
+            security=self.ad.dacls.get(scoped.dacl) if scoped.dacl else None,
+        )
+
+    def scope(self, root: str) -> Any:
+        """The observed value behind ``ad.scope[root]``: every scanned container and object
+        with its class, DACL digest and adminCount (uSNChanged left out: logons bump it)."""
+        if self.ad is None:
+            return None
+        key = dn_key(root)
+        scan = next((s for s in self.ad.scopes if dn_key(s.root) == key), None)
+        if scan is None:
+            return None
+        return [
+            [[o.dn, o.object_class, o.dacl, o.admin_count] for o in scan.containers],
+            [[o.dn, o.object_class, o.dacl, o.admin_count] for o in scan.objects],
+        ]
 
     def observation(self, address: str) -> Any:
         """The observed value behind an observation address (see ``observation_address``)."""
@@ -45,6 +80,8 @@ class Index:
         if kind == "ad.object":
             obj = self.object(key)
             return obj.model_dump(mode="json") if obj else None
+        if kind == "ad.scope":
+            return self.scope(key)
         if kind == "ad.schema" and self.ad:
             return self.ad.schema_info.model_dump(mode="json")
         if kind == "ad.connector" and self.ad:
@@ -69,7 +106,7 @@ def observation_address(
     resource_type: str, dn: str | None, forest: str, account: str
 ) -> str | None:
     """Which observation a resource of ``resource_type`` is computed from."""
-    if resource_type in ("ad.object", "ad.ace") and dn is not None:
+    if resource_type in ("ad.object", "ad.ace", "ad.deny") and dn is not None:
         return f"ad.object[{dn}]"
     if resource_type in ("ad.schema", "ad.exchange_schema"):
         return f"ad.schema[{forest}]"

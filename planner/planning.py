@@ -79,6 +79,9 @@ def make_plan(
         if (a := observation_address(r.type, r.dn, policy.forest.lower(), policy.connector.account))
         is not None
     }
+    # Per-object verdicts read every object under a scope root: a changed user DACL makes the
+    # plan stale just as a changed root DACL does.
+    observed |= {f"ad.scope[{r.desired['scope']}]" for r in resources if r.desired.get("scope")}
     if (
         policy.writeback.device is not None
         and policy.writeback.device.enabled

@@ -1,30 +1,37 @@
-"""Effective rights: does a principal hold a directory right on an object, as Windows decides it?
+"""Effective rights: does a principal hold a directory right on an object, as the DC decides it?
 
 Pure (no LDAP): input is the model's ``SecurityDescriptor`` (read by ``observe/ad.py``) and the
 principal's SIDs (the connector's objectSid + tokenGroups); output is a :class:`RightsCheck`
 naming what is granted, denied or missing, with the deciding ACEs as evidence.
 
-The evaluation follows the Windows access check for directory objects (MS-DTYP 2.5.3.2, MS-ADTS
-5.1.3), simplified to what the writeback rules need:
+The evaluation follows the access check for directory objects (MS-DTYP 2.5.3.2 with an object
+type list, MS-ADTS 5.1.3.3), and the Samba DC's implementation of it, which the test suite uses
+as the judge (``tests/rules/test_dc_judge.py``):
 
-* ACEs are evaluated in DACL order; for each requested access bit the **first** applicable ACE
-  decides it (so an explicit deny placed first, as canonical order puts it — explicit deny,
-  explicit allow, then inherited ACEs nearest parent first — beats any later allow).
-* Inherit-only ACEs (IO) do not apply to the object that holds them.
-* An ACE applies to a principal when its trustee is one of the principal's SIDs, Everyone
-  (S-1-1-0) or Authenticated Users (S-1-5-11) — the bind is always authenticated.
-* Object-type scoping: an ACE with ``object_type`` covers only that right / property (or the
-  property set given in :attr:`Right.property_sets`); without one it covers every property and
-  right. A right requested without an object type is only granted by ACEs without one.
-* Inherited-object-type scoping: an ACE with ``inherited_object_type`` applies only to objects
-  whose class is listed in ``object_class_guids``. Inheritance matches the *exact* class: an
-  ACE scoped to user does not reach inetOrgPerson (domain.md §3), so callers pass the object's
-  most specific class. (For an *explicit* non-IO ACE carrying an inherited object type, applying
-  the same scoping is OBS/UNCONFIRMED: no primary source read says how Windows treats it.)
+* ACEs are evaluated in stored order; for each requested access bit the **first** applicable
+  ACE decides it (canonical order puts explicit deny, explicit allow, then inherited ACEs
+  nearest parent first).
+* Inherit-only ACEs (IO) do not apply to the object that holds them. The inherited object type
+  of an effective ACE is *not* consulted by the access check: the DC already used it when it
+  decided which ACEs an object inherits (matching the object's exact class), and an effective
+  ACE applies whatever its inherited object type says (observed on Samba 4.17: an explicit
+  ``(OA;;WP;pwdLastSet;user;…)`` on an inetOrgPerson grants the write).
+* The principal's token: its SID, its groups (``tokenGroups``, which includes the primary group
+  and BUILTIN aliases), Everyone (S-1-1-0), Authenticated Users (S-1-5-11) and Network
+  (S-1-5-2): an LDAP bind is a network logon. SIDs a token may or may not carry depending on
+  the DC and the authentication (This Organization, S-1-5-15: added by Windows for network
+  logons, not by Samba 4.17; the authentication-method SIDs) are counted **for deny ACEs
+  only**, so that an uncertain membership can make wbplan stricter, never make it pass.
+  Principal Self (S-1-5-10) applies only when the object is the principal itself.
+* Object types (the object type list): a request for a property or an extended right is a path
+  of three GUIDs — the object's class, the property set holding the property (from the schema's
+  ``attributeSecurityGUID``), and the property or right itself. An object ACE applies when its
+  object type is any GUID on that path; an ACE without an object type applies to every request.
+  A request without an object type (e.g. Delete) is decided by ACEs without one only.
 * Generic rights are mapped to DS rights with the AD generic mapping: GR → RC|LC|RP|LO,
   GW → RC|WP|SW, GX → RC|LC, GA → all DS + standard rights (0xF01FF). AD appears to store the
-  expanded bits (Samba does: ``0xf01ff`` for GA, ``0x20094`` for GR), but domain.md §1.6 marks
-  the stored form UNCONFIRMED, so both forms are normalised, on ACEs and on requested rights.
+  expanded bits (Samba does: ``0xf01ff`` for GA, ``0x20094`` for GR); both forms are normalised,
+  on ACEs and on requested rights.
 """
 
 from __future__ import annotations
@@ -69,6 +76,21 @@ DS_GENERIC_ALL = 0xF01FF  # every DS right + DELETE, READ_CONTROL, WRITE_DAC, WR
 
 EVERYONE = "S-1-1-0"
 AUTHENTICATED_USERS = "S-1-5-11"
+NETWORK = "S-1-5-2"
+PRINCIPAL_SELF = "S-1-5-10"
+THIS_ORGANIZATION = "S-1-5-15"
+UNCERTAIN_SIDS = frozenset(
+    {
+        THIS_ORGANIZATION,
+        "S-1-18-1",  # Authentication authority asserted identity (Kerberos logons)
+        "S-1-18-2",  # Service asserted identity
+        "S-1-5-64-10",  # NTLM Authentication
+        "S-1-5-64-14",  # SChannel Authentication
+        "S-1-5-64-21",  # Digest Authentication
+    }
+)
+"""Well-known SIDs a bind's token may carry depending on the DC and the authentication method:
+they make a deny ACE apply (stricter) but never an allow ACE (see the module docstring)."""
 
 # Cross-check values (planner.model.guids); the planner prefers GUIDs resolved at run time.
 RESET_PASSWORD_GUID = EXTENDED_RIGHTS["User-Force-Change-Password"]
@@ -124,22 +146,24 @@ def normalise_mask(mask: int) -> int:
     return result
 
 
-def principal_sids(sids: Iterable[str]) -> frozenset[str]:
-    """The SIDs an authenticated bind acts as: its own + groups + Everyone + Authenticated
-    Users."""
-    return frozenset(s.upper() for s in sids) | {EVERYONE, AUTHENTICATED_USERS}
+def principal_sids(sids: Iterable[str], *, is_self: bool = False) -> frozenset[str]:
+    """The SIDs an authenticated LDAP bind certainly acts as: its own + groups + Everyone +
+    Authenticated Users + Network (+ Principal Self on the principal's own object)."""
+    out = frozenset(s.upper() for s in sids) | {EVERYONE, AUTHENTICATED_USERS, NETWORK}
+    return out | {PRINCIPAL_SELF} if is_self else out
 
 
 def _applies(ace: Ace, principal: frozenset[str], classes: frozenset[str], right: Right) -> bool:
-    if ace.flags & INHERIT_ONLY_ACE or ace.trustee.upper() not in principal:
+    if ace.flags & INHERIT_ONLY_ACE:
         return False
-    if ace.inherited_object_type is not None and ace.inherited_object_type.lower() not in classes:
+    trustee = ace.trustee.upper()
+    if trustee not in principal and not (ace.qualifier == "deny" and trustee in UNCERTAIN_SIDS):
         return False
     if ace.object_type is None:
         return True
     if right.object_type is None:
-        return False  # an ACE for one property does not grant "all properties"
-    wanted = {right.object_type.lower(), *(g.lower() for g in right.property_sets)}
+        return False  # an object ACE does not decide a request without an object type
+    wanted = {right.object_type.lower(), *(g.lower() for g in right.property_sets), *classes}
     return ace.object_type.lower() in wanted
 
 
@@ -173,9 +197,13 @@ def rights_on_object(
     sids: Collection[str],
     object_class_guids: Collection[str],
     rights: Sequence[Right],
+    *,
+    is_self: bool = False,
 ) -> RightsCheck:
-    """Evaluate ``rights`` for the principal ``sids`` on the object whose DACL is ``sd``."""
-    principal = principal_sids(sids)
+    """Evaluate ``rights`` for the principal ``sids`` on the object whose DACL is ``sd``;
+    ``object_class_guids`` is the object's (most specific) class, the root of the object type
+    list; ``is_self`` when the object is the principal's own."""
+    principal = principal_sids(sids, is_self=is_self)
     classes = frozenset(g.lower() for g in object_class_guids)
     outcome: dict[str, set[str]] = {"granted": set(), "denied": set(), "missing": set()}
     evidence: set[int] = set()
@@ -222,22 +250,45 @@ def inherited_by_child(parent: SecurityDescriptor, child_class_guid: str) -> tup
     return tuple(child for _, child in _inherit(parent, child_class_guid))
 
 
+def _worst(checks: Sequence[RightsCheck]) -> RightsCheck:
+    denied = frozenset().union(*(c.denied for c in checks))
+    missing = frozenset().union(*(c.missing for c in checks)) - denied
+    granted = frozenset().union(*(c.granted for c in checks)) - denied - missing
+    evidence: dict[int, Ace] = {}
+    for c in checks:
+        for a in c.evidence:
+            evidence.setdefault(id(a), a)
+    return RightsCheck(granted, denied, missing, tuple(evidence.values()))
+
+
 def rights_on_new_child(
     parent_sd: SecurityDescriptor,
     sids: Collection[str],
     child_class_guid: str,
     rights: Sequence[Right],
+    *,
+    container_class_guid: str = CLASS_GUIDS["organizationalUnit"],
 ) -> RightsCheck:
-    """Rights a (non-protected) child of class ``child_class_guid`` under the parent would
-    give the principal through inheritance alone — the answer for "every user under this OU"
-    as long as no object on the way has a protected DACL (reported separately) or an explicit
-    deny. Explicit ACEs from the class's defaultSecurityDescriptor are not included.
+    """Rights a (non-protected) object of class ``child_class_guid`` would give the principal
+    through inheritance alone, both directly under the parent and one OU further down (an ACE
+    with NO_PROPAGATE_INHERIT reaches the first but not the second). Existing objects are
+    judged on their own DACLs (``planner.scope_rights``); this answers for objects created
+    later. Explicit ACEs from the class's defaultSecurityDescriptor are not included.
 
     ``evidence`` names the parent's ACEs (what exists in AD), not their inherited copies.
     """
-    pairs = _inherit(parent_sd, child_class_guid)
-    child = SecurityDescriptor(dacl_protected=False, aces=tuple(c for _, c in pairs))
-    check = rights_on_object(child, sids, (child_class_guid,), rights)
-    deciding = {id(a) for a in check.evidence}
-    origin = tuple(parent for parent, copy in pairs if id(copy) in deciding)
-    return RightsCheck(check.granted, check.denied, check.missing, origin)
+    direct = _inherit(parent_sd, child_class_guid)
+    via_ou = _inherit(parent_sd, container_class_guid)
+    ou_sd = SecurityDescriptor(dacl_protected=False, aces=tuple(c for _, c in via_ou))
+    grand = _inherit(ou_sd, child_class_guid)
+    # Map each grandchild copy back to the parent ACE it came from.
+    first_hop = {id(c): p for p, c in via_ou}
+    grand_pairs = [(first_hop[id(mid)], c) for mid, c in grand]
+    checks = []
+    for pairs in (direct, grand_pairs):
+        child = SecurityDescriptor(dacl_protected=False, aces=tuple(c for _, c in pairs))
+        check = rights_on_object(child, sids, (child_class_guid,), rights)
+        deciding = {id(a) for a in check.evidence}
+        origin = tuple(parent for parent, copy in pairs if id(copy) in deciding)
+        checks.append(RightsCheck(check.granted, check.denied, check.missing, origin))
+    return _worst(checks)

@@ -5,7 +5,9 @@ The scenario is half-prepared, so the example plan shows every kind of line:
 - schema 2012 R2 (69) with the device classes; Exchange schema at 15312;
 - password writeback: Reset Password and lockoutTime granted on OU=Staff, pwdLastSet missing;
   Unexpire Password held by Authenticated Users on the domain root; OU=Admins under Staff has
-  inheritance disabled and one adminCount=1 user;
+  inheritance disabled with a service account and an adminCount=1 user; Engineering holds an
+  inetOrgPerson the user-scoped grants do not reach; a kiosk account in Sales denies Reset
+  Password to Everyone;
 - device writeback: nothing prepared (no DRS objects, no RegisteredDevices);
 - group writeback: the OU exists, no connector ACEs; Group.Unified setting absent;
 - tenant: P1 active, sync features off.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
+from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS, PROPERTY_SETS
 from planner.model.state import (
     Ace,
     AdObject,
@@ -33,6 +35,7 @@ from planner.model.state import (
     PrepaidUnits,
     RootDse,
     SchemaInfo,
+    ScopedObject,
     ScopeScan,
     SecurityDescriptor,
     ServicePlan,
@@ -44,6 +47,8 @@ from planner.model.state import (
     TenantDomain,
     TenantState,
 )
+from planner.observe.ad_scan import dacl_digest
+from planner.observe.sd import descriptor_bytes
 from planner.observe.snapshot import dump_state
 
 DOMAIN_SID = "S-1-5-21-1004336348-1177238915-682003330"
@@ -78,6 +83,72 @@ def sd(aces: list[Ace], protected: bool = False) -> SecurityDescriptor:
 def missing(dn: str) -> AdObject:
     """An object wbplan looked for and did not find."""
     return AdObject(dn=dn, exists=False)
+
+
+def _inherited(aces: list[Ace], cls: str) -> list[Ace]:
+    """What an object of class ``cls`` stores of its parent's inheritable ACEs: effective copies
+    of those scoped to its class (or to none), inherit-only copies of the others."""
+    out = []
+    for a in aces:
+        if not a.flags & 0x02:
+            continue
+        matches = a.inherited_object_type in (None, CLASS_GUIDS[cls])
+        out.append(a.model_copy(update={"flags": 0x12 if matches else 0x1A}))
+    return out
+
+
+def staff_scan(grants: list[Ace], admins: AdObject) -> tuple[ScopeScan, dict[str, SecurityDescriptor]]:
+    """Per-object DACLs under OU=Staff: Sales and Engineering inherit the Staff grants (no
+    pwdLastSet), Engineering holds an inetOrgPerson (the user-scoped grants do not reach it),
+    Sales a kiosk account with an explicit deny, and Admins has inheritance disabled with a
+    service account and an adminCount=1 user."""
+    table: dict[str, SecurityDescriptor] = {}
+
+    def key(d: SecurityDescriptor) -> str:
+        k = dacl_digest(descriptor_bytes(d))
+        table[k] = d
+        return k
+
+    staff = f"OU=Staff,{BASE}"
+    plain_ou = key(sd([*_inherited(grants, "organizationalUnit"), *admin_aces(True)]))
+    user = key(sd([*_inherited(grants, "user"), *admin_aces(True)]))
+    iop = key(sd([*_inherited(grants, "inetOrgPerson"), *admin_aces(True)]))
+    kiosk = key(
+        sd(
+            [
+                Ace(
+                    qualifier="deny",
+                    trustee="S-1-1-0",
+                    mask=0x100,
+                    flags=0,
+                    object_type=EXTENDED_RIGHTS["User-Force-Change-Password"],
+                ),
+                *_inherited(grants, "user"),
+                *admin_aces(True),
+            ]
+        )
+    )
+    assert admins.security is not None
+    admins_key = key(admins.security)
+    behind = key(sd(admin_aces(True)))
+    sdprop = key(sd(admin_aces(False), protected=True))
+    containers = (
+        ScopedObject(dn=f"OU=Admins,{staff}", object_class="organizationalUnit", dacl=admins_key),
+        ScopedObject(dn=f"OU=Engineering,{staff}", object_class="organizationalUnit", dacl=plain_ou),
+        ScopedObject(dn=f"OU=Sales,{staff}", object_class="organizationalUnit", dacl=plain_ou),
+    )
+    objects = (
+        ScopedObject(dn=f"CN=adm-jdoe,OU=Admins,{staff}", object_class="user", dacl=sdprop, admin_count=True),
+        ScopedObject(dn=f"CN=svc-backup,OU=Admins,{staff}", object_class="user", dacl=behind),
+        ScopedObject(dn=f"CN=bwhite,OU=Engineering,{staff}", object_class="user", dacl=user),
+        ScopedObject(dn=f"CN=cgreen,OU=Engineering,{staff}", object_class="inetOrgPerson", dacl=iop),
+        ScopedObject(dn=f"CN=dblack,OU=Engineering,{staff}", object_class="user", dacl=user),
+        ScopedObject(dn=f"CN=ajones,OU=Sales,{staff}", object_class="user", dacl=user),
+        ScopedObject(dn=f"CN=kiosk01,OU=Sales,{staff}", object_class="user", dacl=kiosk),
+        ScopedObject(dn=f"CN=mlee,OU=Sales,{staff}", object_class="user", dacl=user),
+    )
+    scan = ScopeScan(root=staff, containers=containers, objects=objects, ous_total=3)
+    return scan, dict(sorted(table.items()))
 
 
 def build() -> ObservedState:
@@ -140,8 +211,17 @@ def build() -> ObservedState:
         usn_changed=13020,
         security=sd(admin_aces(True)),
     )
+    scan, dacls = staff_scan(staff_grants, admins)
+    holder = AdObject(
+        dn=f"CN=AdminSDHolder,CN=System,{BASE}",
+        exists=True,
+        object_class=("top", "container"),
+        usn_changed=4203,
+        security=sd(admin_aces(False), protected=True),
+    )
     objects = [
         root,
+        holder,
         staff,
         groups_ou,
         missing(f"CN=RegisteredDevices,{BASE}"),
@@ -171,6 +251,7 @@ def build() -> ObservedState:
                 "msDS-DeviceLocation": ATTRIBUTE_GUIDS["msDS-DeviceLocation"],
                 "msDS-KeyCredentialLink": None,
             },
+            property_sets={"lockoutTime": None, "pwdLastSet": PROPERTY_SETS["pwdLastSet"]},
             exchange_range_upper=15312,
             extended_rights=dict(EXTENDED_RIGHTS),
         ),
@@ -183,15 +264,8 @@ def build() -> ObservedState:
             sid=CONNECTOR_SID,
             token_groups=(f"{DOMAIN_SID}-513",),
         ),
-        scopes=(
-            ScopeScan(
-                root=f"OU=Staff,{BASE}",
-                protected_objects=(admins,),
-                admin_count_users=(f"CN=adm-jdoe,OU=Admins,OU=Staff,{BASE}",),
-                users_total=240,
-                ous_total=6,
-            ),
-        ),
+        scopes=(scan,),
+        dacls=dacls,
         groups=(GroupsInContainer(container=f"OU=CloudGroups,{BASE}", count=0),),
     )
     p1 = SubscribedSku(

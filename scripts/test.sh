@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(samba samba-ad-dc winbind krb5-user ldb-tools ldap-utils smbclient libkrb5-dev graphviz chromium)
+APT_PACKAGES=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools ldap-utils smbclient libkrb5-dev graphviz chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

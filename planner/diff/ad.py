@@ -15,6 +15,7 @@ from planner.model.plan import Resource
 from planner.model.state import Ace, AdObject
 from planner.observations import Index
 from planner.rights import Right, RightsCheck, rights_on_new_child, rights_on_object
+from planner.scope_rights import analyse
 
 ENFORCED_ATTRIBUTES = ("msDS-DeviceLocation", "keywords")
 """Attributes wbplan keeps in step on existing objects. Other desired attributes (e.g.
@@ -34,13 +35,14 @@ def _ace_view(ace: Ace) -> dict[str, object]:
 
 
 def _object_classes(obj: AdObject, index: Index) -> list[str]:
+    """The object's most specific class GUID: the root of the access check's object type list
+    (an ACE whose object type is, say, ``person`` does not decide on a user)."""
     schema = index.ad.schema_info.classes if index.ad else {}
-    out = []
-    for name in obj.object_class:
+    for name in reversed(obj.object_class):
         guid = schema.get(name) or CLASS_GUIDS.get(name)
         if guid:
-            out.append(guid)
-    return out
+            return [guid]
+    return []
 
 
 def diff_schema(r: Resource, index: Index) -> Outcome:
@@ -136,11 +138,15 @@ def connector_sids(index: Index) -> list[str] | None:
 def _evaluate(r: Resource, obj: AdObject, sids: list[str], index: Index) -> RightsCheck:
     assert obj.security is not None
     results: list[RightsCheck] = []
+    conn = index.ad.connector if index.ad else None
+    is_self = bool(conn and conn.dn and dn_key(conn.dn) == dn_key(obj.dn))
     for spec in r.rights:
-        right = Right(spec.name, spec.mask, spec.object_type)
+        right = Right(spec.name, spec.mask, spec.object_type, frozenset(spec.property_sets))
         if spec.applies_to == "object":
             results.append(
-                rights_on_object(obj.security, sids, _object_classes(obj, index), [right])
+                rights_on_object(
+                    obj.security, sids, _object_classes(obj, index), [right], is_self=is_self
+                )
             )
         else:
             assert spec.target_class is not None
@@ -183,7 +189,7 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
         return Outcome("create", "missing_ace", None, _ace_view(planned))
     check = _evaluate(r, obj, sids, index)
     if check.ok:
-        return Outcome("no-op", "satisfied", extra=None)
+        return _per_object_outcome(r, index, planned)
     if check.denied:
         denies = [a for a in check.evidence if a.qualifier == "deny"]
         shown = (
@@ -197,7 +203,81 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
             {"denied": [], "deny_aces": []},
             instructions=f"A deny ACE on {r.dn} defeats the grant ({shown}); wbplan never removes ACEs it did not add. Remove or narrow it, then plan again",
         )
-    return Outcome("create", "missing_ace", None, _ace_view(planned))
+    blocked = r.desired.get("at") in ("container", "object")
+    return Outcome(
+        "create", "inheritance_blocked" if blocked else "missing_ace", None, _ace_view(planned)
+    )
+
+
+def _listed(dns: list[str]) -> str:
+    shown = ", ".join(dns[:3])
+    return shown + (f" and {len(dns) - 3} more" if len(dns) > 3 else "")
+
+
+def _per_object_outcome(r: Resource, index: Index, planned: Ace) -> Outcome:
+    """A grant whose new-object check passes may still fail existing objects: those governed by
+    ``r.dn`` (no protected DACL between them and it) that lack the right, or those a deny ACE
+    explicit at or above the scope root decides (planner.scope_rights)."""
+    scope = r.desired.get("scope")
+    if not scope or index.state is None:
+        return Outcome("no-op", "satisfied")
+    analysis = analyse(index.state, str(scope))
+    if analysis is None:
+        return Outcome("no-op", "satisfied")
+    cls, op = str(r.desired["object_class"]), str(r.desired["operation"])
+    root_key = dn_key(analysis.root)
+    if r.desired.get("at") == "root":
+        for (origin_key, denied_op), verdicts in sorted(analysis.denied.items()):
+            below = origin_key.endswith("," + root_key) and origin_key != root_key
+            mine = [v for v in verdicts if v.obj.object_class == cls]
+            if denied_op == op and mine and not below:
+                origin = analysis.origins[origin_key] or f"an ancestor of {analysis.root}"
+                ace = mine[0].decisions[op].ace
+                return Outcome(
+                    "manual",
+                    "denied_by_ace",
+                    {"denied_objects": len(mine), "deny_aces": [_ace_view(ace)] if ace else []},
+                    {"denied_objects": 0, "deny_aces": []},
+                    instructions=(
+                        f"A deny ACE explicit on {origin} decides on {len(mine)} {cls} object(s) under "
+                        f"{analysis.root} ({_listed([v.obj.dn for v in mine])}); wbplan never removes ACEs it "
+                        "did not add. Remove or narrow it, then plan again"
+                    ),
+                )
+    lacking = analysis.missing.get((dn_key(r.dn or ""), cls, op), [])
+    if not lacking:
+        return Outcome("no-op", "satisfied")
+    return Outcome(
+        "create",
+        "missing_ace" if r.desired.get("at") == "root" else "inheritance_blocked",
+        {"objects_lacking": len(lacking), "first": [v.obj.dn for v in lacking[:5]]},
+        _ace_view(planned),
+    )
+
+
+def diff_deny(r: Resource, index: Index) -> Outcome:
+    """A deny ACE explicit below a scope root decides against the connector on some objects: a
+    person must remove or narrow it (wbplan never drops an ACE it did not add)."""
+    assert r.dn is not None
+    scope, op = str(r.desired["scope"]), str(r.desired["operation"])
+    analysis = analyse(index.state, scope) if index.state is not None else None
+    if analysis is None:
+        return not_observed(f"the objects under {scope}")
+    verdicts = analysis.denied.get((dn_key(r.dn), op), [])
+    if not verdicts:
+        return Outcome("no-op", "satisfied")
+    ace = verdicts[0].decisions[op].ace
+    return Outcome(
+        "manual",
+        "denied_by_ace",
+        {"denied_objects": len(verdicts), "deny_aces": [_ace_view(ace)] if ace else []},
+        {"denied_objects": 0, "deny_aces": []},
+        instructions=(
+            f"A deny ACE explicit on {r.dn} decides against the connector on {len(verdicts)} object(s) "
+            f"({_listed([v.obj.dn for v in verdicts])}); wbplan never removes ACEs it did not add. "
+            "Remove or narrow it, then plan again"
+        ),
+    )
 
 
 def _same_explicit(a: Ace, b: Ace) -> bool:
@@ -268,6 +348,8 @@ def diff_ad(r: Resource, index: Index) -> Outcome:
             return diff_object(r, index)
         case "ad.ace":
             return diff_ace(r, index)
+        case "ad.deny":
+            return diff_deny(r, index)
         case "ad.connector":
             return diff_connector(r, index)
         case "ad.group":

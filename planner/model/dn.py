@@ -144,6 +144,12 @@ def registered_devices_dn(domain_dns_name: str) -> str:
     return f"CN={REGISTERED_DEVICES_CN},{domain_dn(domain_dns_name)}"
 
 
+def admin_sd_holder_dn(domain: str) -> str:
+    """``CN=AdminSDHolder,CN=System,<domain DN>``: the DACL SDProp copies onto protected
+    accounts (domain.md §1.7)."""
+    return f"CN=AdminSDHolder,CN=System,{domain}"
+
+
 def scp_dn(config_nc: str) -> str:
     """The hybrid-join service connection point."""
     return f"CN={SCP_CN},{drs_configuration_dn(config_nc)}"

@@ -29,3 +29,8 @@ EXTENDED_RIGHTS: dict[str, str] = {
     "User-Force-Change-Password": "00299570-246d-11d0-a768-00aa006e0529",
     "Unexpire-Password": "ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501",
 }
+PROPERTY_SETS: dict[str, str] = {
+    # attributeSecurityGUID: the property set an attribute belongs to. wbplan reads it from the
+    # schema; this table is the fallback for a state whose schema read did not include it.
+    "pwdLastSet": "4c164200-20c0-11d0-a768-00aa006e0529",  # User-Account-Restrictions
+}

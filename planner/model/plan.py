@@ -47,6 +47,7 @@ ActionReason = Literal[
     "group_missing",
     "missing_membership",
     "denied_by_ace",
+    "inheritance_blocked",
     "remove_preparation",
     "unverifiable",
     "not_observed",
@@ -89,6 +90,9 @@ class RightSpec(Frozen):
     """``object``: on the target itself; ``descendants``: on children of ``target_class``."""
     target_class: str | None = None
     """Class GUID of the descendants (None with applies_to=object)."""
+    property_sets: tuple[str, ...] = ()
+    """Property sets holding ``object_type`` (from the schema's attributeSecurityGUID): an ACE
+    on the set decides the property."""
 
 
 class Resource(Frozen):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from planner.model.base import Frozen
 
-STATE_FORMAT_VERSION: Literal[1] = 1
+STATE_FORMAT_VERSION: Literal[2] = 2
 
 # ACE header flags (MS-DTYP 2.4.4.1). Kept numeric in the model; named here for readers.
 OBJECT_INHERIT_ACE = 0x01
@@ -104,6 +104,10 @@ class SchemaInfo(Frozen):
     """lDAPDisplayName → schemaIDGUID for every class wbplan asked about (None = absent)."""
     attributes: dict[str, str | None] = {}
     """lDAPDisplayName → schemaIDGUID for every attribute wbplan asked about (None = absent)."""
+    property_sets: dict[str, str | None] = {}
+    """lDAPDisplayName → ``attributeSecurityGUID`` (the property set the attribute belongs to;
+    None = in no set) for every attribute wbplan asked about. An ACE on the set decides the
+    attribute (e.g. pwdLastSet in User-Account-Restrictions)."""
     exchange_range_upper: int | None = None
     """``rangeUpper`` of ``CN=ms-Exch-Schema-Version-Pt``; None = Exchange schema not extended."""
     extended_rights: dict[str, str | None] = {}
@@ -122,18 +126,43 @@ class ConnectorAccount(Frozen):
     """SIDs of every group the account is in, transitively (constructed ``tokenGroups``)."""
 
 
+class ScopedObject(Frozen):
+    """One object under a scope root as the access check sees it: its class and its DACL.
+
+    The DC stores inherited ACEs on every object, so the object's own DACL is what the DC
+    decides by (MS-DTYP 2.5.3.2); evaluating it per object is what makes wbplan's verdict the
+    DC's. DACLs are shared by reference (``AdState.dacls``): a directory of 100,000 users holds
+    a few hundred distinct DACLs, and each is parsed and evaluated once."""
+
+    dn: str
+    object_class: str
+    """The most specific ``objectClass`` value (``user``, ``inetOrgPerson``, ``organizationalUnit``
+    …): inheritance matches an ACE's inherited object type against exactly this class."""
+    dacl: str | None = None
+    """Key of the object's DACL in ``AdState.dacls`` (None: the descriptor could not be read)."""
+    admin_count: bool = False
+    """``adminCount=1``: AdminSDHolder-protected, SDProp rewrites its DACL within the hour."""
+
+
 class ScopeScan(Frozen):
-    """Compliance data under one password / Exchange-hybrid scope root."""
+    """Everything under one password / Exchange-hybrid scope root that the access check needs:
+    every container (for inheritance and for naming where a deciding ACE is explicit) and every
+    object a writeback feature acts on, each with its DACL."""
 
     root: str
-    protected_objects: tuple[AdObject, ...] = ()
-    """OUs/containers (and users, where read) under the root whose DACL is protected, with
-    their security descriptors: inherited grants do not reach below them."""
-    admin_count_users: tuple[str, ...] = ()
-    """DNs of users with ``adminCount=1`` (AdminSDHolder-protected: writeback fails, §1.7)."""
-    users_total: int = 0
-    """Users under the root (for reporting coverage)."""
+    classes: tuple[str, ...] = ("user", "inetOrgPerson")
+    """The object classes read into ``objects`` (lDAPDisplayNames)."""
+    containers: tuple[ScopedObject, ...] = ()
+    """OUs and containers under the root (the root itself excluded: it is in ``AdState.objects``),
+    sorted by DN key."""
+    objects: tuple[ScopedObject, ...] = ()
+    """The objects of ``classes`` under the root, sorted by DN key."""
     ous_total: int = 0
+
+    @property
+    def users_total(self) -> int:
+        """Objects read under the root (users and inetOrgPersons for password writeback)."""
+        return len(self.objects)
 
 
 class GroupsInContainer(Frozen):
@@ -182,6 +211,8 @@ class AdState(Frozen):
     scopes: tuple[ScopeScan, ...] = ()
     groups: tuple[GroupsInContainer, ...] = ()
     devices: AdDevices | None = None
+    dacls: dict[str, SecurityDescriptor] = {}
+    """Distinct DACLs of the scanned objects (``ScopeScan``), by a digest of their bytes."""
     well_known_groups: dict[str, str | None] = {}
     """Name → SID for groups some feature depends on (``Key Admins``, ``Enterprise Key Admins``);
     None = the group does not exist."""
@@ -300,7 +331,7 @@ class Source(Frozen):
 class ObservedState(Frozen):
     """A complete observation: the input of diff and rules, and the content of a snapshot."""
 
-    format_version: Literal[1] = STATE_FORMAT_VERSION
+    format_version: Literal[2] = STATE_FORMAT_VERSION
     wbplan_version: str
     observed_at: str
     """ISO 8601 UTC timestamp."""

@@ -27,11 +27,13 @@ from collections.abc import Sequence
 
 from planner.errors import LdapError
 from planner.model.dn import (
+    admin_sd_holder_dn,
     dn_key,
     dns_name_of,
     drs_configuration_dn,
     drs_service_dn,
     drs_services_dn,
+    is_at_or_under,
     registered_devices_dn,
     scp_dn,
 )
@@ -45,7 +47,7 @@ from planner.observe.ad_common import (
     sorted_objects,
 )
 from planner.observe.ad_connector import read_connector, read_key_admin_groups
-from planner.observe.ad_scan import scan_devices, scan_groups, scan_scope
+from planner.observe.ad_scan import DaclTable, scan_devices, scan_groups, scan_scope
 from planner.observe.ad_schema import read_schema
 from planner.observe.ldapconn import LdapSession
 from planner.observe.sd import guid_from_bytes, sid_from_bytes
@@ -60,6 +62,8 @@ ROOT_DSE_ATTRIBUTES = (
     "domainFunctionality",
 )
 DRS_ATTRIBUTES = ("msDS-DeviceLocation", "msDS-IsEnabled")
+PASSWORD_CLASSES = ("user", "inetOrgPerson")
+EXCHANGE_CLASSES = ("user", "inetOrgPerson", "group", "contact")
 
 
 def read_root_dse(session: LdapSession) -> RootDse:
@@ -182,14 +186,23 @@ def observe_ad(session: LdapSession, policy: Policy) -> AdState:
     )
     wb = policy.writeback
 
-    scope_roots: list[str] = []
+    # Scope root → the object classes its features act on (merged when both use one root).
+    scope_classes: dict[str, tuple[str, list[str]]] = {}
     if wb.password is not None:
-        scope_roots += _scope_roots(wb.password.scope, domains)
+        for root in _scope_roots(wb.password.scope, domains):
+            scope_classes.setdefault(dn_key(root), (root, []))[1].extend(PASSWORD_CLASSES)
     if wb.exchange_hybrid is not None:
-        scope_roots += _scope_roots(wb.exchange_hybrid.scope, domains)
-    scope_roots = list({dn_key(r): r for r in scope_roots}.values())
+        for root in _scope_roots(wb.exchange_hybrid.scope, domains):
+            scope_classes.setdefault(dn_key(root), (root, []))[1].extend(EXCHANGE_CLASSES)
+    scope_roots = [root for root, _ in scope_classes.values()]
     for root in scope_roots:
         add_object(objects, reader.read_object(root))
+    if scope_roots:
+        # SDProp copies AdminSDHolder's DACL onto adminCount=1 objects within the hour
+        # (domain.md §1.7): their verdict needs it.
+        for domain in domains:
+            if any(is_at_or_under(r, domain.dn) for r in scope_roots):
+                add_object(objects, reader.read_object(admin_sd_holder_dn(domain.dn)))
 
     drs_dns: tuple[str, ...] = ()
     devices = None
@@ -223,10 +236,12 @@ def observe_ad(session: LdapSession, policy: Policy) -> AdState:
         )
 
     scopes = []
+    table = DaclTable()
     for root in sorted(scope_roots, key=dn_key):
         obj = objects.get(dn_key(root))
         if obj is not None and obj.exists:
-            scan = scan_scope(reader, root)
+            classes = tuple(dict.fromkeys(scope_classes[dn_key(root)][1]))
+            scan = scan_scope(reader, root, table, classes)
             if scan is not None:
                 scopes.append(scan)
 
@@ -242,6 +257,7 @@ def observe_ad(session: LdapSession, policy: Policy) -> AdState:
         scopes=tuple(scopes),
         groups=tuple(groups),
         devices=devices,
+        dacls=dict(sorted(table.dacls.items())),
         well_known_groups=well_known,
         unread=tuple(sorted(reader.unread, key=lambda u: (u.what, u.reason))),
     )

@@ -1,21 +1,32 @@
 """Bulk reads under a container, always paged and never one round trip per object:
 
-* scope scans (password and Exchange-hybrid scope roots): OUs and containers whose DACL is
-  protected — inheritance disabled, so grants made above do not reach below them (domain.md
-  §1.6, F9) — and users with ``adminCount=1`` (AdminSDHolder-protected, F10), plus counts;
+* scope scans (password and Exchange-hybrid scope roots): every OU and container and every
+  object a feature acts on (users and inetOrgPersons; groups and contacts for Exchange hybrid),
+  each with its class, ``adminCount`` and DACL (read with the SD-flags control, DACL only).
+  The DC stores inherited ACEs on each object, so the object's own DACL is what the DC decides
+  by; wbplan evaluates it per object (``planner.scope_rights``). DACLs are kept once per distinct
+  value (a digest of their bytes): a large directory shares a few hundred distinct DACLs across
+  100,000 users, so parsing is O(distinct DACLs) while reading stays O(pages);
 * the groups under the group-writeback OU (the blast radius of disabling it, domain.md §7);
 * the msDS-Device objects under the device location (count and msDS-DeviceID values).
-
-Users' own DACLs are not read here (two kilobytes per user would dominate the run on a large
-forest); AdminSDHolder is what protects user DACLs in practice, and ``adminCount`` marks it.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+
 from planner.model.dn import dn_key
-from planner.model.state import AdDevices, AdObject, GroupsInContainer, ScopeScan
-from planner.observe.ad_common import BASE_ATTRIBUTES, NO_ATTRIBUTES, AdReader
-from planner.observe.sd import SecurityDescriptorError, guid_from_bytes, is_dacl_protected
+from planner.model.state import (
+    AdDevices,
+    GroupsInContainer,
+    ScopedObject,
+    ScopeScan,
+    SecurityDescriptor,
+)
+from planner.observe.ad_common import NO_ATTRIBUTES, AdReader, object_address
+from planner.observe.ldapconn import Entry
+from planner.observe.sd import SecurityDescriptorError, guid_from_bytes, parse_descriptor
 
 GROUPS_LISTED = 20
 # objectCategory (not objectClass) so that subclasses such as groupPolicyContainer, which hold
@@ -23,39 +34,136 @@ GROUPS_LISTED = 20
 # containers like CN=Users.
 CONTAINERS_FILTER = "(|(objectCategory=organizationalUnit)(objectCategory=container))"
 # objectCategory=person keeps computers out (computer derives from user); contacts are
-# person-category too but fail objectClass=user.
+# person-category too but fail objectClass=user. inetOrgPerson derives from user: included.
 USERS_FILTER = "(&(objectCategory=person)(objectClass=user))"
+CLASS_FILTERS = {
+    "user": USERS_FILTER,
+    "inetOrgPerson": USERS_FILTER,
+    "group": "(objectCategory=group)",
+    "contact": "(&(objectCategory=person)(objectClass=contact))",
+}
+SCAN_ATTRIBUTES = ("objectClass", "adminCount", "nTSecurityDescriptor")
 
 
-def scan_scope(reader: AdReader, root: str) -> ScopeScan | None:
-    """Protected containers and adminCount=1 users under ``root`` (the root itself excluded:
-    grants are placed on it, so its own protection does not cut them)."""
+def dacl_digest(raw: bytes) -> str:
+    """The key of a DACL in ``AdState.dacls``: a digest of the descriptor bytes as read under
+    the SD-flags control (control word + DACL), so equal DACLs share one key."""
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+class DaclTable:
+    """Distinct DACLs read in one observation, parsed once each."""
+
+    def __init__(self) -> None:
+        self.dacls: dict[str, SecurityDescriptor] = {}
+        self._bad: set[str] = set()
+
+    def intern(self, reader: AdReader, entry: Entry) -> str | None:
+        """The key of ``entry``'s DACL (parsed on first sight); None when it was not returned
+        or cannot be parsed (an ``Unread`` entry says which object and why)."""
+        raw = entry.raw("nTSecurityDescriptor")
+        if not raw:
+            reader.note(
+                object_address(entry.dn),
+                "the bind account may not read this object's security descriptor "
+                "(it needs Read Permissions / READ_CONTROL)",
+            )
+            return None
+        key = dacl_digest(raw[0])
+        if key in self.dacls:
+            return key
+        if key in self._bad:
+            return None
+        try:
+            # SDDL is display-only and costs as much as the parse: kept off shared DACLs.
+            self.dacls[key] = parse_descriptor(raw[0]).model_copy(update={"sddl": None})
+        except SecurityDescriptorError as exc:
+            self._bad.add(key)
+            reader.note(object_address(entry.dn), str(exc))
+            return None
+        return key
+
+
+def _most_specific(entry: Entry) -> str:
+    # AD and Samba return objectClass from ``top`` to the structural class (MS-ADTS 3.1.1.2.4.5);
+    # auxiliary classes may follow, so the last value that is a known structural name wins.
+    values = entry.texts("objectClass")
+    for name in reversed(values):
+        if name.lower() in _STRUCTURAL:
+            return _STRUCTURAL[name.lower()]
+    return values[-1] if values else ""
+
+
+_STRUCTURAL = {
+    n.lower(): n
+    for n in (
+        "user",
+        "inetOrgPerson",
+        "group",
+        "contact",
+        "computer",
+        "organizationalUnit",
+        "container",
+        "builtinDomain",
+        "msDS-Device",
+        "msDS-DeviceContainer",
+    )
+}
+
+
+def _filter_for(classes: Sequence[str]) -> str:
+    terms = list(dict.fromkeys(CLASS_FILTERS[c] for c in classes))
+    return terms[0] if len(terms) == 1 else f"(|{''.join(terms)})"
+
+
+def scan_scope(
+    reader: AdReader,
+    root: str,
+    table: DaclTable,
+    classes: Sequence[str] = ("user", "inetOrgPerson"),
+) -> ScopeScan | None:
+    """Every container and every object of ``classes`` under ``root`` (the root excluded: it
+    is read as an object of its own), with their DACLs; None when the scan failed (an
+    ``Unread`` entry names ``ad.scope[root]``)."""
     root_key = dn_key(root)
-    protected: list[AdObject] = []
-    ous = users = 0
+    containers: list[ScopedObject] = []
+    objects: list[ScopedObject] = []
+    ous = 0
     root_seen = False
-    admin_users: list[str] = []
+    wanted = {c.lower() for c in classes}
     with reader.section(f"ad.scope[{root}]"):
-        for entry in reader.session.search(root, CONTAINERS_FILTER, BASE_ATTRIBUTES, security=True):
+        for entry in reader.session.search(
+            root, CONTAINERS_FILTER, ("objectClass", "nTSecurityDescriptor"), security=True
+        ):
             if not root_seen and dn_key(entry.dn) == root_key:
                 root_seen = True  # one DN normalisation per entry until the root went by
                 continue
-            ous += any(c.lower() == b"organizationalunit" for c in entry.raw("objectClass"))
-            raw = entry.raw("nTSecurityDescriptor")
-            if raw and not is_dacl_protected(raw[0]):
-                continue  # most containers: only the control word is looked at, no ACE parsed
-            obj = reader.object_from_entry(entry)  # parsed once; no descriptor → Unread
-            if obj.security is not None and obj.security.dacl_protected:
-                protected.append(obj)
-        for entry in reader.session.search(root, USERS_FILTER, ["adminCount"]):
-            users += 1
-            if entry.integer("adminCount") == 1:
-                admin_users.append(entry.dn)
+            cls = _most_specific(entry)
+            ous += cls == "organizationalUnit"
+            containers.append(
+                ScopedObject(dn=entry.dn, object_class=cls, dacl=table.intern(reader, entry))
+            )
+        for entry in reader.session.search(
+            root, _filter_for(classes), SCAN_ATTRIBUTES, security=True
+        ):
+            cls = _most_specific(entry)
+            if cls.lower() not in wanted:
+                continue
+            objects.append(
+                ScopedObject(
+                    dn=entry.dn,
+                    object_class=cls,
+                    dacl=table.intern(reader, entry),
+                    admin_count=entry.integer("adminCount") == 1,
+                )
+            )
+        containers.sort(key=lambda o: dn_key(o.dn))
+        objects.sort(key=lambda o: dn_key(o.dn))
         return ScopeScan(
             root=root,
-            protected_objects=tuple(sorted(protected, key=lambda o: dn_key(o.dn))),
-            admin_count_users=tuple(sorted(admin_users, key=dn_key)),
-            users_total=users,
+            classes=tuple(classes),
+            containers=tuple(containers),
+            objects=tuple(objects),
             ous_total=ous,
         )
     return None

@@ -8,6 +8,8 @@ the per-feature *objects* are where reading only what the policy needs matters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from planner.model.state import SchemaInfo
 from planner.observe.ad_common import AdReader, escape_filter_value
 from planner.observe.sd import SecurityDescriptorError, guid_from_bytes, normalise_guid
@@ -72,6 +74,7 @@ def read_schema(reader: AdReader, schema_nc: str, config_nc: str) -> SchemaInfo:
     attributes: dict[str, str | None] = dict.fromkeys(ATTRIBUTES)
     range_upper: int | None = None
     rights: dict[str, str | None] = dict.fromkeys(EXTENDED_RIGHTS)
+    property_sets: dict[str, str | None] = {}
 
     with reader.section("ad.schema"):
         entry = reader.session.require(schema_nc, ["objectVersion"])
@@ -84,7 +87,14 @@ def read_schema(reader: AdReader, schema_nc: str, config_nc: str) -> SchemaInfo:
         for entry in reader.session.search(
             schema_nc,
             search,
-            ["lDAPDisplayName", "schemaIDGUID", "objectClass", "rangeUpper", "cn"],
+            [
+                "lDAPDisplayName",
+                "schemaIDGUID",
+                "attributeSecurityGUID",
+                "objectClass",
+                "rangeUpper",
+                "cn",
+            ],
             scope="one",
         ):
             if (entry.text("cn") or "").lower() == EXCHANGE_VERSION_CN.lower():
@@ -102,6 +112,10 @@ def read_schema(reader: AdReader, schema_nc: str, config_nc: str) -> SchemaInfo:
             target = classes if "classschema" in kinds else attributes
             if name in target:
                 target[name] = guid
+            if target is attributes:
+                property_sets[name] = _property_set(
+                    reader, name, entry.raw("attributeSecurityGUID")
+                )
 
     rights_container = f"CN=Extended-Rights,{config_nc}"
     terms = "".join(f"(cn={escape_filter_value(n)})" for n in EXTENDED_RIGHTS)
@@ -121,4 +135,16 @@ def read_schema(reader: AdReader, schema_nc: str, config_nc: str) -> SchemaInfo:
         attributes=attributes,
         exchange_range_upper=range_upper,
         extended_rights=rights,
+        property_sets=property_sets,
     )
+
+
+def _property_set(reader: AdReader, name: str, raw: Sequence[bytes]) -> str | None:
+    """The attribute's ``attributeSecurityGUID`` (its property set), None when it has none."""
+    if not raw:
+        return None
+    try:
+        return guid_from_bytes(raw[0])
+    except SecurityDescriptorError as exc:
+        reader.note(f"ad.schema[{name}]", str(exc))
+        return None

@@ -33,6 +33,12 @@ def save_state(state: ObservedState, path: Path) -> None:
 
 def parse_state(data: Any, source: str) -> ObservedState:
     """Validate ``data`` (parsed JSON) and build the model; errors name ``source``."""
+    if isinstance(data, dict) and data.get("format_version") == 1:
+        raise StateFileError(
+            f"{source} is a format 1 snapshot, written before wbplan read every object's DACL "
+            "in scope: it cannot say whether the connector holds its rights on each object",
+            hint="write a fresh one with `wbplan refresh --out FILE`",
+        )
     problems = validate_document("state", data)
     if problems:
         listed = "\n".join(f"  {p}" for p in problems[:20])

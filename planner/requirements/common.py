@@ -137,6 +137,7 @@ def ace_resource(
     rights: tuple[RightSpec, ...],
     depends_on: tuple[str, ...],
     destroy: bool = False,
+    desired: dict[str, object] | None = None,
 ) -> Resource:
     """An ACE requirement: satisfied by effective rights, fixed by adding ``ace``."""
     return Resource(
@@ -151,4 +152,5 @@ def ace_resource(
         ace=ace,
         rights=rights,
         destroy=destroy,
+        desired=desired or {},
     )

@@ -5,6 +5,7 @@ option and the SSPR on-premises toggle, neither of which any API exposes."""
 
 from __future__ import annotations
 
+from planner.model.dn import dn_key
 from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import (
     CI,
@@ -18,8 +19,161 @@ from planner.rights import (
     CONTROL_ACCESS,
     WRITE_PROPERTY,
 )
+from planner.scope_rights import PASSWORD_CLASSES, analyse, property_sets_of
 
 FEATURE = "password"
+
+
+GRANTS = (
+    ("reset-password", CONTROL_ACCESS, "User-Force-Change-Password", "Reset Password"),
+    ("write-lockoutTime", WRITE_PROPERTY, "lockoutTime", "lockoutTime"),
+    ("write-pwdLastSet", WRITE_PROPERTY, "pwdLastSet", "pwdLastSet"),
+)
+PURPOSE = "password-writeback"
+
+
+def resource_name(operation: str, object_class: str) -> str:
+    """Last part of a grant's address: ``reset-password`` for users (what the cmdlet grants),
+    ``reset-password-inetOrgPerson`` for another class present in scope."""
+    return operation if object_class == "user" else f"{operation}-{object_class}"
+
+
+def _grant(
+    ctx: Context,
+    *,
+    dn: str,
+    scope: str,
+    operation: tuple[str, int, str, str],
+    object_class: str,
+    at: str,
+    remove: bool,
+) -> Resource:
+    """One grant of the three password writeback rights on ``dn``.
+
+    ``at`` says where: ``root`` (a scope root: inherited by descendant objects of the class, as
+    Set-ADSyncPasswordWritebackPermissions grants it with dsacls /I:S), ``container`` (an OU or
+    container below the root whose DACL is protected: the same ACE, placed on it explicitly, as
+    the cmdlet's -ADobjectDN does) or ``object`` (a user whose own DACL is protected: this
+    object, no class filter — the cmdlet's /I:T form for a non-container target)."""
+    name, mask, source, label = operation
+    guid = ctx.right_guid(source) if mask == CONTROL_ACCESS else ctx.attribute_guid(source)
+    sets = (
+        tuple(sorted(property_sets_of(ctx.state, source)))
+        if ctx.state and mask == WRITE_PROPERTY
+        else ()
+    )
+    cls_guid = ctx.class_guid(object_class)
+    right_words = "Reset Password" if mask == CONTROL_ACCESS else f"Write {label}"
+    if at == "object":
+        ace = AceSpec(mask=mask, flags=CI, object_type=guid, object_type_name=label)
+        spec = RightSpec(
+            name=name, mask=mask, object_type=guid, applies_to="object", property_sets=sets
+        )
+        why = (
+            f"{dn} has inheritance disabled, so no grant made above reaches it: the connector needs "
+            f"{right_words} on the object itself (Set-ADSyncPasswordWritebackPermissions -ADobjectDN, domain.md §3, §1.6 [S2][S1])"
+        )
+    else:
+        ace = AceSpec(
+            mask=mask,
+            flags=CI_IO,
+            object_type=guid,
+            inherited_object_type=cls_guid,
+            object_type_name=label,
+            inherited_object_type_name=object_class,
+        )
+        spec = RightSpec(
+            name=name,
+            mask=mask,
+            object_type=guid,
+            applies_to="descendants",
+            target_class=cls_guid,
+            property_sets=sets,
+        )
+        if at == "container":
+            why = (
+                f"{dn} has inheritance disabled, so the grant on {scope} does not reach the {object_class} objects "
+                f"below it: the connector needs {right_words} on descendant {object_class} objects of {dn} itself "
+                "(Set-ADSyncPasswordWritebackPermissions -ADobjectDN, domain.md §3, §1.6 [S2][S1])"
+            )
+        elif object_class == "user":
+            why = (
+                f"The connector needs {right_words} on descendant user objects of each scope root "
+                "(Set-ADSyncPasswordWritebackPermissions, domain.md §3 [S2][S29])"
+            )
+        else:
+            why = (
+                f"{object_class} objects are in scope, and an ACE scoped to user does not reach them (inheritance "
+                f"matches the exact class): the connector needs {right_words} on descendant {object_class} objects "
+                "(domain.md §3 [S2])"
+            )
+    return ace_resource(
+        ctx,
+        dn=dn,
+        purpose=PURPOSE,
+        name=resource_name(name, object_class),
+        feature=FEATURE,
+        why=why,
+        ace=ace,
+        rights=(spec,),
+        depends_on=(ad_object(dn),) if at == "root" else (ad_object(scope),),
+        destroy=remove,
+        desired={"scope": scope, "object_class": object_class, "operation": name, "at": at},
+    )
+
+
+def _deny_step(ctx: Context, scope: str, origin: str, operation: str, root_key: str) -> Resource:
+    del root_key
+    return Resource(
+        address=f"ad.deny[{origin}/{PURPOSE}/{operation}]",
+        type="ad.deny",
+        provider="ad",
+        features=(FEATURE,),
+        why=(
+            "An explicit deny ACE decides before any grant below it; wbplan never removes an ACE it did not add "
+            "(domain.md §1.6; MS-DTYP 2.5.3.2)"
+        ),
+        manageable=False,
+        depends_on=(ctx.connector_address, ad_object(scope)),
+        dn=origin,
+        desired={"scope": scope, "operation": operation},
+    )
+
+
+def _per_object(ctx: Context, root: str) -> tuple[list[str], list[Resource]]:
+    """Classes present under ``root`` and the grants / manual steps the per-object verdicts
+    call for below it (protected containers and users lacking the rights, deny ACEs)."""
+    analysis = analyse(ctx.state, root) if ctx.state is not None else None
+    if analysis is None:
+        return ["user"], []
+    classes = [
+        "user",
+        *(c for c in analysis.classes_present() if c != "user" and c in PASSWORD_CLASSES),
+    ]
+    root_key = dn_key(root)
+    by_name = {g[0]: g for g in GRANTS}
+    out: list[Resource] = []
+    for point_key, cls, op in sorted(analysis.missing):
+        if point_key == root_key:
+            continue
+        point = analysis.points[point_key]
+        leaf = any(dn_key(v.obj.dn) == point_key for v in analysis.missing[(point_key, cls, op)])
+        out.append(
+            _grant(
+                ctx,
+                dn=point,
+                scope=root,
+                operation=by_name[op],
+                object_class=cls,
+                at="object" if leaf else "container",
+                remove=False,
+            )
+        )
+    for origin_key, op in sorted(analysis.denied):
+        origin = analysis.origins[origin_key]
+        if origin_key and origin_key != root_key and origin_key.endswith("," + root_key):
+            out.append(_deny_step(ctx, root, origin, op, root_key))
+    return classes, out
 
 
 def expand(ctx: Context) -> list[Resource]:
@@ -30,53 +184,26 @@ def expand(ctx: Context) -> list[Resource]:
     remove = not wb.enabled and wb.remove_preparation
     if not wb.enabled and not remove:
         return []
-    user = ctx.class_guid("user")
-    grants = (
-        (
-            "reset-password",
-            CONTROL_ACCESS,
-            ctx.right_guid("User-Force-Change-Password"),
-            "Reset Password",
-        ),
-        ("write-lockoutTime", WRITE_PROPERTY, ctx.attribute_guid("lockoutTime"), "lockoutTime"),
-        ("write-pwdLastSet", WRITE_PROPERTY, ctx.attribute_guid("pwdLastSet"), "pwdLastSet"),
-    )
     out: list[Resource] = []
     aces: list[str] = []
     for root in wb.scope or ctx.domain_roots:
-        for name, mask, guid, label in grants:
-            r = ace_resource(
-                ctx,
-                dn=root,
-                purpose="password-writeback",
-                name=name,
-                feature=FEATURE,
-                why=(
-                    f"The connector needs {'Reset Password' if mask == CONTROL_ACCESS else 'Write ' + label} on descendant "
-                    "user objects of each scope root (Set-ADSyncPasswordWritebackPermissions, domain.md §3 [S2][S29])"
-                ),
-                ace=AceSpec(
-                    mask=mask,
-                    flags=CI_IO,
-                    object_type=guid,
-                    inherited_object_type=user,
-                    object_type_name=label,
-                    inherited_object_type_name="user",
-                ),
-                rights=(
-                    RightSpec(
-                        name=name,
-                        mask=mask,
-                        object_type=guid,
-                        applies_to="descendants",
-                        target_class=user,
-                    ),
-                ),
-                depends_on=(ad_object(root),),
-                destroy=remove,
-            )
-            out.append(r)
-            aces.append(r.address)
+        # Removing takes back what wbplan may have granted at the root for every class.
+        classes, below = _per_object(ctx, root) if not remove else (list(PASSWORD_CLASSES), [])
+        for cls in classes:
+            for grant in GRANTS:
+                r = _grant(
+                    ctx,
+                    dn=root,
+                    scope=root,
+                    operation=grant,
+                    object_class=cls,
+                    at="root",
+                    remove=remove,
+                )
+                out.append(r)
+                aces.append(r.address)
+        out.extend(below)
+        aces.extend(r.address for r in below)
     if wb.unexpire_password:
         for root in ctx.domain_roots:
             guid = ctx.right_guid("Unexpire-Password")

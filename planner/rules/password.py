@@ -5,16 +5,24 @@ on-premises toggle that no API exposes (WB-PWD-005)."""
 
 from __future__ import annotations
 
-from planner.diff.ad import connector_sids
+from typing import Any, Literal
+
+from planner.acewords import Names
 from planner.model.dn import dn_key
 from planner.model.plan import Resource
 from planner.model.policy import Policy
 from planner.model.report import RuleInfo
-from planner.model.state import ScopeScan
-from planner.rights import Right, rights_on_new_child
-from planner.rules.aces import rights_results
+from planner.rules.aces import connector_note, rights_results
 from planner.rules.base import Result, rule
 from planner.rules.context import VERIFY_AD, RuleContext
+from planner.scope_rights import (
+    ObjectVerdict,
+    Operation,
+    ScopeAnalysis,
+    analyse,
+    count_by_parent,
+    find_scan,
+)
 
 PURPOSE = "password-writeback"
 DESCENDANT_GRANTS = ("reset-password", "write-lockoutTime", "write-pwdLastSet")
@@ -31,58 +39,35 @@ def password_enabled(policy: Policy) -> bool:
     return policy.writeback.password is not None and policy.writeback.password.enabled
 
 
-def _descendant_grants(ctx: RuleContext) -> list[Resource]:
-    return [
-        r
-        for r in ctx.resources_of("password", "ad.ace", PURPOSE)
-        if r.address.removesuffix("]").rsplit("/", 1)[-1] in DESCENDANT_GRANTS
-    ]
-
-
-@rule(
-    RuleInfo(
-        id="WB-PWD-001",
-        title="The connector holds Reset Password, write lockoutTime and write pwdLastSet on descendant users of each scope root",
-        criticality="SHALL",
-        feature="password",
-        rationale=(
-            "Password writeback resets passwords as the AD DS connector account: it needs the Reset Password "
-            "extended right and WriteProperty on lockoutTime and pwdLastSet, inherited to descendant user "
-            "objects of every scope root (Set-ADSyncPasswordWritebackPermissions). Rights held through groups "
-            "or inherited from above count; an explicit deny defeats them."
-        ),
-        remediation=(
-            "Run `wbplan apply`, or `Set-ADSyncPasswordWritebackPermissions -ADConnectorAccountDN <connector DN> "
-            "[-ADobjectDN <scope root>]` (ADSyncConfig) as a Domain Admin."
-        ),
-        references=("S29", "S2", "S1"),
-        failure_modes=("F8",),
-    ),
-    password_enabled,
-)
-def password_rights(ctx: RuleContext) -> list[Result]:
-    """One result per scope root."""
-    return rights_results(ctx, _descendant_grants(ctx), "the password writeback rights")
+def _grants(ctx: RuleContext, root: str | None = None, at: str | None = None) -> list[Resource]:
+    """The planner's password grants (all, or those of one scope root / one placement)."""
+    out = []
+    for r in ctx.resources_of("password", "ad.ace", PURPOSE):
+        if r.desired.get("operation") not in DESCENDANT_GRANTS:
+            continue
+        if root is not None and dn_key(str(r.desired.get("scope"))) != dn_key(root):
+            continue
+        if at is not None and r.desired.get("at") != at:
+            continue
+        out.append(r)
+    return out
 
 
 def _scope_roots(ctx: RuleContext) -> list[str]:
     roots: dict[str, str] = {}
-    for r in _descendant_grants(ctx):
+    for r in _grants(ctx, at="root"):
         if r.dn is not None:
             roots.setdefault(dn_key(r.dn), r.dn)
     return list(roots.values())
 
 
-def _scan_or_unknown(ctx: RuleContext, root: str) -> tuple[ScopeScan | None, Result | None]:
-    """(scan, None) or (None, an unknown/fail Result)."""
+def _scan_or_unknown(ctx: RuleContext, root: str) -> tuple[ScopeAnalysis | None, Result | None]:
+    """(analysis, None) or (None, an unknown Result saying why there is none)."""
     ad = ctx.state.ad
     if ad is None:
         return None, Result(
             "unknown", root, "Active Directory was not observed", verify_at=VERIFY_AD
         )
-    for scan in ad.scopes:
-        if dn_key(scan.root) == dn_key(root):
-            return scan, None
     obj = ctx.index.object(root)
     if obj is not None and not obj.exists:
         return None, Result(
@@ -91,30 +76,234 @@ def _scan_or_unknown(ctx: RuleContext, root: str) -> tuple[ScopeScan | None, Res
             f"the scope root {root} does not exist (see WB-PWD-001)",
             verify_at=VERIFY_AD,
         )
-    u = ctx.unread(f"ad.scope[{root}]", f"ad.object[{root}]")
-    return None, Result(
-        "unknown",
-        root,
-        f"the scope {root} could not be scanned{': ' + u.reason if u else ''}",
-        verify_at=(u.verify_at if u and u.verify_at else VERIFY_AD),
-    )
+    if find_scan(ctx.state, root) is None:
+        u = ctx.unread(f"ad.scope[{root}]", f"ad.object[{root}]")
+        return None, Result(
+            "unknown",
+            root,
+            f"the objects under {root} could not be read{': ' + u.reason if u else ''}",
+            verify_at=(u.verify_at if u and u.verify_at else VERIFY_AD),
+        )
+    analysis = analyse(ctx.state, root)
+    if analysis is None:
+        note = connector_note(ctx) or "the connector account could not be read"
+        return None, Result(
+            "unknown", root, f"no verdict under {root}: {note}", verify_at=VERIFY_AD
+        )
+    return analysis, None
+
+
+def _labels(ops: tuple[Operation, ...]) -> dict[str, str]:
+    return {op.name: op.label for op in ops}
+
+
+def _object_row(analysis: ScopeAnalysis, v: ObjectVerdict, names: Names) -> dict[str, Any]:
+    """One object of a finding's evidence: its verdict per right, the deciding ACE in words
+    and the object on which that ACE is explicit."""
+    row: dict[str, Any] = {"dn": v.obj.dn, "class": v.obj.object_class, "governed_by": v.governing}
+    for op, d in v.decisions.items():
+        item: dict[str, Any] = {"verdict": d.state}
+        if d.ace is not None:
+            item["deciding_ace"] = names.ace(d.ace)
+            item["explicit_on"] = analysis.origin_of(v, op)
+        row[op] = item
+    return row
+
+
+def _by_parent(dns: list[str], noun: str) -> str:
+    groups = count_by_parent(dns, limit=3)
+    parts = [f"{n} {noun} below {parent}" for parent, n in groups]
+    shown = sum(n for _, n in groups)
+    if shown < len(dns):
+        parts.append(f"{len(dns) - shown} more elsewhere")
+    return "; ".join(parts)
+
+
+def _lacking_message(
+    analysis: ScopeAnalysis, verdicts: list[ObjectVerdict], ops: list[str], labels: dict[str, str]
+) -> str:
+    rights = ", ".join(labels[o] for o in ops)
+    return f"the connector lacks {rights} on {len(verdicts)} object(s) ({_by_parent([v.obj.dn for v in verdicts], 'objects')})"
+
+
+@rule(
+    RuleInfo(
+        id="WB-PWD-001",
+        title="The connector holds Reset Password, write lockoutTime and write pwdLastSet on every user in each scope",
+        criticality="SHALL",
+        feature="password",
+        rationale=(
+            "Password writeback resets passwords as the AD DS connector account: it needs the Reset Password "
+            "extended right and WriteProperty on lockoutTime and pwdLastSet on every user and inetOrgPerson it "
+            "serves (Set-ADSyncPasswordWritebackPermissions grants them on descendant user objects of a scope "
+            "root). wbplan evaluates each object's own DACL, as the DC does: rights held through groups, "
+            "inherited from above or granted on the property set count; a deny ACE that comes first defeats "
+            "them. Objects under an OU with inheritance disabled are WB-PWD-002; adminCount=1 users WB-PWD-003."
+        ),
+        remediation=(
+            "Run `wbplan apply` for missing grants (at the scope root, for each object class present). A deny "
+            "ACE named in the finding must be removed or narrowed by a person on the object it is explicit on "
+            "(Active Directory Users and Computers → Security → Advanced)."
+        ),
+        references=("S29", "S2", "S1"),
+        failure_modes=("F8",),
+    ),
+    password_enabled,
+)
+def password_rights(ctx: RuleContext) -> list[Result]:
+    """Per scope root: pass, or one failure at the root (grants missing there) and one per
+    object a deny ACE is explicit on."""
+    out: list[Result] = []
+    names = Names(ctx.state, ctx.policy.connector.account)
+    for root in _scope_roots(ctx):
+        root_grants = _grants(ctx, root, at="root")
+        analysis, unknown = _scan_or_unknown(ctx, root)
+        if analysis is None:
+            # Without per-object verdicts the root's own ACEs still say something.
+            base = rights_results(ctx, root_grants, "the password writeback rights")
+            out.extend(r for r in base if r.status != "pass")
+            if not any(r.status != "pass" for r in base) and unknown is not None:
+                out.append(unknown)
+            continue
+        labels = _labels(analysis.operations)
+        failing = [r for r in root_grants if ctx.outcome(r).action not in ("no-op", "read")]
+        governed = [
+            v
+            for (point, _cls, _op), vs in analysis.missing.items()
+            if point == dn_key(root)
+            for v in vs
+        ]
+        unique = list({dn_key(v.obj.dn): v for v in governed}.values())
+        deny_results = _deny_results(ctx, analysis, names, labels)
+        if failing:
+            ops = sorted({str(r.desired["operation"]) for r in failing}, key=list(labels).index)
+            denied_here = [r for r in failing if ctx.outcome(r).action == "manual"]
+            if unique:
+                message = _lacking_message(analysis, unique, ops, labels) + f" under {root}"
+            elif denied_here:
+                message = f"a deny ACE at or above {root} defeats " + ", ".join(
+                    labels[o] for o in ops
+                )
+            else:
+                message = (
+                    f"{root} does not pass {', '.join(labels[o] for o in ops)} on to new objects"
+                )
+            for r in denied_here:
+                if ctx.outcome(r).instructions:
+                    message += f" — {ctx.outcome(r).instructions}"
+                    break
+            out.append(
+                Result(
+                    "fail",
+                    root,
+                    message,
+                    {
+                        "connector": ctx.policy.connector.account,
+                        "connector_sid": (
+                            ctx.state.ad.connector.sid
+                            if ctx.state.ad and ctx.state.ad.connector
+                            else None
+                        ),
+                        "objects_lacking": len(unique),
+                        "objects": [_object_row(analysis, v, names) for v in unique],
+                        "grants_planned": [r.address for r in failing],
+                    },
+                )
+            )
+        out.extend(deny_results)
+        if analysis.unreadable:
+            dns = [o.dn for o in analysis.unreadable]
+            out.append(
+                Result(
+                    "unknown",
+                    root,
+                    f"the DACL of {len(dns)} object(s) under {root} could not be read ({_by_parent(dns, 'objects')})",
+                    {"objects": dns},
+                    verify_at="grant the reading account 'Read permissions' on those objects",
+                )
+            )
+        if not failing and not deny_results and not analysis.unreadable:
+            counted = [v for v in analysis.verdicts if not v.obj.admin_count]
+            held = [v for v in counted if all(d.state == "granted" for d in v.decisions.values())]
+            outside = len(counted) - len(held)
+            out.append(
+                Result(
+                    "pass",
+                    root,
+                    f"the connector holds the password writeback rights on {len(held)} object(s) under {root}"
+                    + (
+                        f" ({outside} more behind inheritance-disabled objects: WB-PWD-002)"
+                        if outside
+                        else ""
+                    ),
+                    {
+                        "connector": ctx.policy.connector.account,
+                        "connector_sid": (
+                            ctx.state.ad.connector.sid
+                            if ctx.state.ad and ctx.state.ad.connector
+                            else None
+                        ),
+                        "objects_checked": len(counted),
+                        "objects_granted": len(held),
+                        "classes": analysis.classes_present(),
+                        "distinct_dacls": len({v.obj.dacl for v in analysis.verdicts}),
+                    },
+                )
+            )
+    return out
+
+
+def _deny_results(
+    ctx: RuleContext, analysis: ScopeAnalysis, names: Names, labels: dict[str, str]
+) -> list[Result]:
+    """One failure per object a deny ACE is explicit on, strictly below the root (the root and
+    above are part of the root's failure)."""
+    root_key = dn_key(analysis.root)
+    out = []
+    by_origin: dict[str, list[tuple[str, list[ObjectVerdict]]]] = {}
+    for (origin_key, op), verdicts in sorted(analysis.denied.items()):
+        if origin_key and origin_key != root_key and origin_key.endswith("," + root_key):
+            by_origin.setdefault(origin_key, []).append((op, verdicts))
+    for origin_key, items in by_origin.items():
+        origin = analysis.origins[origin_key]
+        objects = list({dn_key(v.obj.dn): v for _, vs in items for v in vs}.values())
+        first = items[0][1][0].decisions[items[0][0]].ace
+        rights = ", ".join(labels[op] for op, _ in items)
+        out.append(
+            Result(
+                "fail",
+                origin,
+                f"{rights} denied on {len(objects)} object(s) ({_by_parent([v.obj.dn for v in objects], 'objects')}) "
+                f"by a deny ACE explicit on {origin}: {names.ace(first) if first else 'deny'}",
+                {
+                    "scope_root": analysis.root,
+                    "explicit_on": origin,
+                    "deciding_ace": names.ace(first) if first else None,
+                    "objects_denied": len(objects),
+                    "objects": [_object_row(analysis, v, names) for v in objects],
+                    "manual_steps": [f"ad.deny[{origin}/{PURPOSE}/{op}]" for op, _ in items],
+                },
+            )
+        )
+    return out
 
 
 @rule(
     RuleInfo(
         id="WB-PWD-002",
-        title="No OU or container under a scope root has inheritance disabled without the password writeback rights",
+        title="No object in scope has inheritance disabled without the password writeback rights",
         criticality="SHALL",
         feature="password",
         rationale=(
-            "Rights granted on a scope root reach users only through inheritance; an OU or container whose DACL "
-            "is protected (inheritance disabled) cuts them off for every user below it, unless it carries the "
-            "grants itself (Get-ADSyncObjectsWithInheritanceDisabled). Users' own DACLs are not read (cost at "
-            "scale); AdminSDHolder-protected users are WB-PWD-003."
+            "Rights granted on a scope root reach users only through inheritance; an OU, container or user "
+            "whose DACL is protected (inheritance disabled) cuts them off for itself and every object below it, "
+            "unless it carries the grants itself (Get-ADSyncObjectsWithInheritanceDisabled). wbplan reads the "
+            "DACL of every container and every user in scope and names the object where the grant must go."
         ),
         remediation=(
-            "Re-enable inheritance on the object, or grant the rights on it with "
-            "`Set-ADSyncPasswordWritebackPermissions -ADConnectorAccountDN <connector DN> -ADobjectDN <object DN>`."
+            "Run `wbplan apply`: it grants the rights on the object with inheritance disabled, as "
+            "`Set-ADSyncPasswordWritebackPermissions -ADobjectDN <that object>` would. Or re-enable inheritance "
+            "on it."
         ),
         references=("S1", "S2", "S29"),
         failure_modes=("F9",),
@@ -122,56 +311,64 @@ def _scan_or_unknown(ctx: RuleContext, root: str) -> tuple[ScopeScan | None, Res
     password_enabled,
 )
 def protected_containers(ctx: RuleContext) -> list[Result]:
-    """One result per scope root listing protected objects that lack the rights."""
-    grants = _descendant_grants(ctx)
-    sids = connector_sids(ctx.index) or []
-    user_class = grants[0].rights[0].target_class if grants else None
-    # The same three rights at every root: the requirement's own specs (GUIDs resolved from the
-    # observed schema), deduplicated by name.
-    rights = list(
-        {s.name: Right(s.name, s.mask, s.object_type) for r in grants for s in r.rights}.values()
-    )
+    """Per scope root: pass, or one failure per inheritance-disabled object whose objects lack
+    the rights (one finding per object, so a waiver scoped to an OU covers what is under it)."""
     out = []
+    names = Names(ctx.state, ctx.policy.connector.account)
     for root in _scope_roots(ctx):
-        scan, unknown = _scan_or_unknown(ctx, root)
-        if unknown is not None:
+        analysis, unknown = _scan_or_unknown(ctx, root)
+        if analysis is None:
+            assert unknown is not None
             out.append(unknown)
             continue
-        assert scan is not None and user_class is not None
-        lacking: list[dict[str, object]] = []
-        granted: list[str] = []
-        for obj in scan.protected_objects:
-            if obj.security is None:
-                continue
-            check = rights_on_new_child(obj.security, sids, user_class, rights)
-            if check.ok:
-                granted.append(obj.dn)
-            else:
-                lacking.append(
-                    {"dn": obj.dn, "missing": sorted(check.missing), "denied": sorted(check.denied)}
-                )
-        if not lacking:
+        labels = _labels(analysis.operations)
+        root_key = dn_key(root)
+        points: dict[str, list[tuple[str, list[ObjectVerdict]]]] = {}
+        for (point_key, _cls, op), verdicts in sorted(analysis.missing.items()):
+            if point_key != root_key:
+                points.setdefault(point_key, []).append((op, verdicts))
+        scan = find_scan(ctx.state, root)
+        assert scan is not None
+        protected = [
+            c.dn
+            for c in scan.containers
+            if c.dacl
+            and ctx.state.ad is not None
+            and (sd := ctx.state.ad.dacls.get(c.dacl))
+            and sd.dacl_protected
+        ]
+        if not points:
             out.append(
                 Result(
                     "pass",
                     root,
                     f"no object under {root} with inheritance disabled lacks the rights "
-                    f"({len(scan.protected_objects)} protected)",
+                    f"({len(protected)} container(s) with inheritance disabled)",
                     {
-                        "protected_total": len(scan.protected_objects),
-                        "protected_with_rights": granted[:LISTED],
+                        "protected_total": len(protected),
+                        "protected_with_rights": protected[:LISTED],
                     },
                 )
             )
-        # One finding per object, so that a waiver scoped to an OU covers exactly what is under it.
-        for item in lacking:
+        for point_key, items in points.items():
+            point = analysis.points[point_key]
+            objects = list({dn_key(v.obj.dn): v for _, vs in items for v in vs}.values())
+            ops = list(dict.fromkeys(op for op, _ in items))
+            rights = ", ".join(labels[o] for o in ops)
+            is_self = len(objects) == 1 and dn_key(objects[0].obj.dn) == point_key
+            where = "" if is_self else f" ({_by_parent([v.obj.dn for v in objects], 'objects')})"
             out.append(
                 Result(
                     "fail",
-                    str(item["dn"]),
-                    f"{item['dn']} (under {root}) has inheritance disabled and does not pass the password "
-                    "writeback rights on to its users",
-                    {**item, "scope_root": root},
+                    point,
+                    f"{point} (under {root}) has inheritance disabled: the connector lacks {rights} on "
+                    f"{len(objects)} object(s){where}",
+                    {
+                        "scope_root": root,
+                        "missing": ops,
+                        "objects_lacking": len(objects),
+                        "objects": [_object_row(analysis, v, names) for v in objects],
+                    },
                 )
             )
     return out
@@ -180,13 +377,14 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
 @rule(
     RuleInfo(
         id="WB-PWD-003",
-        title="In-scope users with adminCount=1 are listed: writeback fails for them by design",
+        title="In-scope adminCount=1 users: the connector holds the rights on the user and on AdminSDHolder",
         criticality="SHOULD",
         feature="password",
         rationale=(
-            "AdminSDHolder-protected accounts (adminCount=1) get their DACL reset every hour with inheritance "
-            "disabled, so the connector cannot reset their passwords; this is by design. adminCount=1 can be "
-            "stale on former administrators."
+            "SDProp resets the DACL of AdminSDHolder-protected accounts (adminCount=1) to AdminSDHolder's every "
+            "hour with inheritance disabled, so password writeback works for them only when both the object's "
+            "DACL and AdminSDHolder's grant the connector the rights; by default neither does, by design. "
+            "adminCount=1 can be stale on former administrators."
         ),
         remediation=(
             "Keep privileged accounts out of SSPR writeback (they should reset on-premises); for former "
@@ -198,32 +396,56 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
     password_enabled,
 )
 def protected_users(ctx: RuleContext) -> list[Result]:
-    """One result per scope root listing adminCount=1 users."""
+    """Per scope root: pass, or one result per adminCount=1 user lacking the rights."""
     out = []
+    names = Names(ctx.state, ctx.policy.connector.account)
     for root in _scope_roots(ctx):
-        scan, unknown = _scan_or_unknown(ctx, root)
-        if unknown is not None:
+        analysis, unknown = _scan_or_unknown(ctx, root)
+        if analysis is None:
+            assert unknown is not None
             out.append(unknown)
             continue
-        assert scan is not None
-        users = list(scan.admin_count_users)
-        if not users:
+        labels = _labels(analysis.operations)
+        bad = [v for v in analysis.admin if not v.ok]
+        if not bad:
             out.append(
                 Result(
                     "pass",
                     root,
-                    f"no user under {root} has adminCount=1 ({scan.users_total} users)",
-                    {"users_total": scan.users_total},
+                    f"no adminCount=1 user under {root} lacks the rights "
+                    f"({len(analysis.admin)} with adminCount=1, {len(analysis.verdicts)} objects)",
+                    {"admin_count": len(analysis.admin), "users_total": len(analysis.verdicts)},
                 )
             )
-        # One finding per user: a waiver scoped to the administrators' OU covers them.
-        for dn in users:
+        for v in bad:
+            mine = [labels[o] for o, d in v.decisions.items() if d.state != "granted"]
+            held = [labels[o] for o, d in (v.holder or {}).items() if d.state != "granted"]
+            unknown_holder = any(d.state == "unknown" for d in (v.holder or {}).values())
+            parts = []
+            if mine:
+                parts.append(f"its own DACL lacks {', '.join(mine)}")
+            if unknown_holder:
+                parts.append(f"the DACL of {analysis.holder_dn} could not be read")
+            elif held:
+                parts.append(
+                    f"{analysis.holder_dn} lacks {', '.join(held)} (SDProp copies it onto the user)"
+                )
+            status: Literal["fail", "unknown"] = (
+                "unknown" if unknown_holder and not mine else "fail"
+            )
             out.append(
                 Result(
-                    "fail",
-                    dn,
-                    f"{dn} (under {root}) has adminCount=1: password writeback fails for it by design",
-                    {"scope_root": root, "adminCount": 1},
+                    status,
+                    v.obj.dn,
+                    f"{v.obj.dn} (under {root}) has adminCount=1: " + "; ".join(parts),
+                    {
+                        "scope_root": root,
+                        "adminCount": 1,
+                        "object": _object_row(analysis, v, names),
+                        "admin_sd_holder": analysis.holder_dn,
+                        "admin_sd_holder_lacks": held,
+                    },
+                    verify_at=VERIFY_AD if status == "unknown" else None,
                 )
             )
     return out

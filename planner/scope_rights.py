@@ -1,0 +1,406 @@
+"""Per-object effective rights under a scope root: the DC's verdict for every object a feature acts
+on, with the ACE that decided it and the object on which that ACE is explicit (pure).
+
+The DC stores inherited ACEs on every object (it materialises inheritance when a DACL changes),
+so the object's own DACL is what the DC decides by. :func:`analyse` evaluates each object of a
+:class:`~planner.model.state.ScopeScan` with :mod:`planner.rights`, once per distinct DACL and
+class, and groups what fails by where a fix belongs:
+
+* **missing** rights, by the *governing point* of the object: the nearest object with a
+  protected DACL (inheritance disabled) between the object (included) and the scope root, else
+  the scope root. A grant placed at the governing point reaches the object; one placed above it
+  does not (domain.md §1.6, F9).
+* **denied** rights, by the *origin* of the deciding deny ACE: the nearest object (the object
+  itself or an ancestor) where that ACE is explicit. wbplan never removes an ACE it did not add,
+  so these are manual steps.
+* **adminCount=1** objects are judged on their own DACL *and* on AdminSDHolder's, which SDProp
+  copies onto them within the hour (domain.md §1.7): they pass only when both grant.
+
+Requirements (the plan) and rules (the check) both read this analysis, so they tell one story.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from planner.model.dn import admin_sd_holder_dn, dn_key, is_at_or_under, parent_dn
+from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS, PROPERTY_SETS
+from planner.model.state import Ace, ObservedState, ScopedObject, ScopeScan, SecurityDescriptor
+from planner.rights import CONTROL_ACCESS, WRITE_PROPERTY, Right, rights_on_object
+
+State = Literal["granted", "denied", "missing", "unknown"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One right a feature needs on each object of ``classes`` in scope."""
+
+    name: str
+    """Stable name, the last part of the requirement's address (``reset-password``)."""
+    label: str
+    """dsacls-style words for messages (``CA Reset Password``, ``WP pwdLastSet``)."""
+    right: Right
+    classes: tuple[str, ...]
+    """lDAPDisplayNames of the object classes it applies to."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The DC's answer for one operation on one object."""
+
+    state: State
+    ace: Ace | None = None
+    """The ACE that decided it (None for ``missing``: no ACE applied)."""
+
+
+@dataclass(frozen=True)
+class ObjectVerdict:
+    """Every operation's decision on one object."""
+
+    obj: ScopedObject
+    decisions: dict[str, Decision]
+    """On the object's own DACL: what the DC decides now."""
+    holder: dict[str, Decision] | None
+    """On AdminSDHolder's DACL (adminCount=1 objects only): what the DC will decide once SDProp
+    has run."""
+    governing: str
+    """DN where a grant that reaches this object belongs (see the module docstring)."""
+
+    def state(self, op: str) -> State:
+        """The object's verdict for ``op`` now (its own DACL)."""
+        return self.decisions[op].state
+
+    @property
+    def ok(self) -> bool:
+        """Every operation granted, on the object and (adminCount=1) on AdminSDHolder."""
+        mine = all(d.state == "granted" for d in self.decisions.values())
+        held = self.holder is None or all(d.state == "granted" for d in self.holder.values())
+        return mine and held
+
+
+@dataclass
+class ScopeAnalysis:
+    """The verdicts under one scope root, grouped by where a fix belongs."""
+
+    root: str
+    operations: tuple[Operation, ...]
+    verdicts: list[ObjectVerdict]
+    missing: dict[tuple[str, str, str], list[ObjectVerdict]] = field(default_factory=dict)
+    """(governing point key, object class, operation) → objects (adminCount=0) lacking it."""
+    denied: dict[tuple[str, str], list[ObjectVerdict]] = field(default_factory=dict)
+    """(origin key, operation) → objects (adminCount=0) on which a deny ACE decides it; the
+    origin is where the ACE is explicit ("" when no ancestor read holds it)."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Origin key → DN as read."""
+    points: dict[str, str] = field(default_factory=dict)
+    """Governing point key → DN as read."""
+    admin: list[ObjectVerdict] = field(default_factory=list)
+    """adminCount=1 objects."""
+    unreadable: list[ScopedObject] = field(default_factory=list)
+    """Objects whose DACL could not be read: neither pass nor fail."""
+    holder_dn: str | None = None
+    holder_read: bool = False
+    """AdminSDHolder's DACL was read (else adminCount=1 objects are unknown)."""
+    resolve_origin: Callable[[str, Ace], str | None] | None = None
+    """Finds where an ACE deciding on the object at a DN is explicit (set by :func:`analyse_scan`)."""
+
+    def classes_present(self) -> list[str]:
+        """Object classes found under the root, in a stable order."""
+        return sorted({v.obj.object_class for v in self.verdicts})
+
+    def origin_of(self, verdict: ObjectVerdict, op: str) -> str | None:
+        """DN where the ACE deciding ``op`` on the object is explicit (None: not found)."""
+        d = verdict.decisions[op]
+        if d.ace is None or self.resolve_origin is None:
+            return None
+        return self.resolve_origin(verdict.obj.dn, d.ace)
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def _schema_guid(state: ObservedState, kind: str, name: str) -> str:
+    info = state.ad.schema_info if state.ad else None
+    if kind == "class":
+        return (info.classes.get(name) if info else None) or CLASS_GUIDS[name]
+    if kind == "attribute":
+        return (info.attributes.get(name) if info else None) or ATTRIBUTE_GUIDS[name]
+    return (info.extended_rights.get(name) if info else None) or EXTENDED_RIGHTS[name]
+
+
+def property_sets_of(state: ObservedState, attribute: str) -> frozenset[str]:
+    """The property set an attribute belongs to: the observed ``attributeSecurityGUID`` (an
+    attribute the schema read found without one is in none), else the reference table."""
+    info = state.ad.schema_info if state.ad else None
+    if info is not None and attribute in info.property_sets:
+        found = info.property_sets[attribute]
+        return frozenset({found}) if found else frozenset()
+    fallback = PROPERTY_SETS.get(attribute)
+    return frozenset({fallback}) if fallback else frozenset()
+
+
+PASSWORD_CLASSES = ("user", "inetOrgPerson")
+
+
+def password_operations(state: ObservedState) -> tuple[Operation, ...]:
+    """What password writeback does to each user (domain.md §3): reset the password (the Reset
+    Password extended right), and write lockoutTime and pwdLastSet."""
+    reset = _schema_guid(state, "right", "User-Force-Change-Password")
+    ops = [
+        Operation(
+            "reset-password",
+            "CA Reset Password",
+            Right("reset-password", CONTROL_ACCESS, reset),
+            PASSWORD_CLASSES,
+        )
+    ]
+    for attr in ("lockoutTime", "pwdLastSet"):
+        guid = _schema_guid(state, "attribute", attr)
+        right = Right(f"write-{attr}", WRITE_PROPERTY, guid, property_sets_of(state, attr))
+        ops.append(Operation(f"write-{attr}", f"WP {attr}", right, PASSWORD_CLASSES))
+    return tuple(ops)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _parent_key(key: str) -> str | None:
+    # dn_key output has no spaces around separators; an escaped comma keeps its backslash.
+    if "\\" not in key:
+        _head, sep, rest = key.partition(",")
+        return rest if sep else None
+    parent = parent_dn(key)
+    return dn_key(parent) if parent else None
+
+
+def _same_explicit(explicit: Ace, copy: Ace) -> bool:
+    return (
+        not explicit.inherited
+        and explicit.qualifier == copy.qualifier
+        and explicit.trustee.upper() == copy.trustee.upper()
+        and explicit.mask == copy.mask
+        and explicit.object_type == copy.object_type
+        and explicit.inherited_object_type == copy.inherited_object_type
+    )
+
+
+def _decide(
+    sd: SecurityDescriptor, sids: Sequence[str], cls_guid: str, op: Operation, is_self: bool
+) -> Decision:
+    check = rights_on_object(sd, sids, (cls_guid,), [op.right], is_self=is_self)
+    if check.denied:
+        ace = next((a for a in check.evidence if a.qualifier == "deny"), None)
+        return Decision("denied", ace)
+    if check.missing:
+        return Decision("missing", None)
+    return Decision("granted", check.evidence[0] if check.evidence else None)
+
+
+@dataclass
+class _Tree:
+    """DACLs of the root, its ancestors that were read, and the containers below it."""
+
+    root_key: str
+    sds: dict[str, tuple[str, SecurityDescriptor | None]]
+    """DN key → (DN as read, DACL or None when unreadable)."""
+
+
+def _tree(state: ObservedState, scan: ScopeScan) -> _Tree:
+    assert state.ad is not None
+    sds: dict[str, tuple[str, SecurityDescriptor | None]] = {}
+    for obj in state.ad.objects:
+        if obj.exists:
+            sds[dn_key(obj.dn)] = (obj.dn, obj.security)
+    for c in scan.containers:
+        sds[dn_key(c.dn)] = (c.dn, state.ad.dacls.get(c.dacl) if c.dacl else None)
+    return _Tree(dn_key(scan.root), sds)
+
+
+def analyse_scan(
+    state: ObservedState,
+    scan: ScopeScan,
+    sids: Sequence[str],
+    operations: Sequence[Operation],
+    *,
+    self_dn: str | None = None,
+) -> ScopeAnalysis:
+    """Evaluate every object of ``scan`` for ``operations`` as the principal ``sids``."""
+    assert state.ad is not None
+    ad = state.ad
+    tree = _tree(state, scan)
+    self_key = dn_key(self_dn) if self_dn else None
+    domain = next((d.dn for d in ad.domains if is_at_or_under(scan.root, d.dn)), None)
+    holder_dn = admin_sd_holder_dn(domain) if domain else None
+    holder_entry = tree.sds.get(dn_key(holder_dn)) if holder_dn else None
+    holder_sd = holder_entry[1] if holder_entry else None
+
+    decided: dict[tuple[int, str, bool], dict[str, Decision]] = {}
+
+    def decisions(sd: SecurityDescriptor, cls: str, is_self: bool) -> dict[str, Decision]:
+        key = (id(sd), cls, is_self)
+        found = decided.get(key)
+        if found is None:
+            guid = _schema_guid(state, "class", cls) if cls in CLASS_GUIDS else ""
+            found = {
+                op.name: _decide(sd, sids, guid, op, is_self)
+                for op in operations
+                if cls in op.classes
+            }
+            decided[key] = found
+        return found
+
+    governing_memo: dict[str, tuple[str, str]] = {}
+
+    def governing_of_parent(key: str) -> tuple[str, str]:
+        """(key, DN) of the nearest protected container at or above ``key`` below the root."""
+        chain: list[str] = []
+        result: tuple[str, str] = (tree.root_key, scan.root)
+        k: str | None = key
+        while k is not None and k != tree.root_key:
+            if k in governing_memo:
+                result = governing_memo[k]
+                break
+            chain.append(k)
+            entry = tree.sds.get(k)
+            if entry is not None and entry[1] is not None and entry[1].dacl_protected:
+                result = (k, entry[0])
+                break
+            k = _parent_key(k)
+        for c in chain:
+            governing_memo[c] = result
+        return result
+
+    origin_memo: dict[tuple[str, tuple[object, ...]], str | None] = {}
+
+    def origin(dn: str, ace: Ace) -> str | None:
+        if not ace.inherited:
+            return dn
+        sig = (
+            ace.qualifier,
+            ace.trustee.upper(),
+            ace.mask,
+            ace.object_type,
+            ace.inherited_object_type,
+        )
+        start = _parent_key(dn_key(dn))
+        memo_key = (start or "", sig)
+        if memo_key in origin_memo:
+            return origin_memo[memo_key]
+        found: str | None = None
+        k = start
+        while k is not None:
+            entry = tree.sds.get(k)
+            if (
+                entry is not None
+                and entry[1] is not None
+                and any(_same_explicit(a, ace) for a in entry[1].aces)
+            ):
+                found = entry[0]
+                break
+            k = _parent_key(k)
+        origin_memo[memo_key] = found
+        return found
+
+    analysis = ScopeAnalysis(
+        root=scan.root, operations=tuple(operations), verdicts=[], resolve_origin=origin
+    )
+    analysis.holder_dn = holder_dn
+    analysis.holder_read = holder_sd is not None
+    for obj in scan.objects:
+        sd = ad.dacls.get(obj.dacl) if obj.dacl else None
+        if sd is None:
+            analysis.unreadable.append(obj)
+            continue
+        key = dn_key(obj.dn)
+        is_self = key == self_key
+        mine = decisions(sd, obj.object_class, is_self)
+        if not mine:
+            continue  # no operation applies to this class
+        holder = None
+        if obj.admin_count:
+            holder = (
+                decisions(holder_sd, obj.object_class, is_self)
+                if holder_sd is not None
+                else {op: Decision("unknown") for op in mine}
+            )
+        if sd.dacl_protected:
+            point = (key, obj.dn)
+        else:
+            parent = _parent_key(key)
+            point = governing_of_parent(parent) if parent else (tree.root_key, scan.root)
+        verdict = ObjectVerdict(obj, mine, holder, point[1])
+        analysis.verdicts.append(verdict)
+        if obj.admin_count:
+            analysis.admin.append(verdict)
+            continue
+        for op, d in mine.items():
+            if d.state == "missing":
+                analysis.missing.setdefault((point[0], obj.object_class, op), []).append(verdict)
+                analysis.points.setdefault(point[0], point[1])
+            elif d.state == "denied":
+                assert d.ace is not None
+                where = origin(obj.dn, d.ace)
+                where_key = dn_key(where) if where else ""
+                analysis.denied.setdefault((where_key, op), []).append(verdict)
+                analysis.origins.setdefault(where_key, where or "")
+    return analysis
+
+
+# --------------------------------------------------------------------------- cache
+
+
+_CACHE: OrderedDict[tuple[int, str, str], tuple[ObservedState, ScopeAnalysis | None]] = (
+    OrderedDict()
+)
+_CACHE_SIZE = 16
+
+
+def connector_principal(state: ObservedState) -> tuple[list[str], str | None] | None:
+    """(SIDs, DN) of the connector as observed; None when it was not found."""
+    conn = state.ad.connector if state.ad else None
+    if conn is None or not conn.found or conn.sid is None:
+        return None
+    return [conn.sid, *conn.token_groups], conn.dn
+
+
+def find_scan(state: ObservedState, root: str) -> ScopeScan | None:
+    """The scope scan of ``root`` (None: not scanned)."""
+    if state.ad is None:
+        return None
+    key = dn_key(root)
+    return next((s for s in state.ad.scopes if dn_key(s.root) == key), None)
+
+
+def analyse(state: ObservedState, root: str, feature: str = "password") -> ScopeAnalysis | None:
+    """The connector's per-object verdicts under ``root`` for ``feature`` (cached per state
+    object); None when the root was not scanned or the connector was not found."""
+    key = (id(state), dn_key(root), feature)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is state:
+        _CACHE.move_to_end(key)
+        return hit[1]
+    scan = find_scan(state, root)
+    principal = connector_principal(state)
+    result = None
+    if scan is not None and principal is not None:
+        ops = password_operations(state)
+        result = analyse_scan(state, scan, principal[0], ops, self_dn=principal[1])
+    _CACHE[key] = (state, result)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return result
+
+
+def count_by_parent(dns: Iterable[str], limit: int = 5) -> list[tuple[str, int]]:
+    """The parents holding most of ``dns``, with counts (for "42 users below OU=Sales")."""
+    counts: dict[str, tuple[str, int]] = {}
+    for dn in dns:
+        parent = parent_dn(dn) or dn
+        k = dn_key(parent)
+        prev = counts.get(k)
+        counts[k] = (parent, (prev[1] if prev else 0) + 1)
+    ranked = sorted(counts.values(), key=lambda t: (-t[1], dn_key(t[0])))
+    return ranked[:limit]
