@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'ngc-keys-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:645ab7b3e4824a37fcc68bea172554a6bc383b7edf2a342290fa063df4ee3428 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:d24b3b486e9bc751ee62ecd0b159662351a1c8f992dffd05e70ff45fcaecb5bc made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:778a545e161c5e812fa046c418964ba009c2ebbddde6d778e5f2709e0906d099
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
