@@ -29,7 +29,13 @@ from typing import Literal
 from planner.model.dn import admin_sd_holder_dn, dn_key, is_at_or_under, parent_dn
 from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS, PROPERTY_SETS
 from planner.model.state import Ace, ObservedState, ScopedObject, ScopeScan, SecurityDescriptor
-from planner.rights import CONTROL_ACCESS, WRITE_PROPERTY, Right, rights_on_object
+from planner.rights import (
+    CONTROL_ACCESS,
+    WRITE_PROPERTY,
+    Right,
+    rights_on_new_child,
+    rights_on_object,
+)
 
 State = Literal["granted", "denied", "missing", "unknown"]
 
@@ -92,7 +98,13 @@ class ScopeAnalysis:
     """(governing point key, object class, operation) → objects (adminCount=0) lacking it."""
     denied: dict[tuple[str, str], list[ObjectVerdict]] = field(default_factory=dict)
     """(origin key, operation) → objects (adminCount=0) on which a deny ACE decides it; the
-    origin is where the ACE is explicit ("" when no ancestor read holds it)."""
+    origin is where the ACE is explicit (the root when no object read holds it: ``unlocated``)."""
+    gaps: dict[tuple[str, str, str], State] = field(default_factory=dict)
+    """(protected container key, object class, operation) → what a new object of that class
+    created below the container would get (``missing`` or ``denied``): inheritance is cut there,
+    so the next user created below fails even when none does today."""
+    unlocated: set[str] = field(default_factory=set)
+    """Origin keys standing for "inherited from above the root"."""
     origins: dict[str, str] = field(default_factory=dict)
     """Origin key → DN as read."""
     points: dict[str, str] = field(default_factory=dict)
@@ -343,10 +355,50 @@ def analyse_scan(
             elif d.state == "denied":
                 assert d.ace is not None
                 where = origin(obj.dn, d.ace)
-                where_key = dn_key(where) if where else ""
+                if where is None:
+                    # Inherited from an ancestor above the root that was not read: the root is
+                    # the nearest object wbplan can name.
+                    where_key, where = tree.root_key, scan.root
+                    analysis.unlocated.add(where_key)
+                else:
+                    where_key = dn_key(where)
                 analysis.denied.setdefault((where_key, op), []).append(verdict)
-                analysis.origins.setdefault(where_key, where or "")
+                analysis.origins.setdefault(where_key, where)
+    _protected_gaps(analysis, state, scan, sids)
     return analysis
+
+
+def _protected_gaps(
+    analysis: ScopeAnalysis, state: ObservedState, scan: ScopeScan, sids: Sequence[str]
+) -> None:
+    """What new objects below each inheritance-disabled container would get (per distinct DACL)."""
+    assert state.ad is not None
+    # Users (what Set-ADSyncPasswordWritebackPermissions covers) and the classes present below
+    # each container.
+    below: dict[str, set[str]] = {}
+    for v in analysis.verdicts:
+        below.setdefault(dn_key(v.governing), set()).add(v.obj.object_class)
+    memo: dict[tuple[str, str, str], State] = {}
+    for c in scan.containers:
+        sd = state.ad.dacls.get(c.dacl) if c.dacl else None
+        if sd is None or not sd.dacl_protected:
+            continue
+        assert c.dacl is not None
+        classes = ["user", *sorted(below.get(dn_key(c.dn), set()) - {"user"})]
+        for cls in classes:
+            guid = _schema_guid(state, "class", cls) if cls in CLASS_GUIDS else ""
+            for op in analysis.operations:
+                if cls not in op.classes:
+                    continue
+                key = (c.dacl, cls, op.name)
+                if key not in memo:
+                    check = rights_on_new_child(sd, sids, guid, [op.right])
+                    memo[key] = (
+                        "denied" if check.denied else "missing" if check.missing else "granted"
+                    )
+                if memo[key] != "granted":
+                    analysis.gaps[(dn_key(c.dn), cls, op.name)] = memo[key]
+                    analysis.points.setdefault(dn_key(c.dn), c.dn)
 
 
 # --------------------------------------------------------------------------- cache

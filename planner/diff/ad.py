@@ -11,11 +11,11 @@ from __future__ import annotations
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
 from planner.model.guids import CLASS_GUIDS
-from planner.model.plan import Resource
+from planner.model.plan import ActionReason, Resource
 from planner.model.state import Ace, AdObject
 from planner.observations import Index
 from planner.rights import Right, RightsCheck, rights_on_new_child, rights_on_object
-from planner.scope_rights import analyse
+from planner.scope_rights import ScopeAnalysis, analyse
 
 ENFORCED_ATTRIBUTES = ("msDS-DeviceLocation", "keywords")
 """Attributes wbplan keeps in step on existing objects. Other desired attributes (e.g.
@@ -187,10 +187,25 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
     sids = connector_sids(index)
     if sids is None:
         return Outcome("create", "missing_ace", None, _ace_view(planned))
+    blocked = r.desired.get("at") in ("container", "object")
+    reason: ActionReason = "inheritance_blocked" if blocked else "missing_ace"
+    lacking = _lacking(r, index)
+    if lacking:
+        # Existing objects the grant would reach lack the right: grant it, even where a deny
+        # decides for other objects (that deny is a manual step of its own, ad.deny[…]).
+        return Outcome(
+            "create",
+            reason,
+            {"objects_lacking": len(lacking), "first": lacking[:5]},
+            _ace_view(planned),
+        )
     check = _evaluate(r, obj, sids, index)
     if check.ok:
-        return _per_object_outcome(r, index, planned)
+        return Outcome("no-op", "satisfied")
     if check.denied:
+        if _deny_step_covers(r, index):
+            # Objects it governs are denied by ACEs the plan lists as manual ad.deny steps.
+            return Outcome("no-op", "satisfied")
         denies = [a for a in check.evidence if a.qualifier == "deny"]
         shown = (
             "; ".join(f"deny {hex(a.mask)} to {a.trustee}" for a in denies)
@@ -203,10 +218,7 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
             {"denied": [], "deny_aces": []},
             instructions=f"A deny ACE on {r.dn} defeats the grant ({shown}); wbplan never removes ACEs it did not add. Remove or narrow it, then plan again",
         )
-    blocked = r.desired.get("at") in ("container", "object")
-    return Outcome(
-        "create", "inheritance_blocked" if blocked else "missing_ace", None, _ace_view(planned)
-    )
+    return Outcome("create", reason, None, _ace_view(planned))
 
 
 def _listed(dns: list[str]) -> str:
@@ -214,44 +226,34 @@ def _listed(dns: list[str]) -> str:
     return shown + (f" and {len(dns) - 3} more" if len(dns) > 3 else "")
 
 
-def _per_object_outcome(r: Resource, index: Index, planned: Ace) -> Outcome:
-    """A grant whose new-object check passes may still fail existing objects: those governed by
-    ``r.dn`` (no protected DACL between them and it) that lack the right, or those a deny ACE
-    explicit at or above the scope root decides (planner.scope_rights)."""
+def _analysis_for(r: Resource, index: Index) -> ScopeAnalysis | None:
     scope = r.desired.get("scope")
-    if not scope or index.state is None:
-        return Outcome("no-op", "satisfied")
-    analysis = analyse(index.state, str(scope))
-    if analysis is None:
-        return Outcome("no-op", "satisfied")
-    cls, op = str(r.desired["object_class"]), str(r.desired["operation"])
-    root_key = dn_key(analysis.root)
-    if r.desired.get("at") == "root":
-        for (origin_key, denied_op), verdicts in sorted(analysis.denied.items()):
-            below = origin_key.endswith("," + root_key) and origin_key != root_key
-            mine = [v for v in verdicts if v.obj.object_class == cls]
-            if denied_op == op and mine and not below:
-                origin = analysis.origins[origin_key] or f"an ancestor of {analysis.root}"
-                ace = mine[0].decisions[op].ace
-                return Outcome(
-                    "manual",
-                    "denied_by_ace",
-                    {"denied_objects": len(mine), "deny_aces": [_ace_view(ace)] if ace else []},
-                    {"denied_objects": 0, "deny_aces": []},
-                    instructions=(
-                        f"A deny ACE explicit on {origin} decides on {len(mine)} {cls} object(s) under "
-                        f"{analysis.root} ({_listed([v.obj.dn for v in mine])}); wbplan never removes ACEs it "
-                        "did not add. Remove or narrow it, then plan again"
-                    ),
-                )
-    lacking = analysis.missing.get((dn_key(r.dn or ""), cls, op), [])
-    if not lacking:
-        return Outcome("no-op", "satisfied")
-    return Outcome(
-        "create",
-        "missing_ace" if r.desired.get("at") == "root" else "inheritance_blocked",
-        {"objects_lacking": len(lacking), "first": [v.obj.dn for v in lacking[:5]]},
-        _ace_view(planned),
+    if not scope or index.state is None or r.dn is None:
+        return None
+    return analyse(index.state, str(scope))
+
+
+def _lacking(r: Resource, index: Index) -> list[str]:
+    """DNs of existing objects governed by ``r.dn`` (no protected DACL between them and it) of
+    the grant's class that lack its right (planner.scope_rights); adminCount=1 users aside."""
+    analysis = _analysis_for(r, index)
+    if analysis is None or r.dn is None:
+        return []
+    key = (dn_key(r.dn), str(r.desired["object_class"]), str(r.desired["operation"]))
+    return [v.obj.dn for v in analysis.missing.get(key, [])]
+
+
+def _deny_step_covers(r: Resource, index: Index) -> bool:
+    """Some object the grant governs is denied its right by a deny ACE (an ad.deny step)."""
+    analysis = _analysis_for(r, index)
+    if analysis is None or r.dn is None:
+        return False
+    point, op = dn_key(r.dn), str(r.desired["operation"])
+    return any(
+        dn_key(v.governing) == point
+        for (_origin, denied_op), verdicts in analysis.denied.items()
+        if denied_op == op
+        for v in verdicts
     )
 
 
@@ -267,13 +269,18 @@ def diff_deny(r: Resource, index: Index) -> Outcome:
     if not verdicts:
         return Outcome("no-op", "satisfied")
     ace = verdicts[0].decisions[op].ace
+    where = (
+        f"inherited from above {r.dn}"
+        if dn_key(r.dn) in analysis.unlocated
+        else f"explicit on {r.dn}"
+    )
     return Outcome(
         "manual",
         "denied_by_ace",
         {"denied_objects": len(verdicts), "deny_aces": [_ace_view(ace)] if ace else []},
         {"denied_objects": 0, "deny_aces": []},
         instructions=(
-            f"A deny ACE explicit on {r.dn} decides against the connector on {len(verdicts)} object(s) "
+            f"A deny ACE {where} decides against the connector on {len(verdicts)} object(s) "
             f"({_listed([v.obj.dn for v in verdicts])}); wbplan never removes ACEs it did not add. "
             "Remove or narrow it, then plan again"
         ),

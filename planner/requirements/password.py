@@ -122,8 +122,7 @@ def _grant(
     )
 
 
-def _deny_step(ctx: Context, scope: str, origin: str, operation: str, root_key: str) -> Resource:
-    del root_key
+def _deny_step(ctx: Context, scope: str, origin: str, operation: str) -> Resource:
     return Resource(
         address=f"ad.deny[{origin}/{PURPOSE}/{operation}]",
         type="ad.deny",
@@ -153,11 +152,12 @@ def _per_object(ctx: Context, root: str) -> tuple[list[str], list[Resource]]:
     root_key = dn_key(root)
     by_name = {g[0]: g for g in GRANTS}
     out: list[Resource] = []
-    for point_key, cls, op in sorted(analysis.missing):
+    for point_key, cls, op in sorted({*analysis.missing, *analysis.gaps}):
         if point_key == root_key:
             continue
         point = analysis.points[point_key]
-        leaf = any(dn_key(v.obj.dn) == point_key for v in analysis.missing[(point_key, cls, op)])
+        lacking = analysis.missing.get((point_key, cls, op), [])
+        leaf = any(dn_key(v.obj.dn) == point_key for v in lacking)
         out.append(
             _grant(
                 ctx,
@@ -170,9 +170,7 @@ def _per_object(ctx: Context, root: str) -> tuple[list[str], list[Resource]]:
             )
         )
     for origin_key, op in sorted(analysis.denied):
-        origin = analysis.origins[origin_key]
-        if origin_key and origin_key != root_key and origin_key.endswith("," + root_key):
-            out.append(_deny_step(ctx, root, origin, op, root_key))
+        out.append(_deny_step(ctx, root, analysis.origins[origin_key], op))
     return classes, out
 
 

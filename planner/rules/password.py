@@ -167,6 +167,10 @@ def password_rights(ctx: RuleContext) -> list[Result]:
             continue
         labels = _labels(analysis.operations)
         failing = [r for r in root_grants if ctx.outcome(r).action not in ("no-op", "read")]
+        unreadable_root = [r for r in root_grants if ctx.outcome(r).action == "read"]
+        if unreadable_root:
+            base = rights_results(ctx, unreadable_root, "the password writeback rights")
+            out.extend(r for r in base if r.status != "pass")
         governed = [
             v
             for (point, _cls, _op), vs in analysis.missing.items()
@@ -222,7 +226,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
                     verify_at="grant the reading account 'Read permissions' on those objects",
                 )
             )
-        if not failing and not deny_results and not analysis.unreadable:
+        if not failing and not deny_results and not analysis.unreadable and not unreadable_root:
             counted = [v for v in analysis.verdicts if not v.obj.admin_count]
             held = [v for v in counted if all(d.state == "granted" for d in v.decisions.values())]
             outside = len(counted) - len(held)
@@ -256,25 +260,28 @@ def password_rights(ctx: RuleContext) -> list[Result]:
 def _deny_results(
     ctx: RuleContext, analysis: ScopeAnalysis, names: Names, labels: dict[str, str]
 ) -> list[Result]:
-    """One failure per object a deny ACE is explicit on, strictly below the root (the root and
-    above are part of the root's failure)."""
-    root_key = dn_key(analysis.root)
+    """One failure per object a deny ACE is explicit on (the root for one inherited from above
+    it), each matching the plan's manual ad.deny steps."""
     out = []
     by_origin: dict[str, list[tuple[str, list[ObjectVerdict]]]] = {}
     for (origin_key, op), verdicts in sorted(analysis.denied.items()):
-        if origin_key and origin_key != root_key and origin_key.endswith("," + root_key):
-            by_origin.setdefault(origin_key, []).append((op, verdicts))
+        by_origin.setdefault(origin_key, []).append((op, verdicts))
     for origin_key, items in by_origin.items():
         origin = analysis.origins[origin_key]
         objects = list({dn_key(v.obj.dn): v for _, vs in items for v in vs}.values())
         first = items[0][1][0].decisions[items[0][0]].ace
         rights = ", ".join(labels[op] for op, _ in items)
+        where = (
+            f"inherited from above {origin}"
+            if origin_key in analysis.unlocated
+            else f"explicit on {origin}"
+        )
         out.append(
             Result(
                 "fail",
                 origin,
                 f"{rights} denied on {len(objects)} object(s) ({_by_parent([v.obj.dn for v in objects], 'objects')}) "
-                f"by a deny ACE explicit on {origin}: {names.ace(first) if first else 'deny'}",
+                f"by a deny ACE {where}: {names.ace(first) if first else 'deny'}",
                 {
                     "scope_root": analysis.root,
                     "explicit_on": origin,
@@ -327,6 +334,9 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
         for (point_key, _cls, op), verdicts in sorted(analysis.missing.items()):
             if point_key != root_key:
                 points.setdefault(point_key, []).append((op, verdicts))
+        for point_key, _cls, op in sorted(analysis.gaps):
+            if point_key != root_key:
+                points.setdefault(point_key, []).append((op, []))
         scan = find_scan(ctx.state, root)
         assert scan is not None
         protected = [
@@ -355,14 +365,25 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
             objects = list({dn_key(v.obj.dn): v for _, vs in items for v in vs}.values())
             ops = list(dict.fromkeys(op for op, _ in items))
             rights = ", ".join(labels[o] for o in ops)
-            is_self = len(objects) == 1 and dn_key(objects[0].obj.dn) == point_key
-            where = "" if is_self else f" ({_by_parent([v.obj.dn for v in objects], 'objects')})"
+            if objects:
+                is_self = len(objects) == 1 and dn_key(objects[0].obj.dn) == point_key
+                where = (
+                    "" if is_self else f" ({_by_parent([v.obj.dn for v in objects], 'objects')})"
+                )
+                message = (
+                    f"{point} (under {root}) has inheritance disabled: the connector lacks {rights} on "
+                    f"{len(objects)} object(s){where}"
+                )
+            else:
+                message = (
+                    f"{point} (under {root}) has inheritance disabled and does not pass {rights} on to "
+                    "objects created below it (none lacks them today)"
+                )
             out.append(
                 Result(
                     "fail",
                     point,
-                    f"{point} (under {root}) has inheritance disabled: the connector lacks {rights} on "
-                    f"{len(objects)} object(s){where}",
+                    message,
                     {
                         "scope_root": root,
                         "missing": ops,

@@ -172,10 +172,18 @@ def test_protected_ou_under_scope_cuts_inheritance(
 
     ad = observe_ad(open_session(samba_2012r2), password_policy(scope))
     scan = next(s for s in ad.scopes if s.root.lower() == scope.lower())
-    assert [o.dn.lower() for o in scan.protected_objects] == [locked.lower()]
-    locked_sd = scan.protected_objects[0].security
-    assert locked_sd is not None and locked_sd.dacl_protected
+    protected = [c for c in scan.containers if c.dacl and ad.dacls[c.dacl].dacl_protected]
+    assert [o.dn.lower() for o in protected] == [locked.lower()]
+    assert protected[0].dacl is not None
+    locked_sd = ad.dacls[protected[0].dacl]
     assert scan.ous_total == 2
+    # every user is read with its own DACL, which decides as the DC does
+    by_dn = {o.dn.lower(): o for o in scan.objects}
+    assert set(by_dn) == {inside.lower(), outside.lower()}
+    inside_dacl, outside_dacl = by_dn[inside.lower()].dacl, by_dn[outside.lower()].dacl
+    assert inside_dacl is not None and outside_dacl is not None
+    assert not rights_on_object(ad.dacls[inside_dacl], [sid], [USER], PASSWORD_RIGHTS).ok
+    assert rights_on_object(ad.dacls[outside_dacl], [sid], [USER], PASSWORD_RIGHTS).ok
     assert rights_on_new_child(locked_sd, [sid], USER, PASSWORD_RIGHTS).missing == ALL_PASSWORD
     assert not rights_on_object(user_sd(samba_2012r2, inside), [sid], [USER], PASSWORD_RIGHTS).ok
     assert rights_on_object(user_sd(samba_2012r2, outside), [sid], [USER], PASSWORD_RIGHTS).ok
@@ -197,7 +205,7 @@ def test_admin_count_users_in_scope(
 
     ad = observe_ad(open_session(samba_2012r2), password_policy(scope))
     scan = next(s for s in ad.scopes if s.root.lower() == scope.lower())
-    assert [u.lower() for u in scan.admin_count_users] == [flagged.lower()]
+    assert [u.dn.lower() for u in scan.objects if u.admin_count] == [flagged.lower()]
     assert scan.users_total == 3  # the contact is not a user
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from planner.model.state import ScopeScan
+from planner.model.state import ScopeScan, SecurityDescriptor
 from planner.observe.ad import observe_ad
 from planner.observe.ldapconn import connect
 from tests.ad.adops import policy
@@ -62,11 +62,11 @@ class Tree:
         return "\n".join(records)
 
 
-def observe(dc: SambaDC, root: str) -> tuple[int, ScopeScan]:
+def observe(dc: SambaDC, root: str) -> tuple[int, ScopeScan, dict[str, SecurityDescriptor]]:
     with connect(options_for(dc), page_size=PAGE) as session:
         ad = observe_ad(session, policy(password={"enabled": True, "scope": [root]}))
         assert len(ad.scopes) == 1
-        return session.requests, ad.scopes[0]
+        return session.requests, ad.scopes[0], ad.dacls
 
 
 def pages(entries: int) -> int:
@@ -81,14 +81,18 @@ def test_requests_grow_with_pages_not_objects(fresh_samba_2012r2: SambaDC) -> No
     # One offline transaction into the running DC: seconds instead of ~450 LDAP adds.
     dc.ldb_add(small.ldif("s") + "\n" + large.ldif("l"))
 
-    small_requests, small_scan = observe(dc, small.root)
-    large_requests, large_scan = observe(dc, large.root)
+    small_requests, small_scan, small_dacls = observe(dc, small.root)
+    large_requests, large_scan, large_dacls = observe(dc, large.root)
 
-    # Everything was read (the root itself is not counted) …
-    for tree, scan in ((small, small_scan), (large, large_scan)):
+    # Everything was read, every user with its DACL (the root itself is not counted) …
+    for tree, scan, dacls in ((small, small_scan, small_dacls), (large, large_scan, large_dacls)):
         assert (scan.ous_total, scan.users_total) == (tree.ous, tree.users)
-        assert len(scan.protected_objects) == tree.protected
-        assert len(scan.admin_count_users) == tree.admins
+        protected = [c for c in scan.containers if c.dacl and dacls[c.dacl].dacl_protected]
+        assert len(protected) == tree.protected
+        assert sum(o.admin_count for o in scan.objects) == tree.admins
+        assert all(o.dacl in dacls for o in scan.objects)
+        # … and DACLs are kept once per distinct value, not once per object.
+        assert len(dacls) < len(scan.objects) + len(scan.containers)
     assert large.protected - small.protected == 24 and large.admins - small.admins == 28
 
     # … and the larger scope cost its extra pages (containers with the root, users), no more.
