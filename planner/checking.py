@@ -78,6 +78,7 @@ def _finding(info: RuleInfo, result: Result, policy: Policy, today: dt.date) -> 
         feature=info.feature,
         evidence=result.evidence,
         remediation=info.remediation if status != "pass" else "",
+        fixed_by=result.fixed_by if status == "fail" else (),
         verify_at=result.verify_at,
         waiver=waiver,
     )

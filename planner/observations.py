@@ -106,7 +106,7 @@ def observation_address(
     resource_type: str, dn: str | None, forest: str, account: str
 ) -> str | None:
     """Which observation a resource of ``resource_type`` is computed from."""
-    if resource_type in ("ad.object", "ad.ace", "ad.deny") and dn is not None:
+    if resource_type in ("ad.object", "ad.ace", "ad.deny", "ad.duplicate") and dn is not None:
         return f"ad.object[{dn}]"
     if resource_type in ("ad.schema", "ad.exchange_schema"):
         return f"ad.schema[{forest}]"
@@ -120,6 +120,8 @@ def observation_address(
         return "tenant.subscribed_skus[]"
     if resource_type == "tenant.feature":
         return "tenant.sync[]"
+    if resource_type == "tenant.sync_status":
+        return "tenant.organization[]"
     if resource_type == "tenant.setting":
         return "tenant.group_unified[]"
     return None

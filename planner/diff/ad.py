@@ -257,6 +257,17 @@ def _deny_step_covers(r: Resource, index: Index) -> bool:
     )
 
 
+def diff_duplicate(r: Resource, index: Index) -> Outcome:
+    """A surplus object that must not exist (a second DRS object): a person deletes it."""
+    assert r.dn is not None
+    obj = index.object(r.dn)
+    if obj is None:
+        return not_observed(f"AD object {r.dn}")
+    if not obj.exists:
+        return Outcome("no-op", "satisfied")
+    return Outcome("manual", "duplicate_object", {"exists": True}, {"exists": False})
+
+
 def diff_deny(r: Resource, index: Index) -> Outcome:
     """A deny ACE explicit below a scope root decides against the connector on some objects: a
     person must remove or narrow it (wbplan never drops an ACE it did not add)."""
@@ -357,6 +368,8 @@ def diff_ad(r: Resource, index: Index) -> Outcome:
             return diff_ace(r, index)
         case "ad.deny":
             return diff_deny(r, index)
+        case "ad.duplicate":
+            return diff_duplicate(r, index)
         case "ad.connector":
             return diff_connector(r, index)
         case "ad.group":

@@ -9,6 +9,7 @@ from planner.model.plan import ActionReason, BlastRadius, Resource
 from planner.model.state import NEW_GROUP_WRITEBACK_DEFAULT
 from planner.observations import Index
 from planner.observe.licences import licence_status
+from planner.syncstate import sync_verdict
 
 
 def diff_licence(r: Resource, index: Index) -> Outcome:
@@ -79,6 +80,30 @@ def diff_setting(r: Resource, index: Index) -> Outcome:
     return Outcome("update", "setting_drift", {"value": current}, {"value": want})
 
 
+def diff_sync_status(r: Resource, index: Index) -> Outcome:
+    """Directory sync on and recent (planner.syncstate, shared with WB-TEN-001)."""
+    assert index.tenant is not None and index.state is not None
+    org = index.tenant.organization
+    if org is None:
+        return not_observed("the tenant's organization")
+    verdict = sync_verdict(org, index.state.observed_at)
+    before = {
+        "onPremisesSyncEnabled": org.on_premises_sync_enabled,
+        "onPremisesLastSyncDateTime": org.on_premises_last_sync,
+    }
+    if verdict.status == "pass":
+        return Outcome("no-op", "satisfied", before, before)
+    if verdict.status == "unknown":
+        return Outcome("read", "unverifiable", before, None, instructions=verdict.message)
+    return Outcome(
+        "manual",
+        "sync_stale",
+        before,
+        {"onPremisesSyncEnabled": True, "onPremisesLastSyncDateTime": "within 3 hours"},
+        instructions=f"{verdict.message}. {r.instructions}",
+    )
+
+
 def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -> Outcome:
     """Dispatch on the tenant/connect resource type."""
     match r.type:
@@ -93,4 +118,6 @@ def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -
             return diff_feature(r, index, group_container)
         case "tenant.setting":
             return diff_setting(r, index)
+        case "tenant.sync_status":
+            return diff_sync_status(r, index)
     raise AssertionError(f"no diff for resource type {r.type}")

@@ -48,6 +48,8 @@ ActionReason = Literal[
     "missing_membership",
     "denied_by_ace",
     "inheritance_blocked",
+    "duplicate_object",
+    "sync_stale",
     "remove_preparation",
     "unverifiable",
     "not_observed",

@@ -71,6 +71,9 @@ class Finding(Frozen):
     verify_at: str | None = None
     """For ``unknown``: where a person can verify by hand."""
     waiver: WaiverRef | None = None
+    fixed_by: tuple[str, ...] = ()
+    """Plan addresses whose change or manual step fixes this finding, when they are not the
+    finding's own address (``wbplan plan`` lists them)."""
 
 
 class ReportSummary(Frozen):

@@ -14,7 +14,7 @@ from planner.model.policy import Policy
 from planner.model.state import ObservedState
 from planner.requirements import device, exchange, group, hybrid_join, keys, password, user
 from planner.requirements.common import Context, connector_resource
-from planner.requirements.tenant import licence_resources
+from planner.requirements.tenant import licence_resources, sync_status_resource
 
 FEATURE_MODULES = (password, device, group, exchange, keys, hybrid_join, user)
 
@@ -61,6 +61,9 @@ def expand(policy: Policy, state: ObservedState | None) -> list[Resource]:
         extra.append(connector_resource(ctx))
     if any(a.startswith("tenant.licence[") for a in needed):
         extra.extend(licence_resources(ctx))
+    if state is not None and state.tenant is not None:
+        # Judged only where the tenant was read: an unread tenant is unknown, not a step.
+        extra.append(sync_status_resource(ctx))
     for r in merged:
         # Only a grant needs its object to exist: removing an ACE from an object that is gone
         # is already done (diff_ace says so), never a reason to ask for the object.

@@ -9,6 +9,7 @@ msDS-DeviceLocation, so RegisteredDevices comes before it.
 from __future__ import annotations
 
 from planner.model.dn import (
+    dn_key,
     drs_configuration_dn,
     drs_service_dn,
     drs_services_dn,
@@ -158,6 +159,40 @@ def device_aces(
     return create, write
 
 
+def duplicate_address(dn: str) -> str:
+    """Address of a surplus msDS-DeviceRegistrationService object."""
+    return f"ad.duplicate[{dn}]"
+
+
+def _drs_objects(ctx: Context) -> tuple[str, list[str]]:
+    """(the DRS object wbplan keeps, the surplus ones). Only one may exist per forest (domain.md
+    §4): the canonical CN=DeviceRegistrationService when it exists, else the single one found
+    under another name (never create a second), else the canonical DN, to be created."""
+    canonical = drs_service_dn(ctx.config_nc)
+    found = list(ctx.state.ad.drs_services) if ctx.state is not None and ctx.state.ad else []
+    if not found:
+        return canonical, []
+    keep = next((d for d in found if dn_key(d) == dn_key(canonical)), found[0])
+    return keep, [d for d in found if dn_key(d) != dn_key(keep)]
+
+
+def _duplicate(ctx: Context, dn: str, keep: str) -> Resource:
+    return Resource(
+        address=duplicate_address(dn),
+        type="ad.duplicate",
+        provider="ad",
+        features=(FEATURE,),
+        why="Only one device registration configuration object may exist per forest; duplicates break device writeback (domain.md §4 [S4])",
+        manageable=False,
+        dn=dn,
+        desired={"keep": keep},
+        instructions=(
+            f"Delete {dn} as an Enterprise Admin (after checking nothing else, e.g. AD FS device registration, "
+            f"uses it) and keep {keep}: only one msDS-DeviceRegistrationService may exist per forest"
+        ),
+    )
+
+
 def expand(ctx: Context) -> list[Resource]:
     """Resources device writeback needs."""
     wb = ctx.policy.writeback.device
@@ -184,7 +219,7 @@ def expand(ctx: Context) -> list[Resource]:
         return [off, *removed]
     cfg = drs_configuration(ctx, FEATURE)
     services = drs_services_dn(ctx.config_nc)
-    service = drs_service_dn(ctx.config_nc)
+    service, duplicates = _drs_objects(ctx)
     gate = ctx.schema_address
     out = [
         schema_gate(ctx, FEATURE),
@@ -229,6 +264,7 @@ def expand(ctx: Context) -> list[Resource]:
             depends_on=(gate, ad_object(services), ad_object(location)),
         ),
     ]
+    out += [_duplicate(ctx, dn, service) for dn in duplicates]
     create, write = device_aces(ctx, location)
     cfg_ace = drs_configuration_ace(ctx, FEATURE)
     out += [create, write, cfg_ace]
@@ -238,7 +274,13 @@ def expand(ctx: Context) -> list[Resource]:
         True,
         FEATURE,
         "features.deviceWritebackEnabled turns device writeback on in the tenant, after the forest is prepared (domain.md §2.2, §12.2 item 3)",
-        (ad_object(service), create.address, write.address, cfg_ace.address),
+        (
+            ad_object(service),
+            create.address,
+            write.address,
+            cfg_ace.address,
+            *(duplicate_address(dn) for dn in duplicates),
+        ),
     )
     out.append(flag)
     out.append(

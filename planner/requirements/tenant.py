@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from planner.model.plan import Resource
 from planner.requirements.common import Context
+from planner.syncstate import CONNECT_CHECK
 
 LICENCE_NAMES = {
     "AAD_PREMIUM": "Microsoft Entra ID P1 (service plan AAD_PREMIUM 41781fb2-bc02-4b7c-bd55-b576c07bb09d)",
@@ -65,4 +66,19 @@ def connect_option(option: str, feature: str, depends_on: tuple[str, ...], where
         depends_on=depends_on,
         desired={"enabled": True},
         instructions=where,
+    )
+
+
+def sync_status_resource(ctx: Context) -> Resource:
+    """The tenant is directory-synced and the last sync is recent (every writeback runs through
+    it): a manual step on the Connect server when not."""
+    return Resource(
+        address=f"tenant.organization[{ctx.policy.tenant.id}]",
+        type="tenant.sync_status",
+        provider="tenant",
+        features=(),
+        why="Every writeback feature runs through directory synchronisation: organization.onPremisesSyncEnabled true and a recent onPremisesLastSyncDateTime (domain.md §2.2 [S52])",
+        manageable=False,
+        desired={"synced": True},
+        instructions=CONNECT_CHECK,
     )

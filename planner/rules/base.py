@@ -38,6 +38,9 @@ class Result:
     evidence: dict[str, Any] = field(default_factory=dict)
     verify_at: str | None = None
     """For ``unknown``: where a person can verify by hand."""
+    fixed_by: tuple[str, ...] = ()
+    """For ``fail``: plan addresses whose change or manual step fixes it, when they differ from
+    ``address`` (plan and check tell one story: a failing SHALL finding always has one)."""
 
 
 Check = Callable[["RuleContext"], Sequence[Result]]

@@ -91,14 +91,26 @@ def one_drs_object(ctx: RuleContext) -> list[Result]:
         return [Result("pass", address, f"one DRS object: {found[0]}", evidence)]
     if not found:
         return [
-            Result("fail", address, "no msDS-DeviceRegistrationService object exists", evidence)
+            Result(
+                "fail",
+                address,
+                "no msDS-DeviceRegistrationService object exists",
+                evidence,
+                fixed_by=(f"ad.object[{drs_service_dn(config)}]",) if config else (),
+            )
         ]
+    steps = tuple(
+        r.address
+        for r in ctx.resources_of("device", "ad.duplicate")
+        if ctx.outcome(r).action == "manual"
+    )
     return [
         Result(
             "fail",
             address,
             f"{len(found)} msDS-DeviceRegistrationService objects exist; exactly one is allowed",
             evidence,
+            fixed_by=steps,
         )
     ]
 

@@ -99,6 +99,7 @@ def key_admins(ctx: RuleContext) -> list[Result]:
                 address,
                 f"the connector {ctx.policy.connector.account} is not a member of {name}",
                 evidence,
+                fixed_by=(member.address,),
             )
         ]
     return [Result("pass", address, f"the connector is a member of {name}", evidence)]

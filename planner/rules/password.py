@@ -212,6 +212,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
                         "objects": [_object_row(analysis, v, names) for v in unique],
                         "grants_planned": [r.address for r in failing],
                     },
+                    fixed_by=tuple(r.address for r in failing),
                 )
             )
         out.extend(deny_results)
@@ -290,6 +291,7 @@ def _deny_results(
                     "objects": [_object_row(analysis, v, names) for v in objects],
                     "manual_steps": [f"ad.deny[{origin}/{PURPOSE}/{op}]" for op, _ in items],
                 },
+                fixed_by=tuple(f"ad.deny[{origin}/{PURPOSE}/{op}]" for op, _ in items),
             )
         )
     return out

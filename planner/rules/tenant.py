@@ -5,23 +5,10 @@ WB-GRP-003). Observed through Graph ``/organization`` and ``/directory/onPremise
 
 from __future__ import annotations
 
-import datetime as dt
-
 from planner.model.report import RuleInfo
 from planner.rules.base import Result, always, rule
 from planner.rules.context import RuleContext
-
-SYNC_STALE_AFTER = dt.timedelta(hours=3)
-"""Entra Connect syncs every 30 minutes by default (domain.md §7 [S17c]); six missed cycles
-means the sync server is down or stuck (OBS: Microsoft names no threshold)."""
-
-
-def _parse(ts: str) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+from planner.syncstate import CONNECT_CHECK, SYNC_STALE_AFTER, sync_verdict
 
 
 @rule(
@@ -35,10 +22,7 @@ def _parse(ts: str) -> dt.datetime | None:
             f"true and onPremisesLastSyncDateTime recent (within {int(SYNC_STALE_AFTER.total_seconds() // 3600)} "
             "hours of the observation; the default cycle is 30 minutes)."
         ),
-        remediation=(
-            "Check the Entra Connect server: the ADSync service runs, `Get-ADSyncScheduler` shows "
-            "SyncCycleEnabled True, and the last run in Synchronization Service Manager succeeded."
-        ),
+        remediation=CONNECT_CHECK + ".",
         references=("S52", "S17"),
         failure_modes=(),
     ),
@@ -68,35 +52,16 @@ def tenant_synced(ctx: RuleContext) -> list[Result]:
                 verify_at=ctx.tenant_verify_at("tenant.organization"),
             )
         ]
-    evidence: dict[str, object] = {
-        "onPremisesSyncEnabled": org.on_premises_sync_enabled,
-        "onPremisesLastSyncDateTime": org.on_premises_last_sync,
-        "observed_at": ctx.state.observed_at,
-        "stale_after_hours": SYNC_STALE_AFTER.total_seconds() / 3600,
-    }
-    if org.on_premises_sync_enabled is not True:
-        return [Result("fail", address, "the tenant is not directory-synced", evidence)]
-    last = _parse(org.on_premises_last_sync) if org.on_premises_last_sync else None
-    observed = _parse(ctx.state.observed_at)
-    if last is None or observed is None:
-        return [
-            Result("fail", address, "the tenant is synced but reports no last sync time", evidence)
-        ]
-    age = observed - last
-    evidence["age_hours"] = round(age.total_seconds() / 3600, 2)
-    if age > SYNC_STALE_AFTER:
-        return [
-            Result(
-                "fail",
-                address,
-                f"the last directory sync was {evidence['age_hours']} hours before the observation "
-                f"({org.on_premises_last_sync})",
-                evidence,
-            )
-        ]
+    verdict = sync_verdict(org, ctx.state.observed_at)
     return [
         Result(
-            "pass", address, f"directory-synced; last sync {org.on_premises_last_sync}", evidence
+            verdict.status,
+            address,
+            verdict.message,
+            verdict.evidence,
+            verify_at=ctx.tenant_verify_at("tenant.organization")
+            if verdict.status == "unknown"
+            else None,
         )
     ]
 

@@ -33,6 +33,8 @@ from planner.model.state import (
     PrepaidUnits,
     RootDse,
     SchemaInfo,
+    ScopedObject,
+    ScopeScan,
     SecurityDescriptor,
     ServicePlan,
     Source,
@@ -42,7 +44,10 @@ from planner.model.state import (
     TenantState,
     Unread,
 )
+from planner.observe.ad_scan import dacl_digest
+from planner.observe.sd import descriptor_bytes
 from planner.observe.snapshot import dump_state
+from planner.rights import inherited_by_child
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 
@@ -232,9 +237,70 @@ def present(
     )
 
 
+@dataclass
+class Node:
+    """An object under a scope root: explicit ACEs, protection, children (for ``scope_tree``)."""
+
+    rdn: str
+    cls: str = "user"
+    aces: list[Ace] = field(default_factory=list)
+    protected: bool = False
+    keep_inherited: bool = False
+    """With ``protected``: keep the inherited ACEs as explicit copies (what Samba does)."""
+    admin_count: bool = False
+    children: list[Node] = field(default_factory=list)
+
+
+def scope_tree(
+    root: AdObject, nodes: list[Node]
+) -> tuple[ScopeScan, dict[str, SecurityDescriptor]]:
+    """The scan of ``root`` with each node's DACL computed as the DC stores it: explicit ACEs
+    first, then what it inherits from its parent (unless protected)."""
+    assert root.security is not None
+    table: dict[str, SecurityDescriptor] = {}
+    containers: list[ScopedObject] = []
+    objects: list[ScopedObject] = []
+
+    def walk(parent_dn: str, parent: SecurityDescriptor, node: Node) -> None:
+        dn = f"{node.rdn},{parent_dn}"
+        inherited = list(inherited_by_child(parent, CLASS_GUIDS[node.cls]))
+        if node.protected:
+            kept = [a.model_copy(update={"flags": a.flags & ~INHERITED}) for a in inherited]
+            aces = (*node.aces, *(kept if node.keep_inherited else default_aces(inherited=False)))
+        else:
+            aces = (*node.aces, *inherited)
+        sd = SecurityDescriptor(dacl_protected=node.protected, aces=aces)
+        key = dacl_digest(descriptor_bytes(sd))
+        table[key] = sd
+        item = ScopedObject(dn=dn, object_class=node.cls, dacl=key, admin_count=node.admin_count)
+        (objects if node.cls in ("user", "inetOrgPerson") else containers).append(item)
+        for child in node.children:
+            walk(dn, sd, child)
+
+    for node in nodes:
+        walk(root.dn, root.security, node)
+    scan = ScopeScan(
+        root=root.dn,
+        containers=tuple(sorted(containers, key=lambda o: o.dn.lower())),
+        objects=tuple(sorted(objects, key=lambda o: o.dn.lower())),
+        ous_total=sum(c.object_class == "organizationalUnit" for c in containers),
+    )
+    return scan, table
+
+
 def domain_root(aces: list[Ace] | tuple[Ace, ...] = ()) -> AdObject:
     """``DC=contoso,DC=test`` with explicit defaults."""
     return present(BASE, ("domain", "domainDNS"), aces, defaults_inherited=False)
+
+
+def admin_sd_holder() -> AdObject:
+    """``CN=AdminSDHolder,CN=System``: SDProp's template, protected, defaults only."""
+    return present(
+        f"CN=AdminSDHolder,CN=System,{BASE}",
+        ("container",),
+        protected=True,
+        defaults_inherited=False,
+    )
 
 
 def ou(dn: str, aces: list[Ace] | tuple[Ace, ...] = ()) -> AdObject:
@@ -350,6 +416,9 @@ class World:
     skus: tuple[SubscribedSku, ...] | None = (p1_sku(),)
     """None: ``/subscribedSkus`` could not be read (recorded in the tenant's ``unread``)."""
     features: dict[str, bool] = field(default_factory=dict)
+    scans: tuple[ScopeScan, ...] = ()
+    """Per-object scans of scope roots (``scope_tree`` builds them with their DACLs)."""
+    dacls: dict[str, SecurityDescriptor] = field(default_factory=dict)
     new_group_default: str | None = None
     """``NewUnifiedGroupWritebackDefault`` as Graph stores it; None = Group.Unified absent."""
 
@@ -398,8 +467,17 @@ class World:
             ),
             objects=objects,
             drs_services=tuple(
-                o.dn for o in self.objects if o.exists and o.dn.lower() == DRS_SERVICE.lower()
+                sorted(
+                    (
+                        o.dn
+                        for o in self.objects
+                        if o.exists and "msDS-DeviceRegistrationService" in o.object_class
+                    ),
+                    key=str.lower,
+                )
             ),
+            scopes=self.scans,
+            dacls=dict(sorted(self.dacls.items())),
             connector=ConnectorAccount(
                 account=CONNECTOR,
                 found=True,
@@ -720,6 +798,66 @@ def deny_ace_defeats_grant() -> tuple[str, World]:
             ou(STAFF, [deny, *password_aces()]),
         ]
     )
+
+
+@scenario("password-per-object")
+def password_per_object() -> tuple[str, World]:
+    """Per-object verdicts under a prepared scope root, each needing its own fix.
+
+    OU=Staff holds all three grants for users. Below it: OU=Sales denies Reset Password to the
+    connector for its users (a manual step: wbplan removes no ACE it did not add); OU=Locked has
+    inheritance disabled with two users (grants planned on OU=Locked); a user with inheritance
+    disabled on itself (grants planned on the user); an inetOrgPerson the user-scoped grants do
+    not reach (grants for inetOrgPerson planned at the root); an adminCount=1 user (reported by
+    WB-PWD-003, not changed).
+    """
+    staff = ou(STAFF, password_aces())
+    sales_deny = Ace(
+        qualifier="deny",
+        trustee=CONNECTOR_SID,
+        mask=CONTROL_ACCESS,
+        flags=CI | IO,
+        object_type=EXTENDED_RIGHTS["User-Force-Change-Password"],
+        inherited_object_type=CLASS_GUIDS["user"],
+    )
+    scan, dacls = scope_tree(
+        staff,
+        [
+            Node(
+                "OU=Sales",
+                "organizationalUnit",
+                [sales_deny],
+                children=[Node("CN=ajones"), Node("CN=mlee")],
+            ),
+            Node(
+                "OU=Locked",
+                "organizationalUnit",
+                protected=True,
+                children=[Node("CN=bwhite"), Node("CN=cgreen")],
+            ),
+            Node("CN=kiosk01", protected=True),
+            Node("CN=dblack", "inetOrgPerson"),
+            Node("CN=adm-jdoe", protected=True, admin_count=True),
+            Node("CN=ezra"),
+        ],
+    )
+    return PASSWORD, World(
+        objects=[domain_root([unexpire_for_authenticated_users()]), staff, admin_sd_holder()],
+        scans=(scan,),
+        dacls=dacls,
+    )
+
+
+@scenario("drs-duplicate")
+def drs_duplicate() -> tuple[str, World]:
+    """Two msDS-DeviceRegistrationService objects: a person deletes the extra one, and the
+    tenant flag waits for that; wbplan creates no third and deletes nothing itself."""
+    extra = present(
+        f"CN=DeviceRegistrationService-old,{DRS_SERVICES}",
+        ("msDS-DeviceRegistrationService",),
+        attributes={"msDS-DeviceLocation": (REGISTERED_DEVICES,), "msDS-IsEnabled": ("TRUE",)},
+    )
+    return DEVICE, World(objects=[domain_root(), *device_objects_prepared(), extra])
 
 
 @scenario("ace-via-token-group")

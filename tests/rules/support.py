@@ -12,6 +12,8 @@ from planner.model.policy import Policy
 from planner.model.report import Finding, Report
 from planner.model.state import ObservedState
 from planner.observe.live import LiveSources, observe_live
+from planner.planning import make_plan
+from planner.story import unplanned_failures
 from tests.ad.conftest import options_for
 from tests.support import graph_tenants
 from tests.support.graph_emulator import GraphEmulator
@@ -74,8 +76,13 @@ def observe(
 def report(
     policy: Policy, state: ObservedState, *, today: dt.date = TODAY, fail_on: str = "shall"
 ) -> Report:
-    """The report for ``policy`` against ``state``."""
-    return make_report(
+    """The report for ``policy`` against ``state``; every failing SHALL finding must have a
+    change or manual step in the plan for the same observations (plan and check tell one
+    story, issue 12)."""
+    plan = make_plan(
+        policy, state, policy_file="p", policy_digest="", state_source="live", timestamp="t"
+    )
+    rep = make_report(
         policy,
         state,
         policy_file="policy.yaml",
@@ -85,6 +92,9 @@ def report(
         today=today,
         fail_on=fail_on,  # type: ignore[arg-type]
     )
+    unplanned = unplanned_failures(plan, rep.findings)
+    assert not unplanned, [(f.rule_id, f.address, f.message) for f in unplanned]
+    return rep
 
 
 def findings(rep: Report, rule_id: str) -> list[Finding]:
