@@ -22,7 +22,7 @@ from typing import Any
 from bench.dc import RunningDC
 from bench.population import DEVICES_DN, GROUPS_DN, SCOPE_DN
 from planner.observe.ad_common import BASE_ATTRIBUTES
-from planner.observe.ad_scan import CONTAINERS_FILTER, USERS_FILTER
+from planner.observe.ad_scan import CONTAINERS_FILTER, SCAN_ATTRIBUTES, USERS_FILTER
 from tests.support.samba import ADMIN_PASSWORD, ADMIN_USER, CONNECTOR_SAM, DOMAIN
 
 SD_FLAGS_DACL = "1.2.840.113556.1.4.801=::MAMCAQQ="
@@ -96,7 +96,8 @@ def floor_searches() -> list[tuple[str, str, str, str, list[str], bool]]:
     filters and attribute lists ``planner.observe.ad_scan`` sends."""
     return [
         ("ous", SCOPE_DN, "sub", CONTAINERS_FILTER, list(BASE_ATTRIBUTES), True),
-        ("users", SCOPE_DN, "sub", USERS_FILTER, ["adminCount"], False),
+        # every user's DACL too (per-object verdicts, issue 12), under the same SD-flags control
+        ("users", SCOPE_DN, "sub", USERS_FILTER, list(SCAN_ATTRIBUTES), True),
         ("groups", GROUPS_DN, "sub", "(objectClass=group)", ["1.1"], False),
         ("devices", DEVICES_DN, "one", "(objectClass=msDS-Device)", ["msDS-DeviceID"], False),
     ]
@@ -252,12 +253,42 @@ def scan_counts(snapshot: Path) -> dict[str, int]:
     scopes = ad.get("scopes") or []
     groups = ad.get("groups") or []
     devices = ad.get("devices") or {}
+    dacls = ad.get("dacls") or {}
+
+    def protected(key: str | None) -> bool:
+        return bool(key and (dacls.get(key) or {}).get("dacl_protected"))
+
     return {
         "ous": sum(s.get("ous_total", 0) for s in scopes),
-        "protected_ous": sum(len(s.get("protected_objects", ())) for s in scopes),
-        "admin_count_users": sum(len(s.get("admin_count_users", ())) for s in scopes),
-        "users": sum(s.get("users_total", 0) for s in scopes),
+        "protected_ous": sum(
+            protected(c.get("dacl")) for s in scopes for c in s.get("containers", ())
+        ),
+        "admin_count_users": sum(
+            bool(o.get("admin_count")) for s in scopes for o in s.get("objects", ())
+        ),
+        "users": sum(len(s.get("objects", ())) for s in scopes),
         "groups": sum(g.get("count", 0) for g in groups),
         "devices": int(devices.get("count", 0)),
         "objects": len(ad.get("objects") or ()),
+        "distinct_dacls": len(dacls),
+    }
+
+
+def measure_evaluation(snapshot: Path) -> dict[str, float | int]:
+    """In-process: load the snapshot and time the per-object verdicts of every scope (what
+    check and plan add on top of the read), and the distinct DACLs they were computed from."""
+    from planner.observe.snapshot import load_state
+    from planner.scope_rights import analyse
+
+    state = load_state(snapshot)
+    assert state.ad is not None
+    start = time.perf_counter()
+    objects = 0
+    for scan in state.ad.scopes:
+        analysis = analyse(state, scan.root)
+        objects += len(analysis.verdicts) if analysis else 0
+    return {
+        "evaluate_s": round(time.perf_counter() - start, 3),
+        "objects_evaluated": objects,
+        "distinct_dacls": len(state.ad.dacls),
     }

@@ -37,6 +37,7 @@ from bench.measure import (
     Measured,
     check_available,
     measure_check,
+    measure_evaluation,
     measure_floor,
     measure_plan,
     measure_refresh,
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(measure_plan("wbplan plan (example)", work, []))
 
     counts = scan_counts(snapshot)
+    evaluation = measure_evaluation(snapshot)
     generated = {
         "ous": want.ous,
         "protected_ous": want.protected_ous,
@@ -161,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             {**r.as_dict(), "ratio_to_floor": round(r.wall_s / floor.wall_s, 2)} for r in rows
         ],
         "counts_read": counts,
+        "evaluation": evaluation,
         "counts_generated": generated,
         "counts_match": not mismatch,
         "total_run_s": round(time.perf_counter() - run_start, 1),
@@ -173,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     say(table(rows, floor.wall_s))
     say("")
     say("counts read: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    say(
+        f"per-object verdicts: {evaluation['objects_evaluated']:,} objects from "
+        f"{evaluation['distinct_dacls']:,} distinct DACLs in {evaluation['evaluate_s']} s (in-process)"
+    )
     if mismatch:
         say(f"COUNT MISMATCH (read, generated): {mismatch}")
     say(f"floor searches: {json.dumps(floor.extra['searches'])}")
