@@ -120,6 +120,8 @@ def observation_address(
         return "tenant.subscribed_skus[]"
     if resource_type == "tenant.feature":
         return "tenant.sync[]"
+    if resource_type == "tenant.retired_feature":
+        return "tenant.sync[]"
     if resource_type == "tenant.sync_status":
         return "tenant.organization[]"
     if resource_type == "tenant.setting":

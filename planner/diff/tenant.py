@@ -109,6 +109,17 @@ def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -
     match r.type:
         case "connect.option" | "tenant.sspr":
             return Outcome("read", "unverifiable", instructions=r.instructions)
+        case "connect.version":
+            problems = list(r.desired.get("problems") or [])
+            if problems:
+                return Outcome(
+                    "manual",
+                    "connect_too_old",
+                    {"problems": problems},
+                    {"problems": []},
+                    instructions=f"{'; '.join(problems)}. {r.instructions}",
+                )
+            return Outcome("no-op", "satisfied")
     if index.tenant is None:
         return not_observed("the tenant")
     match r.type:
@@ -120,4 +131,12 @@ def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -
             return diff_setting(r, index)
         case "tenant.sync_status":
             return diff_sync_status(r, index)
+        case "tenant.retired_feature":
+            sync = index.tenant.sync
+            if sync is None:
+                return not_observed("the tenant's onPremisesSynchronization features")
+            flag = r.address.removeprefix("tenant.feature[").removesuffix("]")
+            if sync.features.get(flag) is True:
+                return Outcome("manual", "feature_enabled", {"value": True}, {"value": False})
+            return Outcome("no-op", "satisfied")
     raise AssertionError(f"no diff for resource type {r.type}")

@@ -50,6 +50,7 @@ ActionReason = Literal[
     "inheritance_blocked",
     "duplicate_object",
     "sync_stale",
+    "connect_too_old",
     "remove_preparation",
     "unverifiable",
     "not_observed",

@@ -8,13 +8,20 @@ domain roots).
 
 from __future__ import annotations
 
+from planner.connectversion import version_problems
 from planner.model.dn import dn_key
 from planner.model.plan import Resource
 from planner.model.policy import Policy
 from planner.model.state import ObservedState
 from planner.requirements import device, exchange, group, hybrid_join, keys, password, user
 from planner.requirements.common import Context, connector_resource
-from planner.requirements.tenant import licence_resources, sync_status_resource
+from planner.requirements.tenant import (
+    RETIRED_FLAGS,
+    connect_version_resource,
+    licence_resources,
+    retired_flag_resource,
+    sync_status_resource,
+)
 
 FEATURE_MODULES = (password, device, group, exchange, keys, hybrid_join, user)
 
@@ -64,6 +71,13 @@ def expand(policy: Policy, state: ObservedState | None) -> list[Resource]:
     if state is not None and state.tenant is not None:
         # Judged only where the tenant was read: an unread tenant is unknown, not a step.
         extra.append(sync_status_resource(ctx))
+        extra += [
+            retired_flag_resource(f)
+            for f in RETIRED_FLAGS
+            if f"tenant.feature[{f}]" not in addresses
+        ]
+    if version_problems(policy) is not None:
+        extra.append(connect_version_resource(ctx))
     for r in merged:
         # Only a grant needs its object to exist: removing an ACE from an object that is gone
         # is already done (diff_ace says so), never a reason to ask for the object.

@@ -7,6 +7,7 @@ depends on it ("licences before features", domain.md §12.2 item 1).
 
 from __future__ import annotations
 
+from planner.connectversion import UPGRADE, version_problems
 from planner.model.plan import Resource
 from planner.requirements.common import Context
 from planner.syncstate import CONNECT_CHECK
@@ -81,4 +82,50 @@ def sync_status_resource(ctx: Context) -> Resource:
         manageable=False,
         desired={"synced": True},
         instructions=CONNECT_CHECK,
+    )
+
+
+def connect_version_resource(ctx: Context) -> Resource:
+    """The declared Connect version supports the enabled features (a manual upgrade when not)."""
+    return Resource(
+        address="connect.version[]",
+        type="connect.version",
+        provider="connect",
+        features=(),
+        why="Connect up to 1.0.8641.0 cannot do password writeback; device writeback options need 1.1.819.0 (domain.md §3, §4 [S32][S4])",
+        manageable=False,
+        desired={"problems": version_problems(ctx.policy) or []},
+        instructions=UPGRADE,
+    )
+
+
+RETIRED_FLAGS = {
+    "groupWriteBackEnabled": (
+        "group",
+        "Group writeback v2 was retired after June 30, 2024 (domain.md §8 [S20])",
+        "Turn group writeback v2 off on the Connect server: `Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false`, "
+        "after moving security groups to Cloud Sync 'Group Provision to Active Directory'",
+    ),
+    "userWritebackEnabled": (
+        "user",
+        "User writeback was withdrawn in August 2015 (domain.md §11 [S25])",
+        "Turn user writeback off in the Entra Connect wizard (Optional features), or declare `user: {enabled: false}` "
+        "in the policy and let `wbplan apply` turn the flag off",
+    ),
+}
+
+
+def retired_flag_resource(flag: str) -> Resource:
+    """A retired or withdrawn feature still on in the tenant: a person turns it off (wbplan
+    changes no flag the policy does not name)."""
+    feature, why, how = RETIRED_FLAGS[flag]
+    return Resource(
+        address=f"tenant.feature[{flag}]",
+        type="tenant.retired_feature",
+        provider="tenant",
+        features=(feature,),
+        why=why,
+        manageable=False,
+        desired={"value": False},
+        instructions=how,
     )

@@ -4,6 +4,7 @@ and the declared Connect version clears the feature gates (WB-CON-002, domain.md
 
 from __future__ import annotations
 
+from planner.connectversion import UPGRADE, parse_version, version_problems
 from planner.model.policy import Policy
 from planner.model.report import RuleInfo
 from planner.rules.base import Result, rule
@@ -16,8 +17,6 @@ VERSION_VERIFY_AT = (
 )
 # Version gates (domain.md §3, §4, §12.2 item 9): password writeback is unsupported up to and
 # including 1.0.8641.0 (it relied on the retired Azure ACS) [S32]; device options need 1.1.819.0 [S4].
-PASSWORD_ABOVE = (1, 0, 8641, 0)
-DEVICE_AT_LEAST = (1, 1, 819, 0)
 
 
 def _enabled(policy: Policy, name: str) -> bool:
@@ -72,10 +71,7 @@ def connector_exists(ctx: RuleContext) -> list[Result]:
 
 
 def _version(text: str) -> tuple[int, ...] | None:
-    try:
-        return tuple(int(p) for p in text.strip().split("."))
-    except ValueError:
-        return None
+    return parse_version(text)
 
 
 def version_gated(policy: Policy) -> bool:
@@ -94,7 +90,7 @@ def version_gated(policy: Policy) -> bool:
             "writeback options need 1.1.819.0 or later. No API exposes the installed version: the policy "
             "declares it (connect.version), otherwise the rule is unknown."
         ),
-        remediation="Upgrade Microsoft Entra Connect Sync to a current release and declare its version in the policy.",
+        remediation=UPGRADE + ".",
         references=("S32", "S4", "S33", "S3"),
         failure_modes=("F11", "F12"),
     ),
@@ -123,11 +119,7 @@ def connect_version(ctx: RuleContext) -> list[Result]:
                 {"declared": declared},
             )
         ]
-    problems = []
-    if _enabled(ctx.policy, "password") and version <= PASSWORD_ABOVE:
-        problems.append("password writeback needs a build newer than 1.0.8641.0")
-    if _enabled(ctx.policy, "device") and version < DEVICE_AT_LEAST:
-        problems.append("device writeback needs 1.1.819.0 or later")
+    problems = version_problems(ctx.policy) or []
     evidence = {"declared": declared, "problems": problems}
     if problems:
         return [Result("fail", address, f"Connect {declared}: " + "; ".join(problems), evidence)]

@@ -24,7 +24,10 @@ def test_reads_organization_skus_sync_and_domains(
     assert state.organization is not None
     assert state.organization.display_name == "Contoso"
     assert state.organization.on_premises_sync_enabled is True
-    assert state.organization.on_premises_last_sync == "2025-01-15T08:30:00Z"
+    assert (
+        state.organization.on_premises_last_sync
+        == graph_emulator.tenant.organization["onPremisesLastSyncDateTime"]
+    )
     assert state.subscribed_skus is not None
     assert [s.sku_part_number for s in state.subscribed_skus] == ["STANDARDPACK", "AAD_PREMIUM"]
     p1 = state.subscribed_skus[1]

@@ -110,7 +110,8 @@ def test_password_and_tenant_rules_fail_and_waivers(
     emu.tenant = graph_tenants.tenant(
         skus=[graph_tenants.sku_e1()],
         features={"userWritebackEnabled": True, "groupWriteBackEnabled": True},
-    )  # last sync 2025-01-15: stale
+        last_sync=graph_tenants.STALE_SYNC,
+    )
     waivers = [
         {
             "rule": "WB-PWD-003",

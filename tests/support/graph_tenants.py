@@ -10,6 +10,7 @@ device trustType [S41]).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,6 +217,10 @@ class EmulatedTenant:
     domains: list[dict[str, Any]] = field(default_factory=list)
 
 
+STALE_SYNC = "2025-01-15T08:30:00Z"
+"""A last sync long before any observation (WB-TEN-001 fails, the plan asks a person)."""
+
+
 def tenant(
     *,
     skus: list[dict[str, Any]] | None = None,
@@ -223,15 +228,21 @@ def tenant(
     group_unified: dict[str, Any] | None = None,
     devices: list[dict[str, Any]] | None = None,
     synced: bool = True,
+    last_sync: str | None = None,
 ) -> EmulatedTenant:
-    """A tenant: P1 licence, features off, no Group.Unified setting, no devices by default."""
+    """A tenant: P1 licence, features off, no Group.Unified setting, no devices by default;
+    last synced ten minutes before it was made unless ``last_sync`` says when (STALE_SYNC for a
+    sync server that stopped)."""
     sync_features = {**FEATURES_OFF, **(features or {})}
+    when = last_sync or (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     return EmulatedTenant(
         organization={
             "id": TENANT_ID,
             "displayName": "Contoso",
             "onPremisesSyncEnabled": synced,
-            "onPremisesLastSyncDateTime": "2025-01-15T08:30:00Z" if synced else None,
+            "onPremisesLastSyncDateTime": when if synced else None,
         },
         skus=copy.deepcopy(skus) if skus is not None else [sku_p1()],
         sync={

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'hybrid-join-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:7021bd83cce50a585e6307abac4182fe210a0c101b6c6b33006effb4d7f078e3 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:96ba453677ff9218b4cb2e46618f1943d36e9549d7e45d4854c3038639c40aa6 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:d7a89e8ac7f142dd8ad1e846912eca7009cd33597cf41ff2d0d1f2a01b97ba6b
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'keys-and-hybrid-join-remove-preparation', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:ac5c8166ddddd3623f6d3f1bec5d9fb6f2fb7fc436f4dfdee32efad40524bc75 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:1948c18bc82199472004501afcf0935e169f80df601b521cfb5d0821b74b3d39 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:a7f59348c63c31840d7d017e4e18862ef900af445392412d6e391360d58e6205
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,

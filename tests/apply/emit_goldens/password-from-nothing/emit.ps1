@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'password-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:f6e84468a85665a82d0cf4f0e23dc1de10c84451b7da44dee468d3e8f5222cf1 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:0f5a95b8040215167af8f78f95740c8675d90f7b0a13831179f65abea8c238fe made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:ea268842a151c2a1e69ee8cffa0b5bb12eb54106c17da0893886f371246d9d18
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
