@@ -51,6 +51,15 @@ class Operation:
     right: Right
     classes: tuple[str, ...]
     """lDAPDisplayNames of the object classes it applies to."""
+    grant: str = ""
+    """Name of the grant (the requirement) that gives this right; the operation's own name when
+    empty (password writeback: one grant per right; Exchange hybrid: one RPWP grant per class
+    covers every attribute it writes)."""
+
+    @property
+    def grant_name(self) -> str:
+        """The grant that gives this right."""
+        return self.grant or self.name
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,25 @@ def property_sets_of(state: ObservedState, attribute: str) -> frozenset[str]:
 
 
 PASSWORD_CLASSES = ("user", "inetOrgPerson")
+EXCHANGE_CLASSES = ("user", "inetOrgPerson", "group", "contact")
+EXCHANGE_ATTRIBUTES = {
+    # What Connect's Exchange hybrid writeback writes, per class (domain.md §10 [S26]); an
+    # attribute the observed schema lacks (no Exchange schema, or not this version) is skipped.
+    "msDS-ExternalDirectoryObjectId": ("user", "inetOrgPerson"),
+    "msExchArchiveStatus": ("user", "inetOrgPerson"),
+    "msExchBlockedSendersHash": ("user", "inetOrgPerson"),
+    "msExchSafeRecipientsHash": ("user", "inetOrgPerson"),
+    "msExchSafeSendersHash": ("user", "inetOrgPerson"),
+    "msExchUCVoiceMailSettings": ("user", "inetOrgPerson"),
+    "msExchUserHoldPolicies": ("user", "inetOrgPerson"),
+    "proxyAddresses": EXCHANGE_CLASSES,
+    "publicDelegates": ("user", "inetOrgPerson"),
+}
+GROUP_MANAGE_MASK = 0x10 | 0x20 | 0x10000 | 0x40
+"""RP WP SD DT on each group: what group writeback does to the groups it writes (the grant is
+GR GW SD DT, Set-ADSyncUnifiedGroupWritebackPermissions, domain.md §7)."""
+DEVICE_READ_WRITE_MASK = 0x10 | 0x20
+"""RP WP on msDS-Device objects (domain.md §4)."""
 
 
 def password_operations(state: ObservedState) -> tuple[Operation, ...]:
@@ -174,6 +202,44 @@ def password_operations(state: ObservedState) -> tuple[Operation, ...]:
         right = Right(f"write-{attr}", WRITE_PROPERTY, guid, property_sets_of(state, attr))
         ops.append(Operation(f"write-{attr}", f"WP {attr}", right, PASSWORD_CLASSES))
     return tuple(ops)
+
+
+def exchange_operations(state: ObservedState) -> tuple[Operation, ...]:
+    """The attributes Exchange hybrid writeback writes, each checked on its own (a deny on one
+    attribute or its property set refuses that write), all given by one RPWP grant per class."""
+    info = state.ad.schema_info if state.ad else None
+    ops = []
+    for attr, classes in EXCHANGE_ATTRIBUTES.items():
+        guid = info.attributes.get(attr) if info else None
+        if not guid:
+            continue
+        right = Right(f"write-{attr}", WRITE_PROPERTY, guid, property_sets_of(state, attr))
+        ops.append(Operation(f"write-{attr}", f"WP {attr}", right, classes, grant="read-write"))
+    return tuple(ops)
+
+
+def group_operations(state: ObservedState) -> tuple[Operation, ...]:
+    """What group writeback does to each group in its OU: read, write, delete (GR GW SD DT)."""
+    del state
+    right = Right("manage-groups", GROUP_MANAGE_MASK)
+    return (Operation("manage-groups", "RP WP SD DT", right, ("group",)),)
+
+
+def device_operations(state: ObservedState) -> tuple[Operation, ...]:
+    """What device writeback does to each msDS-Device in the device container: read and write
+    its attributes (RP WP)."""
+    del state
+    right = Right("read-write-devices", DEVICE_READ_WRITE_MASK)
+    return (Operation("read-write-devices", "RP WP", right, ("msDS-Device",)),)
+
+
+FEATURE_OPERATIONS: dict[str, Callable[[ObservedState], tuple[Operation, ...]]] = {
+    "password": password_operations,
+    "exchange": exchange_operations,
+    "group": group_operations,
+    "device": device_operations,
+}
+"""The per-object analyses wbplan makes, by name (a requirement's ``desired["analysis"]``)."""
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -373,8 +439,8 @@ def _protected_gaps(
 ) -> None:
     """What new objects below each inheritance-disabled container would get (per distinct DACL)."""
     assert state.ad is not None
-    # Users (what Set-ADSyncPasswordWritebackPermissions covers) and the classes present below
-    # each container.
+    # The feature's first class (users: what the ADSync cmdlets cover) and the classes present
+    # below each container.
     below: dict[str, set[str]] = {}
     for v in analysis.verdicts:
         below.setdefault(dn_key(v.governing), set()).add(v.obj.object_class)
@@ -384,7 +450,8 @@ def _protected_gaps(
         if sd is None or not sd.dacl_protected:
             continue
         assert c.dacl is not None
-        classes = ["user", *sorted(below.get(dn_key(c.dn), set()) - {"user"})]
+        first = analysis.operations[0].classes[0] if analysis.operations else "user"
+        classes = [first, *sorted(below.get(dn_key(c.dn), set()) - {first})]
         for cls in classes:
             guid = _schema_guid(state, "class", cls) if cls in CLASS_GUIDS else ""
             for op in analysis.operations:
@@ -438,7 +505,7 @@ def analyse(state: ObservedState, root: str, feature: str = "password") -> Scope
     principal = connector_principal(state)
     result = None
     if scan is not None and principal is not None:
-        ops = password_operations(state)
+        ops = FEATURE_OPERATIONS[feature](state)
         result = analyse_scan(state, scan, principal[0], ops, self_dn=principal[1])
     _CACHE[key] = (state, result)
     while len(_CACHE) > _CACHE_SIZE:

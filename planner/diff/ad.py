@@ -230,29 +230,39 @@ def _analysis_for(r: Resource, index: Index) -> ScopeAnalysis | None:
     scope = r.desired.get("scope")
     if not scope or index.state is None or r.dn is None:
         return None
-    return analyse(index.state, str(scope))
+    return analyse(index.state, str(scope), str(r.desired.get("analysis", "password")))
+
+
+def _ops_of(analysis: ScopeAnalysis, grant: str) -> set[str]:
+    return {op.name for op in analysis.operations if op.grant_name == grant}
 
 
 def _lacking(r: Resource, index: Index) -> list[str]:
     """DNs of existing objects governed by ``r.dn`` (no protected DACL between them and it) of
-    the grant's class that lack its right (planner.scope_rights); adminCount=1 users aside."""
+    the grant's class that lack a right the grant gives (planner.scope_rights); adminCount=1
+    users aside."""
     analysis = _analysis_for(r, index)
     if analysis is None or r.dn is None:
         return []
-    key = (dn_key(r.dn), str(r.desired["object_class"]), str(r.desired["operation"]))
-    return [v.obj.dn for v in analysis.missing.get(key, [])]
+    point, cls = dn_key(r.dn), str(r.desired["object_class"])
+    dns: dict[str, str] = {}
+    for op in sorted(_ops_of(analysis, str(r.desired["grant"]))):
+        for v in analysis.missing.get((point, cls, op), []):
+            dns.setdefault(dn_key(v.obj.dn), v.obj.dn)
+    return list(dns.values())
 
 
 def _deny_step_covers(r: Resource, index: Index) -> bool:
-    """Some object the grant governs is denied its right by a deny ACE (an ad.deny step)."""
+    """Some object the grant governs is denied a right it gives by a deny ACE (an ad.deny
+    step)."""
     analysis = _analysis_for(r, index)
     if analysis is None or r.dn is None:
         return False
-    point, op = dn_key(r.dn), str(r.desired["operation"])
+    point, ops = dn_key(r.dn), _ops_of(analysis, str(r.desired["grant"]))
     return any(
         dn_key(v.governing) == point
         for (_origin, denied_op), verdicts in analysis.denied.items()
-        if denied_op == op
+        if denied_op in ops
         for v in verdicts
     )
 
@@ -273,7 +283,8 @@ def diff_deny(r: Resource, index: Index) -> Outcome:
     person must remove or narrow it (wbplan never drops an ACE it did not add)."""
     assert r.dn is not None
     scope, op = str(r.desired["scope"]), str(r.desired["operation"])
-    analysis = analyse(index.state, scope) if index.state is not None else None
+    kind = str(r.desired.get("analysis", "password"))
+    analysis = analyse(index.state, scope, kind) if index.state is not None else None
     if analysis is None:
         return not_observed(f"the objects under {scope}")
     verdicts = analysis.denied.get((dn_key(r.dn), op), [])

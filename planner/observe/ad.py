@@ -197,11 +197,12 @@ def observe_ad(session: LdapSession, policy: Policy) -> AdState:
     scope_roots = [root for root, _ in scope_classes.values()]
     for root in scope_roots:
         add_object(objects, reader.read_object(root))
+    holders = list(scope_roots)
     if scope_roots:
         # SDProp copies AdminSDHolder's DACL onto adminCount=1 objects within the hour
         # (domain.md §1.7): their verdict needs it.
         for domain in domains:
-            if any(is_at_or_under(r, domain.dn) for r in scope_roots):
+            if any(is_at_or_under(r, domain.dn) for r in holders):
                 add_object(objects, reader.read_object(admin_sd_holder_dn(domain.dn)))
 
     drs_dns: tuple[str, ...] = ()
@@ -235,9 +236,20 @@ def observe_ad(session: LdapSession, policy: Policy) -> AdState:
             reader, domains, root_domain, root_dse.default_naming_context
         )
 
+    # Per-object scans also of the group writeback OU (its groups) and the device container
+    # (its devices): the connector acts on each of them.
+    if wb.group is not None and wb.group.container:
+        scope_classes.setdefault(dn_key(wb.group.container), (wb.group.container, []))[1].append(
+            "group"
+        )
+    if devices is not None:
+        scope_classes.setdefault(dn_key(devices.location), (devices.location, []))[1].append(
+            "msDS-Device"
+        )
     scopes = []
     table = DaclTable()
-    for root in sorted(scope_roots, key=dn_key):
+    for key in sorted(scope_classes):
+        root = scope_classes[key][0]
         obj = objects.get(dn_key(root))
         if obj is not None and obj.exists:
             classes = tuple(dict.fromkeys(scope_classes[dn_key(root)][1]))

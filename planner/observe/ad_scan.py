@@ -41,6 +41,7 @@ CLASS_FILTERS = {
     "inetOrgPerson": USERS_FILTER,
     "group": "(objectCategory=group)",
     "contact": "(&(objectCategory=person)(objectClass=contact))",
+    "msDS-Device": "(objectClass=msDS-Device)",
 }
 SCAN_ATTRIBUTES = ("objectClass", "adminCount", "nTSecurityDescriptor")
 

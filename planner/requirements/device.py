@@ -25,6 +25,7 @@ from planner.requirements.common import (
     ace_resource,
     ad_object,
 )
+from planner.requirements.scoped import At, below_root, scoped
 from planner.requirements.tenant import connect_option, feature_flag
 from planner.rights import (
     CREATE_CHILD,
@@ -94,6 +95,57 @@ def drs_configuration_ace(
     )
 
 
+def device_write(
+    ctx: Context,
+    location: str,
+    *,
+    dn: str,
+    at: At,
+    destroy: bool = False,
+    after: tuple[str, ...] = (),
+) -> Resource:
+    """RP WP on msDS-Device objects: on descendants of ``dn`` (the device container, or a
+    container below it with inheritance disabled), or on ``dn`` itself (a device with
+    inheritance disabled)."""
+    device_class = ctx.class_guid("msDS-Device")
+    mask = READ_PROPERTY | WRITE_PROPERTY
+    if at == "object":
+        ace = AceSpec(mask=mask, flags=CI)
+        right = RightSpec(name="read-write-devices", mask=mask, applies_to="object")
+        why = f"{dn} has inheritance disabled: the connector needs RP WP on the device itself (domain.md §4, §1.6 [S26])"
+    else:
+        ace = AceSpec(
+            mask=mask,
+            flags=CI_IO,
+            inherited_object_type=device_class,
+            inherited_object_type_name="msDS-Device",
+        )
+        right = RightSpec(
+            name="read-write-devices",
+            mask=mask,
+            applies_to="descendants",
+            target_class=device_class,
+        )
+        why = (
+            "The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects (domain.md §4 [S26])"
+            if at == "root"
+            else f"{dn} has inheritance disabled: RP WP on its msDS-Device objects from {dn} itself (domain.md §4, §1.6 [S26])"
+        )
+    return ace_resource(
+        ctx,
+        dn=dn,
+        purpose="device-writeback",
+        name="read-write-devices",
+        feature=FEATURE,
+        why=why,
+        ace=ace,
+        rights=(right,),
+        depends_on=(ad_object(location), *after),
+        destroy=destroy,
+        desired=scoped(location, "device", "msDS-Device", "read-write-devices", at),
+    )
+
+
 def device_aces(
     ctx: Context, location: str, *, destroy: bool = False, after: tuple[str, ...] = ()
 ) -> tuple[Resource, Resource]:
@@ -132,30 +184,7 @@ def device_aces(
         depends_on=(ad_object(location), *after),
         destroy=destroy,
     )
-    write = ace_resource(
-        ctx,
-        dn=location,
-        purpose="device-writeback",
-        name="read-write-devices",
-        feature=FEATURE,
-        why="The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects (domain.md §4 [S26])",
-        ace=AceSpec(
-            mask=READ_PROPERTY | WRITE_PROPERTY,
-            flags=CI_IO,
-            inherited_object_type=device_class,
-            inherited_object_type_name="msDS-Device",
-        ),
-        rights=(
-            RightSpec(
-                name="read-write-devices",
-                mask=READ_PROPERTY | WRITE_PROPERTY,
-                applies_to="descendants",
-                target_class=device_class,
-            ),
-        ),
-        depends_on=(ad_object(location), *after),
-        destroy=destroy,
-    )
+    write = device_write(ctx, location, dn=location, at="root", destroy=destroy, after=after)
     return create, write
 
 
@@ -268,6 +297,20 @@ def expand(ctx: Context) -> list[Resource]:
     create, write = device_aces(ctx, location)
     cfg_ace = drs_configuration_ace(ctx, FEATURE)
     out += [create, write, cfg_ace]
+
+    def build(grant: str, cls: str, dn: str, at: At) -> Resource:
+        del grant, cls  # one grant: read and write the devices
+        return device_write(ctx, location, dn=dn, at=at)
+
+    _present, below = below_root(
+        ctx,
+        root=location,
+        analysis="device",
+        purpose="device-writeback",
+        feature=FEATURE,
+        build=build,
+    )
+    out += below
     flag = feature_flag(
         ctx,
         "deviceWritebackEnabled",

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import (
+    CI,
     CI_IO,
     Context,
     ace_resource,
     ad_object,
 )
 from planner.requirements.group import exchange_gate
+from planner.requirements.scoped import At, below_root, scoped
 from planner.requirements.tenant import connect_option
 from planner.rights import (
     READ_PROPERTY,
@@ -20,6 +22,49 @@ from planner.rights import (
 
 FEATURE = "exchange_hybrid"
 CLASSES = ("user", "inetOrgPerson", "group", "contact")
+
+
+ANALYSIS = "exchange"
+PURPOSE = "exchange-hybrid"
+
+
+def _grant(ctx: Context, *, root: str, dn: str, cls: str, at: At, remove: bool) -> Resource:
+    """RPWP on ``cls`` objects: on descendants of ``dn`` (a scope root, or a container below it
+    with inheritance disabled: -ADobjectDN), or on ``dn`` itself (an object with inheritance
+    disabled: the cmdlet's /I:T form without class filter)."""
+    guid = ctx.class_guid(cls)
+    mask = READ_PROPERTY | WRITE_PROPERTY
+    if at == "object":
+        ace = AceSpec(mask=mask, flags=CI)
+        right = RightSpec(name=f"read-write-{cls}", mask=mask, applies_to="object")
+        why = f"{dn} has inheritance disabled: the connector needs RPWP on the object itself to write the Exchange hybrid attributes (domain.md §10 [S2][S1])"
+    else:
+        ace = AceSpec(
+            mask=mask, flags=CI_IO, inherited_object_type=guid, inherited_object_type_name=cls
+        )
+        right = RightSpec(
+            name=f"read-write-{cls}", mask=mask, applies_to="descendants", target_class=guid
+        )
+        why = (
+            f"Exchange hybrid writes msExch* attributes and proxyAddresses back to {cls} objects: RPWP on descendant {cls} objects (domain.md §10 [S2][S1])"
+            if at == "root"
+            else f"{dn} has inheritance disabled, so the grant on {root} does not reach its {cls} objects: RPWP on descendant {cls} objects of {dn} itself (domain.md §10, §1.6 [S2][S1])"
+        )
+    return ace_resource(
+        ctx,
+        dn=dn,
+        purpose=PURPOSE,
+        name=f"read-write-{cls}",
+        feature=FEATURE,
+        why=why,
+        ace=ace,
+        rights=(right,),
+        depends_on=()
+        if remove
+        else (ctx.exchange_schema_address, ad_object(dn if at == "root" else root)),
+        destroy=remove,
+        desired=scoped(root, ANALYSIS, cls, "read-write", at),
+    )
 
 
 def expand(ctx: Context) -> list[Resource]:
@@ -34,33 +79,21 @@ def expand(ctx: Context) -> list[Resource]:
     aces: list[str] = []
     for root in wb.scope or ctx.domain_roots:
         for cls in CLASSES:
-            guid = ctx.class_guid(cls)
-            r = ace_resource(
-                ctx,
-                dn=root,
-                purpose="exchange-hybrid",
-                name=f"read-write-{cls}",
-                feature=FEATURE,
-                why=f"Exchange hybrid writes msExch* attributes and proxyAddresses back to {cls} objects: RPWP on descendant {cls} objects (domain.md §10 [S2][S1])",
-                ace=AceSpec(
-                    mask=READ_PROPERTY | WRITE_PROPERTY,
-                    flags=CI_IO,
-                    inherited_object_type=guid,
-                    inherited_object_type_name=cls,
-                ),
-                rights=(
-                    RightSpec(
-                        name=f"read-write-{cls}",
-                        mask=READ_PROPERTY | WRITE_PROPERTY,
-                        applies_to="descendants",
-                        target_class=guid,
-                    ),
-                ),
-                depends_on=() if remove else (ctx.exchange_schema_address, ad_object(root)),
-                destroy=remove,
-            )
+            r = _grant(ctx, root=root, dn=root, cls=cls, at="root", remove=remove)
             out.append(r)
             aces.append(r.address)
+        if remove:
+            continue
+
+        def build(grant: str, cls: str, dn: str, at: At, root: str = root) -> Resource:
+            del grant  # one RPWP grant per class gives every attribute
+            return _grant(ctx, root=root, dn=dn, cls=cls, at=at, remove=False)
+
+        _present, below = below_root(
+            ctx, root=root, analysis=ANALYSIS, purpose=PURPOSE, feature=FEATURE, build=build
+        )
+        out.extend(below)
+        aces.extend(r.address for r in below)
     if not remove:
         out.append(
             connect_option(

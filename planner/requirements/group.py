@@ -18,6 +18,7 @@ from planner.requirements.common import (
     ace_resource,
     ad_object,
 )
+from planner.requirements.scoped import At, below_root, scoped
 from planner.requirements.tenant import connect_option, feature_flag
 from planner.rights import (
     CREATE_CHILD,
@@ -31,6 +32,7 @@ from planner.rights import (
 )
 
 FEATURE = "group"
+PURPOSE = "group-writeback"
 SETTING_ADDRESS = f"tenant.setting[Group.Unified/{NEW_GROUP_WRITEBACK_DEFAULT}]"
 
 
@@ -87,6 +89,15 @@ def expand(ctx: Context) -> list[Resource]:
         depends_on=(gate.address,),
     )
     aces = _aces(ctx, container, destroy=False)
+
+    def build(grant: str, cls: str, dn: str, at: At) -> Resource:
+        del grant, cls  # one grant: manage the groups
+        return _manage(ctx, container, dn=dn, at=at, destroy=False, deps=(ad_object(container),))
+
+    _present, below = below_root(
+        ctx, root=container, analysis="group", purpose=PURPOSE, feature=FEATURE, build=build
+    )
+    aces += below
     setting = Resource(
         address=SETTING_ADDRESS,
         type="tenant.setting",
@@ -143,20 +154,32 @@ def _aces(
         depends_on=deps,
         destroy=destroy,
     )
-    manage = ace_resource(
-        ctx,
-        dn=container,
-        purpose="group-writeback",
-        name="manage-groups",
-        feature=FEATURE,
-        why="GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions, domain.md §7 [S1][S2])",
-        ace=AceSpec(
-            mask=DS_GENERIC_READ | DS_GENERIC_WRITE | DELETE | DELETE_TREE,
-            flags=CI_IO,
-            inherited_object_type=group,
-            inherited_object_type_name="group",
-        ),
-        rights=(
+    manage = _manage(ctx, container, dn=container, at="root", destroy=destroy, deps=deps)
+    return [create, manage]
+
+
+def _manage(
+    ctx: Context, container: str, *, dn: str, at: At, destroy: bool, deps: tuple[str, ...]
+) -> Resource:
+    """GR GW SD DT on the groups: on descendant groups of ``dn`` (the writeback OU, or an OU
+    below it with inheritance disabled), or on ``dn`` itself (a group with inheritance
+    disabled)."""
+    group = ctx.class_guid("group")
+    mask = DS_GENERIC_READ | DS_GENERIC_WRITE | DELETE | DELETE_TREE
+    if at == "object":
+        ace = AceSpec(mask=mask, flags=CI)
+        rights = (
+            RightSpec(
+                name="read-write-groups", mask=READ_PROPERTY | WRITE_PROPERTY, applies_to="object"
+            ),
+            RightSpec(name="delete-groups-tree", mask=DELETE | DELETE_TREE, applies_to="object"),
+        )
+        why = f"{dn} has inheritance disabled: the connector needs GR/GW/Delete/DeleteTree on the group itself (domain.md §7, §1.6 [S1][S2])"
+    else:
+        ace = AceSpec(
+            mask=mask, flags=CI_IO, inherited_object_type=group, inherited_object_type_name="group"
+        )
+        rights = (
             RightSpec(
                 name="read-write-groups",
                 mask=READ_PROPERTY | WRITE_PROPERTY,
@@ -169,8 +192,22 @@ def _aces(
                 applies_to="descendants",
                 target_class=group,
             ),
-        ),
+        )
+        why = (
+            "GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions, domain.md §7 [S1][S2])"
+            if at == "root"
+            else f"{dn} has inheritance disabled, so the grant on {container} does not reach its groups: GR/GW/Delete/DeleteTree on them from {dn} itself (domain.md §7, §1.6 [S1][S2])"
+        )
+    return ace_resource(
+        ctx,
+        dn=dn,
+        purpose=PURPOSE,
+        name="manage-groups",
+        feature=FEATURE,
+        why=why,
+        ace=ace,
+        rights=rights,
         depends_on=deps,
         destroy=destroy,
+        desired=scoped(container, "group", "group", "manage-groups", at),
     )
-    return [create, manage]

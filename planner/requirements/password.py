@@ -5,7 +5,6 @@ option and the SSPR on-premises toggle, neither of which any API exposes."""
 
 from __future__ import annotations
 
-from planner.model.dn import dn_key
 from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import (
     CI,
@@ -14,12 +13,13 @@ from planner.requirements.common import (
     ace_resource,
     ad_object,
 )
+from planner.requirements.scoped import At, below_root, scoped
 from planner.requirements.tenant import connect_option
 from planner.rights import (
     CONTROL_ACCESS,
     WRITE_PROPERTY,
 )
-from planner.scope_rights import PASSWORD_CLASSES, analyse, property_sets_of
+from planner.scope_rights import PASSWORD_CLASSES, property_sets_of
 
 FEATURE = "password"
 
@@ -45,7 +45,7 @@ def _grant(
     scope: str,
     operation: tuple[str, int, str, str],
     object_class: str,
-    at: str,
+    at: At,
     remove: bool,
 ) -> Resource:
     """One grant of the three password writeback rights on ``dn``.
@@ -118,60 +118,25 @@ def _grant(
         rights=(spec,),
         depends_on=(ad_object(dn),) if at == "root" else (ad_object(scope),),
         destroy=remove,
-        desired={"scope": scope, "object_class": object_class, "operation": name, "at": at},
-    )
-
-
-def _deny_step(ctx: Context, scope: str, origin: str, operation: str) -> Resource:
-    return Resource(
-        address=f"ad.deny[{origin}/{PURPOSE}/{operation}]",
-        type="ad.deny",
-        provider="ad",
-        features=(FEATURE,),
-        why=(
-            "An explicit deny ACE decides before any grant below it; wbplan never removes an ACE it did not add "
-            "(domain.md §1.6; MS-DTYP 2.5.3.2)"
-        ),
-        manageable=False,
-        depends_on=(ctx.connector_address, ad_object(scope)),
-        dn=origin,
-        desired={"scope": scope, "operation": operation},
+        desired=scoped(scope, "password", object_class, name, at),
     )
 
 
 def _per_object(ctx: Context, root: str) -> tuple[list[str], list[Resource]]:
     """Classes present under ``root`` and the grants / manual steps the per-object verdicts
-    call for below it (protected containers and users lacking the rights, deny ACEs)."""
-    analysis = analyse(ctx.state, root) if ctx.state is not None else None
-    if analysis is None:
-        return ["user"], []
-    classes = [
-        "user",
-        *(c for c in analysis.classes_present() if c != "user" and c in PASSWORD_CLASSES),
-    ]
-    root_key = dn_key(root)
+    call for below it (planner.requirements.scoped)."""
     by_name = {g[0]: g for g in GRANTS}
-    out: list[Resource] = []
-    for point_key, cls, op in sorted({*analysis.missing, *analysis.gaps}):
-        if point_key == root_key:
-            continue
-        point = analysis.points[point_key]
-        lacking = analysis.missing.get((point_key, cls, op), [])
-        leaf = any(dn_key(v.obj.dn) == point_key for v in lacking)
-        out.append(
-            _grant(
-                ctx,
-                dn=point,
-                scope=root,
-                operation=by_name[op],
-                object_class=cls,
-                at="object" if leaf else "container",
-                remove=False,
-            )
+
+    def build(grant: str, cls: str, dn: str, at: At) -> Resource:
+        return _grant(
+            ctx, dn=dn, scope=root, operation=by_name[grant], object_class=cls, at=at, remove=False
         )
-    for origin_key, op in sorted(analysis.denied):
-        out.append(_deny_step(ctx, root, analysis.origins[origin_key], op))
-    return classes, out
+
+    present, below = below_root(
+        ctx, root=root, analysis="password", purpose=PURPOSE, feature=FEATURE, build=build
+    )
+    classes = ["user", *(c for c in present if c != "user" and c in PASSWORD_CLASSES)]
+    return classes, below
 
 
 def expand(ctx: Context) -> list[Resource]:

@@ -51,9 +51,13 @@ def _one_object(ctx: RuleContext, group: list[Resource], what: str) -> Result:
     denied: list[str] = []
     unknown: list[str] = []
     deny_aces: list[Any] = []
+    lacking: dict[str, int] = {}
     for r in group:
         outcome = ctx.outcome(r)
         name = _name(r)
+        before = outcome.before if isinstance(outcome.before, dict) else {}
+        if before.get("objects_lacking"):
+            lacking[name] = int(before["objects_lacking"])
         if outcome.action == "no-op":
             granted.append(name)
         elif outcome.action == "read":
@@ -73,6 +77,8 @@ def _one_object(ctx: RuleContext, group: list[Resource], what: str) -> Result:
     }
     if deny_aces:
         evidence["deny_aces"] = deny_aces
+    if lacking:
+        evidence["objects_lacking"] = lacking
     if obj is None or ctx.state.ad is None:
         u = ctx.unread(f"ad.object[{dn}]")
         return Result(
@@ -89,6 +95,11 @@ def _one_object(ctx: RuleContext, group: list[Resource], what: str) -> Result:
         parts = []
         if missing:
             parts.append("missing: " + ", ".join(missing))
+        if lacking:
+            parts.append(
+                "objects below lacking them: "
+                + ", ".join(f"{n} ({c})" for n, c in sorted(lacking.items()))
+            )
         if denied:
             parts.append("denied by an explicit deny ACE: " + ", ".join(denied))
         why = f" ({note})" if note else ""
@@ -106,3 +117,29 @@ def _one_object(ctx: RuleContext, group: list[Resource], what: str) -> Result:
             "Security tab (Advanced) in Active Directory Users and Computers",
         )
     return Result("pass", dn, f"the connector holds {what} on {dn}", evidence)
+
+
+def deny_results(ctx: RuleContext, feature: str) -> list[Result]:
+    """One failure per deny ACE that decides against the connector on objects of ``feature``
+    (the plan's manual ``ad.deny[…]`` steps), at the object the ACE is explicit on."""
+    out = []
+    for r in ctx.resources_of(feature, "ad.deny"):
+        outcome = ctx.outcome(r)
+        if outcome.action != "manual" or r.dn is None:
+            continue
+        before = outcome.before if isinstance(outcome.before, dict) else {}
+        out.append(
+            Result(
+                "fail",
+                r.dn,
+                outcome.instructions or f"a deny ACE on {r.dn} decides against the connector",
+                {
+                    "operation": r.desired.get("operation"),
+                    "objects_denied": before.get("denied_objects"),
+                    "deny_aces": before.get("deny_aces", []),
+                    "scope_root": r.desired.get("scope"),
+                },
+                fixed_by=(r.address,),
+            )
+        )
+    return out

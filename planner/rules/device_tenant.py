@@ -7,7 +7,7 @@ from __future__ import annotations
 from planner.model.dn import registered_devices_dn
 from planner.model.policy import Policy
 from planner.model.report import RuleInfo
-from planner.rules.aces import rights_results
+from planner.rules.aces import deny_results, rights_results
 from planner.rules.base import Result, rule
 from planner.rules.context import VERIFY_AD, RuleContext, status_of
 from planner.rules.device import device_enabled
@@ -48,7 +48,7 @@ def device_rights(ctx: RuleContext) -> list[Result]:
         for r in ctx.resources_of("device", "ad.ace")
         if "/device-writeback/" in r.address or "/device-registration/" in r.address
     ]
-    return rights_results(ctx, aces, "the device writeback rights")
+    return [*rights_results(ctx, aces, "the device writeback rights"), *deny_results(ctx, "device")]
 
 
 def device_declared(policy: Policy) -> bool:

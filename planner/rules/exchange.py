@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from planner.model.policy import Policy
 from planner.model.report import RuleInfo
-from planner.rules.aces import rights_results
+from planner.rules.aces import deny_results, rights_results
 from planner.rules.base import Result, rule
 from planner.rules.context import RuleContext
 
@@ -39,8 +39,11 @@ def exchange_enabled(policy: Policy) -> bool:
 )
 def exchange_rights(ctx: RuleContext) -> list[Result]:
     """One result per scope root."""
-    return rights_results(
-        ctx,
-        ctx.resources_of("exchange_hybrid", "ad.ace", "exchange-hybrid"),
-        "the Exchange hybrid rights",
-    )
+    return [
+        *rights_results(
+            ctx,
+            ctx.resources_of("exchange_hybrid", "ad.ace", "exchange-hybrid"),
+            "the Exchange hybrid rights",
+        ),
+        *deny_results(ctx, "exchange_hybrid"),
+    ]

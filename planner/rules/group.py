@@ -7,7 +7,7 @@ from __future__ import annotations
 from planner.model.policy import Policy
 from planner.model.report import RuleInfo
 from planner.requirements.group import SETTING_ADDRESS
-from planner.rules.aces import rights_results
+from planner.rules.aces import deny_results, rights_results
 from planner.rules.base import Result, rule
 from planner.rules.context import VERIFY_AD, RuleContext, status_of
 from planner.rules.device_tenant import flag_matches
@@ -102,10 +102,11 @@ def group_ou_rights(ctx: RuleContext) -> list[Result]:
                     r.message,
                     {**r.evidence, "groups_in_ou": groups.count},
                     r.verify_at,
+                    r.fixed_by,
                 )
                 for r in results
             ]
-    return results
+    return [*results, *deny_results(ctx, "group")]
 
 
 @rule(

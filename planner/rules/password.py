@@ -43,7 +43,7 @@ def _grants(ctx: RuleContext, root: str | None = None, at: str | None = None) ->
     """The planner's password grants (all, or those of one scope root / one placement)."""
     out = []
     for r in ctx.resources_of("password", "ad.ace", PURPOSE):
-        if r.desired.get("operation") not in DESCENDANT_GRANTS:
+        if r.desired.get("grant") not in DESCENDANT_GRANTS:
             continue
         if root is not None and dn_key(str(r.desired.get("scope"))) != dn_key(root):
             continue
@@ -180,7 +180,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
         unique = list({dn_key(v.obj.dn): v for v in governed}.values())
         deny_results = _deny_results(ctx, analysis, names, labels)
         if failing:
-            ops = sorted({str(r.desired["operation"]) for r in failing}, key=list(labels).index)
+            ops = sorted({str(r.desired["grant"]) for r in failing}, key=list(labels).index)
             denied_here = [r for r in failing if ctx.outcome(r).action == "manual"]
             if unique:
                 message = _lacking_message(analysis, unique, ops, labels) + f" under {root}"

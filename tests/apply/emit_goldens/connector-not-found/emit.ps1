@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'connector-not-found', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:cb0d913a5b618bd16486e1b18fb7bf931aea730964174fd7f2256208609f95dd made <timestamp> by wbplan <wbplan_version>
+# plan sha256:e776c4e21ab42495d7431c5c7af1ba30bd256dae6a8a5cd0e754ae0bc841cdf7 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:ee2322e1d64008e6cd9386983d7ec308572aaef1b6b02d6d0fc391d1ed882b2e
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'device-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:3f67cc21fae7859eb2f7e1fe6eb428f4b7766f68bbb6209e9d3a0b12929c0fca made <timestamp> by wbplan <wbplan_version>
+# plan sha256:7f87f9d855c7326e58bf9c7ee68827a7d2ad1124f755e6e270ccb6116dbdb2fd made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:c9d3e822cb0455a82508c4cc34e3b239ce8faebc09df8ff77d55cf6f299ef3aa
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,

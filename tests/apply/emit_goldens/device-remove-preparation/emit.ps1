@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'device-remove-preparation', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:eb75d255bf56337f1e876656d0b6dcb1483d059e9001760f1ef34ded66578910 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:07421242f9e679baf8ba8920938a19fa886fcc6a864d72eca9d971d07a8b54da made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:f742024a005fc9864fce47cec50ca39d38facd129aa371e38647e8fc6144c40a
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,

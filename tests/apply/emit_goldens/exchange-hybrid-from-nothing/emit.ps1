@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'exchange-hybrid-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:f0179ebcda07c108cb484e052d2b24642c8eb41f7bad2bddc5044ea821c658c2 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:4388aa626d2219a4da638005d56f7c43251e04a42332daca8084ace285488ee3 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:25f7a32eb43d23d85eaf83d0faf1280e6dc3b06f2894912c72543adf7cd44f3b
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'group-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:665b3a716ba610a4f509dd440197df4788fc7903865c03b7ae99fec27d2af824 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:dc99ac3084a8b06648b224165d87a95b6035eda19a9b16b28610ff6e0cba6345 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:fd76b80f5160bf46c556059fb0b9491f9ed3cf9c25bd24faefb2ed5d043e335c
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,

@@ -1,0 +1,89 @@
+"""Requirements below a scope root that the per-object verdicts call for (``planner.scope_rights``):
+a grant on each object whose inheritance is disabled and whose objects lack a right (or whose new
+objects would), and a manual step for each deny ACE that decides against the connector, named by
+the object the ACE is explicit on. Shared by password, Exchange hybrid, group and device
+writeback; each feature says how its grant is built at a given place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from planner.model.dn import dn_key
+from planner.model.plan import Resource
+from planner.requirements.common import Context, ad_object
+from planner.scope_rights import analyse
+
+At = Literal["root", "container", "object"]
+Build = Callable[[str, str, str, At], Resource]
+"""(grant, object class, DN, placement) → the grant requirement."""
+
+
+def scoped(scope: str, analysis: str, object_class: str, grant: str, at: At) -> dict[str, object]:
+    """The ``desired`` of a grant judged per object (read by ``planner.diff.ad``)."""
+    return {
+        "scope": scope,
+        "analysis": analysis,
+        "object_class": object_class,
+        "grant": grant,
+        "at": at,
+    }
+
+
+def deny_step(
+    ctx: Context,
+    *,
+    scope: str,
+    analysis: str,
+    origin: str,
+    operation: str,
+    purpose: str,
+    feature: str,
+) -> Resource:
+    """A deny ACE explicit on ``origin`` decides ``operation`` against the connector."""
+    return Resource(
+        address=f"ad.deny[{origin}/{purpose}/{operation}]",
+        type="ad.deny",
+        provider="ad",
+        features=(feature,),
+        why=(
+            "An explicit deny ACE decides before any grant below it; wbplan never removes an ACE it did not add "
+            "(domain.md §1.6; MS-DTYP 2.5.3.2)"
+        ),
+        manageable=False,
+        depends_on=(ctx.connector_address, ad_object(scope)),
+        dn=origin,
+        desired={"scope": scope, "analysis": analysis, "operation": operation},
+    )
+
+
+def below_root(
+    ctx: Context, *, root: str, analysis: str, purpose: str, feature: str, build: Build
+) -> tuple[list[str], list[Resource]]:
+    """(object classes present under ``root``, the grants and manual steps below it)."""
+    found = analyse(ctx.state, root, analysis) if ctx.state is not None else None
+    if found is None:
+        return [], []
+    root_key = dn_key(root)
+    grants = {op.name: op.grant_name for op in found.operations}
+    leaves = {dn_key(v.obj.dn) for v in found.verdicts} | {dn_key(o.dn) for o in found.unreadable}
+    out: dict[str, Resource] = {}
+    for point_key, cls, op in sorted({*found.missing, *found.gaps}):
+        if point_key == root_key:
+            continue
+        at: At = "object" if point_key in leaves else "container"
+        r = build(grants[op], cls, found.points[point_key], at)
+        out.setdefault(r.address, r)
+    for origin_key, op in sorted(found.denied):
+        r = deny_step(
+            ctx,
+            scope=root,
+            analysis=analysis,
+            origin=found.origins[origin_key],
+            operation=op,
+            purpose=purpose,
+            feature=feature,
+        )
+        out.setdefault(r.address, r)
+    return found.classes_present(), list(out.values())
