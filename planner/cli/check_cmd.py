@@ -5,10 +5,17 @@ Graph (connection options), or with neither the example policy against the examp
 so ``check`` and ``plan`` never read the world differently. Exit codes: 0 compliant; 1 an error,
 including a rule that could not be evaluated (status ``error``); 2 a SHALL rule failed (or a
 SHOULD rule, with ``--fail-on should``). Unknown and waived findings never fail the check.
+
+SARIF for GitHub code scanning (issue 13): waived findings are left out unless
+``--sarif-waived include``, and the policy's URI is relative to ``--sarif-root`` (default: the
+git top level of the policy file's folder, else the working directory); see
+``planner/render/report_sarif.py``.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,8 +57,9 @@ def policy_lines(marks: Any, features: Iterable[str]) -> dict[str, int]:
 
 
 def display_path(path: Path) -> str:
-    """The policy path as a report names it: relative to the working directory when it lies
-    under it (SARIF locations are relative to the checkout root), POSIX separators."""
+    """The policy path as a report names it (``Report.policy_file``): relative to the working
+    directory when it lies under it, POSIX separators. SARIF URIs are computed separately,
+    relative to the source root (:func:`source_root`)."""
     if path.is_absolute():
         try:
             return path.relative_to(Path.cwd()).as_posix()
@@ -60,8 +68,45 @@ def display_path(path: Path) -> str:
     return path.as_posix()
 
 
-def render_report(report: Any, fmt: str, color: bool) -> str:
-    """Render a report in ``fmt``."""
+def git_toplevel(folder: Path) -> Path | None:
+    """``git rev-parse --show-toplevel`` run in ``folder``: the top level of the git work tree
+    holding it, or None (not in a work tree, git not installed, or git refuses the folder)."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        done = subprocess.run(  # noqa: S603 -- fixed argv, no shell, no user input
+            [git, "rev-parse", "--show-toplevel"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top = done.stdout.strip()
+    return Path(top) if done.returncode == 0 and top else None
+
+
+def source_root(policy: Path, explicit: Path | None) -> Path:
+    """The folder SARIF URIs are relative to: ``--sarif-root``, else the git top level of the
+    policy file's folder, else the working directory."""
+    if explicit is not None:
+        return explicit.absolute()
+    return git_toplevel(policy.absolute().parent) or Path.cwd()
+
+
+def render_report(
+    report: Any,
+    fmt: str,
+    color: bool,
+    *,
+    sarif_waived: str = "omit",
+    sarif_location: dict[str, str] | None = None,
+) -> str:
+    """Render a report in ``fmt``. ``sarif_waived`` and ``sarif_location`` (the policy's SARIF
+    ``artifactLocation``) apply to ``sarif`` only."""
     if fmt == "json":
         from planner.render.report_json import render_json
 
@@ -73,7 +118,11 @@ def render_report(report: Any, fmt: str, color: bool) -> str:
     if fmt == "sarif":
         from planner.render.report_sarif import render_sarif
 
-        return render_sarif(report)
+        return render_sarif(
+            report,
+            waived="include" if sarif_waived == "include" else "omit",
+            location=sarif_location,
+        )
     if fmt == "markdown":
         from planner.render.report_markdown import render_markdown
 
@@ -125,6 +174,20 @@ def exit_code(report: Any) -> int:
     show_default=True,
     help="should: failing SHOULD rules also make the check exit 2.",
 )
+@click.option(
+    "--sarif-waived",
+    type=click.Choice(["omit", "include"]),
+    default="omit",
+    show_default=True,
+    help="SARIF only. omit: leave waived findings out (GitHub code scanning ignores SARIF "
+    "suppressions and would show them as open alerts); include: keep them as suppressed results.",
+)
+@click.option(
+    "--sarif-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="SARIF only. Folder the policy's URI is relative to (uriBaseId %SRCROOT%). "
+    "Default: the git top level of the policy file's folder, else the current directory.",
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -134,6 +197,8 @@ def check(
     fmt: str,
     output: Path | None,
     fail_on: str,
+    sarif_waived: str,
+    sarif_root: Path | None,
     **opts: Any,
 ) -> None:
     """Evaluate the compliance rules and report (exit 0 compliant, 1 error, 2 non-compliant).
@@ -146,6 +211,7 @@ def check(
     Examples:
       wbplan check
       wbplan check --policy policies/prod.yaml --state state/prod.json --format sarif -o wbplan.sarif
+      wbplan check --policy prod.yaml --state prod.json --format sarif --sarif-waived include
       wbplan check --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --format html -o report.html
     """
     from planner.checking import make_report
@@ -170,7 +236,13 @@ def check(
     features = {r.feature for r in report.rules} | {f.feature for f in report.findings}
     report = report.model_copy(update={"policy_lines": policy_lines(loaded.marks, features)})
     color = bool(ctx.obj.get("color")) and output is None
-    emit(render_report(report, fmt, color), output)
+    location = None
+    if fmt == "sarif":
+        from planner.render.report_sarif import artifact_location
+
+        location = artifact_location(loaded.path, source_root(loaded.path, sarif_root))
+    text = render_report(report, fmt, color, sarif_waived=sarif_waived, sarif_location=location)
+    emit(text, output)
     if output is not None or fmt != "text":  # the verdict on stderr, where CI logs show it
         click.echo(summary_line(report), err=True)
     sys.exit(exit_code(report))

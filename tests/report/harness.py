@@ -11,7 +11,9 @@ version) replaced by placeholders:
 
 Files: ``report.txt``, ``report.json``, ``report.sarif``, ``report.junit.xml``, ``report.md``,
 ``report.html``, and ``exit.txt`` (the exit code). wbplan runs through its click command group,
-in-process.
+in-process. The SARIF run also gets ``--sarif-root <repository root>`` (:data:`FORMAT_ARGS`), so
+its URIs are the same whether or not the tree is a git checkout (the default root, git's top
+level, is tested on a repository made for the test).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ FILES = {
     "markdown": "report.md",
     "html": "report.html",
 }
+FORMAT_ARGS: dict[str, tuple[str, ...]] = {"sarif": ("--sarif-root", str(REPO))}
+"""Extra ``check`` options per format for the golden runs."""
 TIMESTAMP = "<timestamp>"
 VERSION = "<wbplan_version>"
 XML_TIMESTAMP = "&lt;timestamp&gt;"
@@ -160,7 +164,7 @@ def outputs(case: str) -> dict[str, str]:
     out: dict[str, str] = {}
     codes = set()
     for fmt, name in FILES.items():
-        run = wbplan(case_folder(case), *check_args(case, fmt))
+        run = wbplan(case_folder(case), *check_args(case, fmt, *FORMAT_ARGS.get(fmt, ())))
         assert run.exit_code in (0, 2), f"{case} {fmt}: exit {run.exit_code}\n{run.stderr}"
         codes.add(run.exit_code)
         out[name] = NORMALISE[fmt](run.stdout)

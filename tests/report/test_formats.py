@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -18,7 +19,16 @@ from planner.render.report_html import render_html
 from planner.render.report_json import render_json
 from planner.render.report_junit import render_junit
 from planner.render.report_markdown import render_markdown
-from planner.render.report_sarif import FINGERPRINT_KEY, fingerprint, render_sarif
+from planner.render.report_sarif import (
+    FINGERPRINT_KEY,
+    LINE_HASH_KEY,
+    SRCROOT,
+    WaivedMode,
+    artifact_location,
+    fingerprint,
+    line_hash,
+    render_sarif,
+)
 from planner.render.report_text import render_text
 from planner.schemas import validate_document
 from tests.report.samples import NASTY, every_status, many_findings, report_of
@@ -42,18 +52,41 @@ def test_json_of_every_status_is_schema_valid() -> None:
 # SARIF
 
 
-def sarif_of_every_status() -> dict[str, object]:
-    doc: dict[str, object] = json.loads(render_sarif(every_status()))
+def sarif_of_every_status(waived: WaivedMode = "omit") -> dict[str, object]:
+    doc: dict[str, object] = json.loads(render_sarif(every_status(), waived=waived))
     assert not list(sarif_validator().iter_errors(doc))
     return doc
 
 
-def test_sarif_results_levels_suppressions_and_rule_errors() -> None:
+def test_sarif_results_levels_and_rule_errors() -> None:
     run = sarif_of_every_status()["runs"][0]  # type: ignore[index]
     by_rule = {r["ruleId"]: r for r in run["results"]}
-    assert set(by_rule) == {"WB-PWD-001", "WB-PWD-003", "WB-PWD-005"}  # no pass, no error
+    assert set(by_rule) == {"WB-PWD-001", "WB-PWD-005"}  # no pass, no error, no waived
     assert by_rule["WB-PWD-001"]["level"] == "error"  # SHALL
-    assert "suppressions" not in by_rule["WB-PWD-001"]
+    unknown = by_rule["WB-PWD-005"]
+    assert unknown["level"] == "note"
+    assert "Verify at: Entra admin center" in unknown["message"]["text"]
+    invocation = run["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    [note] = invocation["toolExecutionNotifications"]
+    assert note["associatedRule"]["id"] == "WB-GRP-001"
+    assert note["level"] == "error"
+
+
+def test_sarif_omits_waived_findings_by_default() -> None:
+    """GitHub ignores ``suppressions``: a waived result would be an open alert."""
+    run = sarif_of_every_status()["runs"][0]  # type: ignore[index]
+    assert every_status().summary.waived == 1  # the report has one
+    assert all(r["properties"]["status"] != "waived" for r in run["results"])
+    assert all("suppressions" not in r for r in run["results"])
+    assert run["properties"]["waivedResults"] == "omitted"
+    assert run["properties"]["waivedFindings"] == 1
+
+
+def test_sarif_includes_waived_findings_as_suppressed_results_on_request() -> None:
+    run = sarif_of_every_status("include")["runs"][0]  # type: ignore[index]
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert set(by_rule) == {"WB-PWD-001", "WB-PWD-003", "WB-PWD-005"}
     waived = by_rule["WB-PWD-003"]
     assert waived["level"] == "warning"  # SHOULD
     assert waived["suppressions"] == [
@@ -65,14 +98,15 @@ def test_sarif_results_levels_suppressions_and_rule_errors() -> None:
             "OU=Admins,OU=Staff,DC=contoso,DC=test)",
         }
     ]
-    unknown = by_rule["WB-PWD-005"]
-    assert unknown["level"] == "note"
-    assert "Verify at: Entra admin center" in unknown["message"]["text"]
-    invocation = run["invocations"][0]
-    assert invocation["executionSuccessful"] is False
-    [note] = invocation["toolExecutionNotifications"]
-    assert note["associatedRule"]["id"] == "WB-GRP-001"
-    assert note["level"] == "error"
+    # SARIF: suppressions on every result of the run or on none
+    assert by_rule["WB-PWD-001"]["suppressions"] == []
+    assert by_rule["WB-PWD-005"]["suppressions"] == []
+    assert run["properties"]["waivedResults"] == "included"
+
+
+def test_sarif_refuses_an_unknown_waived_mode() -> None:
+    with pytest.raises(ValueError, match="waived must be one of"):
+        render_sarif(every_status(), waived="hide")  # type: ignore[arg-type]
 
 
 def test_sarif_rules_carry_help_and_default_levels() -> None:
@@ -97,7 +131,10 @@ def test_sarif_locations_use_policy_lines_and_stable_fingerprints() -> None:
         "ad.object[OU=Staff,DC=contoso,DC=test]"
     )
     expected = fingerprint("WB-PWD-001", "ad.object[OU=Staff,DC=contoso,DC=test]")
-    assert fail["partialFingerprints"] == {FINGERPRINT_KEY: expected}
+    assert fail["partialFingerprints"] == {
+        FINGERPRINT_KEY: expected,
+        LINE_HASH_KEY: f"{expected}:1",
+    }
     assert re.fullmatch(r"[0-9a-f]{64}", expected)
     assert expected != fingerprint("WB-PWD-001", "ad.object[OU=Other,DC=contoso,DC=test]")
     assert expected != fingerprint("WB-PWD-002", "ad.object[OU=Staff,DC=contoso,DC=test]")
@@ -109,6 +146,82 @@ def test_sarif_uri_of_a_policy_outside_the_checkout_is_absolute() -> None:
     loc = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert loc == {"uri": "file:///opt/wbplan/example%20policy.yaml"}
     assert not list(sarif_validator().iter_errors(doc))
+
+
+def test_sarif_uri_never_climbs_out_with_dot_dot() -> None:
+    """A report naming its policy ``../…`` (``--policy ../p.yaml``) gets an absolute URI."""
+    report = every_status().model_copy(update={"policy_file": "../elsewhere/policy.yaml"})
+    doc = json.loads(render_sarif(report))
+    loc = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    expected = (Path.cwd().parent / "elsewhere" / "policy.yaml").as_uri()
+    assert loc == {"uri": expected}
+    assert not list(sarif_validator().iter_errors(doc))
+
+
+def test_artifact_location_is_relative_to_the_root_or_absolute(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "policies").mkdir(parents=True)
+    inside = root / "policies" / "prod policy.yaml"
+    assert artifact_location(inside, root) == {
+        "uri": "policies/prod%20policy.yaml",
+        "uriBaseId": SRCROOT,
+    }
+    # named through "..", still inside the root once normalised
+    assert artifact_location(root / "policies" / ".." / "policies" / "p.yaml", root) == {
+        "uri": "policies/p.yaml",
+        "uriBaseId": SRCROOT,
+    }
+    outside = tmp_path / "other" / "p.yaml"
+    assert artifact_location(outside, root) == {"uri": outside.as_uri()}
+    # the root as git prints it (symlinks resolved) while the policy is named through a link
+    link = tmp_path / "link"
+    link.symlink_to(root, target_is_directory=True)
+    assert artifact_location(link / "policies" / "p.yaml", root.resolve()) == {
+        "uri": "policies/p.yaml",
+        "uriBaseId": SRCROOT,
+    }
+
+
+def test_sarif_line_hash_differs_per_finding_on_one_policy_line() -> None:
+    """GitHub builds alerts from ``primaryLocationLineHash``; computed from the line's text it
+    would be one value for all three findings, and they would collapse into one alert."""
+    report = many_findings(3)
+    results = json.loads(render_sarif(report))["runs"][0]["results"]
+    assert len(results) == 3
+    lines = {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results}
+    assert lines == {20}  # one rule, one policy line
+    hashes = [r["partialFingerprints"][LINE_HASH_KEY] for r in results]
+    assert len(set(hashes)) == 3
+    for result, finding in zip(results, report.findings, strict=True):
+        assert (
+            result["partialFingerprints"][LINE_HASH_KEY]
+            == f"{fingerprint(finding.rule_id, finding.address)}:1"
+        )
+        assert re.fullmatch(r"[0-9a-f]{64}:1", result["partialFingerprints"][LINE_HASH_KEY])
+
+
+def test_sarif_line_hash_counts_a_repeated_rule_and_address() -> None:
+    one = many_findings(1).findings[0]
+    report = report_of((one, one), compliant=False)
+    results = json.loads(render_sarif(report))["runs"][0]["results"]
+    hashes = [r["partialFingerprints"][LINE_HASH_KEY] for r in results]
+    assert hashes == [
+        line_hash(one.rule_id, one.address, 1),
+        line_hash(one.rule_id, one.address, 2),
+    ]
+    assert hashes[0] != hashes[1]
+
+
+def test_sarif_information_uri_only_from_the_declared_project_urls() -> None:
+    """No link that points nowhere: ``informationUri`` only if pyproject declares a URL."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["project"]
+    urls = set(project.get("urls", {}).values())
+    driver = sarif_of_every_status()["runs"][0]["tool"]["driver"]  # type: ignore[index]
+    if urls:
+        assert driver["informationUri"] in urls
+    else:
+        assert "informationUri" not in driver
+    assert "wbplan.dev/" not in render_sarif(every_status())
 
 
 # --------------------------------------------------------------------------------------------

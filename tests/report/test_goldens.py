@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +195,37 @@ def test_sarif_locates_results_on_the_declaring_policy_line() -> None:
         assert line.lstrip().startswith(f"{key}:"), (result["ruleId"], line)
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_sarif_goldens_omit_waived_findings(case: str) -> None:
+    """Waived findings are not SARIF results by default (GitHub ignores ``suppressions``)."""
+    findings = golden_json(case)["findings"]
+    run = golden_json(case, "report.sarif")["runs"][0]
+    expected = [
+        (f["rule_id"], f["address"]) for f in findings if f["status"] in ("fail", "unknown")
+    ]
+    got = [(r["ruleId"], r["properties"]["address"]) for r in run["results"]]
+    assert got == expected
+    assert all("suppressions" not in r for r in run["results"])
+    assert run["properties"]["waivedResults"] == "omitted"
+    waived = sum(1 for f in findings if f["status"] == "waived")
+    assert run["properties"]["waivedFindings"] == waived
+    if case == "example":
+        assert waived > 0  # the example does have a waiver to leave out
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_sarif_golden_line_hashes_are_unique_per_finding(case: str) -> None:
+    results = golden_json(case, "report.sarif")["runs"][0]["results"]
+    hashes = [r["partialFingerprints"]["primaryLocationLineHash"] for r in results]
+    assert len(set(hashes)) == len(hashes)
+    if case == "example":  # it has findings of one rule on one line, which GitHub would merge
+        lines = Counter(
+            (r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+            for r in results
+        )
+        assert max(lines.values()) > 1
+
+
 def test_text_ends_with_the_check_line() -> None:
     doc = golden_json("example")
     s = doc["summary"]
@@ -302,3 +335,129 @@ def test_an_explicit_policy_without_state_is_refused() -> None:
     run = wbplan(FULLY, "check", "--policy", "policy.yaml")
     assert run.exit_code == 1
     assert "no observed state" in run.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# SARIF options: --sarif-waived, --sarif-root
+
+
+def sarif_run(run: Any) -> dict[str, Any]:
+    doc = json.loads(run.stdout)
+    errors = sorted(sarif_validator().iter_errors(doc), key=str)
+    assert not errors, errors[0]
+    result: dict[str, Any] = doc["runs"][0]
+    return result
+
+
+def uris(run: dict[str, Any]) -> set[tuple[str, str | None]]:
+    out = set()
+    for result in run["results"]:
+        loc = result["locations"][0]["physicalLocation"]["artifactLocation"]
+        out.add((loc["uri"], loc.get("uriBaseId")))
+    assert run["results"]
+    return out
+
+
+def test_sarif_waived_include_keeps_waivers_as_suppressed_results() -> None:
+    default = sarif_run(wbplan(REPO, "check", "--format", "sarif"))
+    assert [r for r in default["results"] if r["properties"]["status"] == "waived"] == []
+    run = sarif_run(wbplan(REPO, "check", "--format", "sarif", "--sarif-waived", "include"))
+    waived = [r for r in run["results"] if r["properties"]["status"] == "waived"]
+    assert waived
+    for result in waived:
+        [suppression] = result["suppressions"]
+        assert suppression["kind"] == "external" and suppression["status"] == "accepted"
+        assert "approved by" in suppression["justification"]
+    others = [r for r in run["results"] if r["properties"]["status"] != "waived"]
+    assert others and all(r["suppressions"] == [] for r in others)
+    assert len(run["results"]) == len(default["results"]) + len(waived)
+
+
+def test_sarif_waived_refuses_an_unknown_mode() -> None:
+    run = wbplan(REPO, "check", "--format", "sarif", "--sarif-waived", "hide")
+    assert run.exit_code != 0
+    assert "--sarif-waived" in run.stderr
+
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
+
+
+@pytest.fixture
+def no_outer_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """git does not look above ``tmp_path`` for a repository (in case the temp folder lies in
+    one)."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    return tmp_path
+
+
+def policy_in_subfolder(top: Path, *, git: bool) -> Path:
+    """``top/config/prod/{policy,state}`` (the fully-prepared inputs) and an empty ``top/tools``;
+    ``git init`` in ``top`` when ``git``. Returns ``top/tools``, where the check runs."""
+    folder = top / "config" / "prod"
+    folder.mkdir(parents=True)
+    (top / "tools").mkdir()
+    scenario_copy(folder, None)
+    if git:
+        subprocess.run(["git", "init", "-q", str(top)], check=True, capture_output=True)
+    return top / "tools"
+
+
+SUBFOLDER_ARGS = (
+    "check",
+    "--policy",
+    "../config/prod/policy.yaml",
+    "--state",
+    "../config/prod/state.json",
+    "--format",
+    "sarif",
+)
+
+
+@needs_git
+def test_sarif_uris_are_relative_to_the_git_top_level_from_another_subfolder(
+    no_outer_repo: Path,
+) -> None:
+    tools = policy_in_subfolder(no_outer_repo / "repo", git=True)
+    run = sarif_run(wbplan(tools, *SUBFOLDER_ARGS))
+    assert uris(run) == {("config/prod/policy.yaml", "%SRCROOT%")}
+    absolute = str(no_outer_repo / "repo" / "config" / "prod" / "policy.yaml")
+    args = list(SUBFOLDER_ARGS)
+    args[2] = absolute
+    assert uris(sarif_run(wbplan(tools, *args))) == {("config/prod/policy.yaml", "%SRCROOT%")}
+    for uri, _ in uris(run):
+        assert not uri.startswith("../") and "/../" not in uri
+
+
+@needs_git
+def test_sarif_root_option_overrides_the_git_top_level(no_outer_repo: Path) -> None:
+    top = no_outer_repo / "repo"
+    tools = policy_in_subfolder(top, git=True)
+    run = sarif_run(wbplan(tools, *SUBFOLDER_ARGS, "--sarif-root", "../config"))
+    assert uris(run) == {("prod/policy.yaml", "%SRCROOT%")}
+    # a policy outside the root: an absolute file URI, no base id, never "../config/…"
+    outside = sarif_run(wbplan(tools, *SUBFOLDER_ARGS, "--sarif-root", "."))
+    policy = (top / "config" / "prod" / "policy.yaml").resolve()
+    assert uris(outside) == {(policy.as_uri(), None)}
+
+
+def test_sarif_root_is_the_working_directory_outside_a_git_checkout(
+    no_outer_repo: Path,
+) -> None:
+    top = no_outer_repo / "plain"
+    tools = policy_in_subfolder(top, git=False)
+    inside = sarif_run(
+        wbplan(
+            top,
+            "check",
+            "--policy",
+            "config/prod/policy.yaml",
+            "--state",
+            "config/prod/state.json",
+            "--format",
+            "sarif",
+        )
+    )
+    assert uris(inside) == {("config/prod/policy.yaml", "%SRCROOT%")}
+    outside = sarif_run(wbplan(tools, *SUBFOLDER_ARGS))  # the policy is above the cwd
+    policy = (top / "config" / "prod" / "policy.yaml").resolve()
+    assert uris(outside) == {(policy.as_uri(), None)}
