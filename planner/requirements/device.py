@@ -29,7 +29,9 @@ from planner.requirements.scoped import At, below_root, scoped
 from planner.requirements.tenant import connect_option, feature_flag
 from planner.rights import (
     CREATE_CHILD,
+    DELETE,
     DELETE_CHILD,
+    DELETE_TREE,
     DS_GENERIC_READ,
     DS_GENERIC_WRITE,
     READ_PROPERTY,
@@ -148,25 +150,28 @@ def device_write(
 
 def device_aces(
     ctx: Context, location: str, *, destroy: bool = False, after: tuple[str, ...] = ()
-) -> tuple[Resource, Resource]:
-    """The connector's ACEs on the device container (``after``: what they must wait for)."""
+) -> list[Resource]:
+    """The connector's ACE on the device container, as the Connect wizard's "create the
+    container for device writeback" script (CreateDeviceContainer.ps1) writes it:
+    ``dsacls <RegisteredDevices> /G <connector>:GRGWCCDCSDDT /I:T`` — generic read and write,
+    create and delete child, delete and delete tree, on this object and all descendants, with no
+    object-class restriction (read from a public copy of the generated script). Any existing
+    grant that gives the rights device writeback uses (create and delete msDS-Device children,
+    read and write their attributes) satisfies it: the rights engine decides."""
     device_class = ctx.class_guid("msDS-Device")
-    # The exact ACE CreateDeviceContainer.ps1 writes is UNCONFIRMED (domain.md §14 item 1); these
-    # are the rights device writeback needs (OBS, §4): create/delete msDS-Device children and
-    # read/write their attributes.
-    create = ace_resource(
+    mask = DS_GENERIC_READ | DS_GENERIC_WRITE | CREATE_CHILD | DELETE_CHILD | DELETE | DELETE_TREE
+    wizard = ace_resource(
         ctx,
         dn=location,
         purpose="device-writeback",
-        name="create-delete-devices",
+        name="manage-devices",
         feature=FEATURE,
-        why="The connector creates and deletes msDS-Device objects in the device container (domain.md §4, OBS; exact wizard ACE UNCONFIRMED)",
-        ace=AceSpec(
-            mask=CREATE_CHILD | DELETE_CHILD,
-            flags=CI,
-            object_type=device_class,
-            object_type_name="msDS-Device",
+        why=(
+            "The Connect wizard's device writeback preparation grants the connector GR GW CC DC SD DT on the "
+            "device container, this object and all descendants; device writeback creates, deletes, reads and "
+            "writes msDS-Device objects there (domain.md §4 [S4][S26])"
         ),
+        ace=AceSpec(mask=mask, flags=CI),
         rights=(
             RightSpec(
                 name="create-devices",
@@ -180,12 +185,18 @@ def device_aces(
                 object_type=device_class,
                 applies_to="object",
             ),
+            RightSpec(
+                name="read-write-devices",
+                mask=READ_PROPERTY | WRITE_PROPERTY,
+                applies_to="descendants",
+                target_class=device_class,
+            ),
         ),
         depends_on=(ad_object(location), *after),
         destroy=destroy,
+        desired=scoped(location, "device", "msDS-Device", "read-write-devices", "root"),
     )
-    write = device_write(ctx, location, dn=location, at="root", destroy=destroy, after=after)
-    return create, write
+    return [wizard]
 
 
 def duplicate_address(dn: str) -> str:
@@ -287,16 +298,16 @@ def expand(ctx: Context) -> list[Resource]:
                 "objectClass": "msDS-DeviceRegistrationService",
                 "msDS-DeviceLocation": location,
                 "msDS-IsEnabled": "TRUE",
-                "msDS-MaximumRegistrationInactivityPeriod": "90",
-                "msDS-RegistrationQuota": "10",
+                # What the wizard's CreateDeviceContainer.ps1 sets (and no msDS-RegistrationQuota)
+                "msDS-MaximumRegistrationInactivityPeriod": "0",
             },
             depends_on=(gate, ad_object(services), ad_object(location)),
         ),
     ]
     out += [_duplicate(ctx, dn, service) for dn in duplicates]
-    create, write = device_aces(ctx, location)
+    wizard = device_aces(ctx, location)
     cfg_ace = drs_configuration_ace(ctx, FEATURE)
-    out += [create, write, cfg_ace]
+    out += [*wizard, cfg_ace]
 
     def build(grant: str, cls: str, dn: str, at: At) -> Resource:
         del grant, cls  # one grant: read and write the devices
@@ -319,8 +330,7 @@ def expand(ctx: Context) -> list[Resource]:
         "features.deviceWritebackEnabled turns device writeback on in the tenant, after the forest is prepared (domain.md §2.2, §12.2 item 3)",
         (
             ad_object(service),
-            create.address,
-            write.address,
+            *(w.address for w in wizard),
             cfg_ace.address,
             *(duplicate_address(dn) for dn in duplicates),
         ),

@@ -158,8 +158,7 @@ def add_drs_service(conn: ldap3.Connection, dn: str, location: str) -> None:
         {
             "msDS-DeviceLocation": location,
             "msDS-IsEnabled": "TRUE",
-            "msDS-MaximumRegistrationInactivityPeriod": "90",
-            "msDS-RegistrationQuota": "10",
+            "msDS-MaximumRegistrationInactivityPeriod": "0",
         },
     )
 

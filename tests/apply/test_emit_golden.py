@@ -100,7 +100,7 @@ def test_device_objects_are_added_and_aces_on_them_left_for_a_second_pass() -> N
     assert service["msDS-IsEnabled"] == ["TRUE"]
     assert not any("nTSecurityDescriptor" in r for r in recs)  # no SD record at all
     second = text.split("# Second pass (after this file is applied):")[1].split("#\n")[0]
-    assert second.count("ad.ace[") == 3
+    assert second.count("ad.ace[") == 2  # the wizard's ACE on RegisteredDevices, the DRS grant
     assert "deviceWritebackEnabled" in text.split("# Tenant part")[1]
 
 
@@ -113,7 +113,7 @@ def test_remove_preparation_removes_only_the_planned_aces() -> None:
     assert isinstance(data, bytes)
     after = parse_descriptor(data)
     gone = [a for a in before.aces if a not in after.aces]
-    assert {(a.trustee, a.mask) for a in gone} == {(CONNECTOR_SID, 0x3), (CONNECTOR_SID, 0x30)}
+    assert {(a.trustee, a.mask) for a in gone} == {(CONNECTOR_SID, 0x300FF)}  # GR GW CC DC SD DT
     assert [a for a in before.aces if a not in gone] == list(after.aces)
 
 
@@ -201,8 +201,8 @@ def test_powershell_guards_every_step() -> None:
     assert "'CONTOSO\\MSOL_1a2b3c4d5e6f:WP;lockoutTime;user', '/I:S'" in body
     assert "'CONTOSO\\MSOL_1a2b3c4d5e6f:CA;Unexpire Password', '/I:T'" in body
     removal = render("device-remove-preparation", "powershell")
-    assert removal.count("if (Test-WbplanRule $entry $rule -Exact) {") == 2
-    assert removal.count("$entry.ObjectSecurity.RemoveAccessRuleSpecific($rule)") == 2
+    assert removal.count("if (Test-WbplanRule $entry $rule -Exact) {") == 1
+    assert removal.count("$entry.ObjectSecurity.RemoveAccessRuleSpecific($rule)") == 1
     member = render("ngc-keys-from-nothing", "powershell")
     assert (
         f"if (Get-ADGroupMember -Identity '{KEY_ADMINS_SID}' @ad | "

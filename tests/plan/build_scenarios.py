@@ -187,6 +187,17 @@ def device_container_aces(trustee: str = CONNECTOR_SID, *, only: tuple[str, ...]
     return [ace for name, ace in aces.items() if not only or name in only]
 
 
+def device_wizard_ace(trustee: str = CONNECTOR_SID) -> Ace:
+    """What the Connect wizard's CreateDeviceContainer.ps1 grants on RegisteredDevices:
+    GRGWCCDCSDDT /I:T (this object and all descendants)."""
+    return Ace(
+        qualifier="allow",
+        trustee=trustee,
+        mask=GR_DS | GW_DS | CREATE_CHILD | DELETE_CHILD | DELETE | DELETE_TREE,
+        flags=CI,
+    )
+
+
 def drs_configuration_ace(trustee: str = CONNECTOR_SID) -> Ace:
     """GRGW /I:T on the Device Registration Configuration container (AdSyncPrep-derived)."""
     return Ace(qualifier="allow", trustee=trustee, mask=GR_DS | GW_DS, flags=CI)
@@ -323,7 +334,7 @@ def device_objects_prepared() -> list[AdObject]:
         present(DRS_CONFIG, ("container",), [drs_configuration_ace()]),
         present(DRS_SERVICES, ("msDS-DeviceRegistrationServiceContainer",)),
         drs_service(),
-        present(REGISTERED_DEVICES, ("msDS-DeviceContainer",), device_container_aces()),
+        present(REGISTERED_DEVICES, ("msDS-DeviceContainer",), [device_wizard_ace()]),
     ]
 
 
@@ -845,6 +856,18 @@ def password_per_object() -> tuple[str, World]:
         objects=[domain_root([unexpire_for_authenticated_users()]), staff, admin_sd_holder()],
         scans=(scan,),
         dacls=dacls,
+    )
+
+
+@scenario("device-narrow-grants")
+def device_narrow_grants() -> tuple[str, World]:
+    """Device writeback prepared with narrower grants than the wizard's (create/delete
+    msDS-Device children, RP WP on msDS-Device objects): they give what device writeback uses,
+    so no ACE is planned on RegisteredDevices."""
+    objects = [o for o in device_objects_prepared() if o.dn != REGISTERED_DEVICES]
+    narrow = present(REGISTERED_DEVICES, ("msDS-DeviceContainer",), device_container_aces())
+    return DEVICE, World(
+        objects=[domain_root(), *objects, narrow], features={"deviceWritebackEnabled": True}
     )
 
 

@@ -5,7 +5,8 @@ A scenario is a folder under ``scenarios/`` with the inputs ``policy.yaml`` and 
 
 - ``plan.json``: ``wbplan plan --policy policy.yaml --state state.json --format json`` with the
   volatile fields normalised (``timestamp``, ``wbplan_version``);
-- ``plan.txt``: the same with ``--format text`` (the version in the first line normalised);
+- ``plan.txt``: the same with ``--format text`` (the version in the first line and the
+  snapshot's age in the second normalised);
 - ``plan.md``: ``--format markdown``, for the scenarios in ``MARKDOWN``;
 - ``error.txt`` instead of the plan files when wbplan must refuse the scenario (exit 1): its
   stderr.
@@ -37,6 +38,8 @@ MARKDOWN = frozenset({"half-prepared", "schema-too-old", "group-disable-blast-ra
 
 VOLATILE = {"timestamp": "<timestamp>", "wbplan_version": "<wbplan_version>"}
 _TEXT_VERSION = re.compile(r"^wbplan \S+: ")
+SNAPSHOT_AGE = re.compile(r"\((?:\d+[dhms] ?)+ ago\)")
+"""The snapshot's age in the text header (``(3d 4h ago)``), which grows with the clock."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,9 @@ def normalise_json(text: str) -> str:
 
 
 def normalise_text(text: str) -> str:
-    """The text plan with the version in its first line replaced."""
-    return _TEXT_VERSION.sub("wbplan <wbplan_version>: ", text, count=1)
+    """The text plan with the version in its first line and the snapshot's age replaced."""
+    text = _TEXT_VERSION.sub("wbplan <wbplan_version>: ", text, count=1)
+    return SNAPSHOT_AGE.sub("(<age> ago)", text, count=1)
 
 
 def outputs(folder: Path) -> dict[str, str]:

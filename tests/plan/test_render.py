@@ -89,7 +89,7 @@ def test_markdown_has_summary_first_details_graph_and_closing_line() -> None:
     md = render_markdown(doc)
     table = md.index("| to add | to change | to destroy | manual | deferred | unverifiable |")
     assert table < md.index("<details>")
-    assert "| 17 | 2 | 0 | 1 | 0 | 4 | yes | yes |" in md
+    assert "| 16 | 2 | 0 | 1 | 0 | 4 | yes | yes |" in md
     assert "```mermaid\nflowchart LR\n" in md
     assert md.endswith("\n" + summary_line(doc) + "\n")
     assert "Output truncated" not in md
@@ -105,7 +105,7 @@ def test_markdown_truncates_under_a_small_limit() -> None:
     limit = 2_500
     md = render_markdown(doc, limit=limit)
     assert len(md) <= limit
-    assert "| 17 | 2 | 0 | 1 | 0 | 4 | yes | yes |" in md
+    assert "| 16 | 2 | 0 | 1 | 0 | 4 | yes | yes |" in md
     assert md.endswith("\n" + summary_line(doc) + "\n")
     assert "```mermaid" not in md and GRAPH_OMITTED in md
     match = re.search(r"Output truncated:\*\* (\d+) change\(s\) not shown", md)

@@ -346,8 +346,7 @@ def test_device_remove_preparation_keeps_what_hybrid_join_needs() -> None:
     flag = order.index("tenant.feature[deviceWritebackEnabled]")
     deletes = [c for c in doc["resource_changes"] if action(c) == "delete"]
     assert {c["address"] for c in deletes} == {
-        "ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/create-delete-devices]",
-        "ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/read-write-devices]",
+        "ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices]",
     }
     assert all(flag < order.index(c["address"]) for c in deletes)
     drs = [c for c in doc["resource_changes"] if "/device-registration/read-write" in c["address"]]
@@ -397,3 +396,31 @@ def test_group_v2_is_refused_by_validation_without_a_traceback() -> None:
     assert "error[WBP031]" in run.stderr and "Cloud Sync" in run.stderr
     assert "Traceback" not in run.stderr and "internal error" not in run.stderr
     assert run.stdout == ""
+
+
+def test_narrower_device_grants_than_the_wizards_are_accepted() -> None:
+    doc = golden("device-narrow-grants")
+    wizard = next(
+        c
+        for c in doc["resource_changes"]
+        if c["address"].endswith("/device-writeback/manage-devices]")
+    )
+    assert action(wizard) == "no-op"
+
+
+def test_device_writeback_plans_the_wizards_ace_and_drs_values() -> None:
+    doc = golden("device-from-nothing")
+    by_address = {c["address"]: c for c in doc["resource_changes"]}
+    wizard = by_address[
+        "ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices]"
+    ]
+    assert wizard["change"]["after"]["mask"] == 0x300FF  # GR GW CC DC SD DT
+    assert wizard["change"]["after"]["flags"] == 0x02  # this object and all descendants
+    assert wizard["change"]["after"]["object_type"] is None
+    drs = next(
+        c
+        for a, c in by_address.items()
+        if "CN=DeviceRegistrationService," in a and c["type"] == "ad.object"
+    )
+    assert drs["change"]["after"]["msDS-MaximumRegistrationInactivityPeriod"] == "0"
+    assert "msDS-RegistrationQuota" not in drs["change"]["after"]

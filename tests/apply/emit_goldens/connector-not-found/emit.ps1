@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'connector-not-found', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:e776c4e21ab42495d7431c5c7af1ba30bd256dae6a8a5cd0e754ae0bc841cdf7 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:0057b1b31092090abf9baf343b9463fb71bdb7a8cd984254b4f81aa09a4d76ee made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:ee2322e1d64008e6cd9386983d7ec308572aaef1b6b02d6d0fc391d1ed882b2e
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -149,8 +149,7 @@ if (Test-WbplanObject 'CN=DeviceRegistrationService,CN=Device Registration Servi
     New-ADObject -Name 'DeviceRegistrationService' -Type 'msDS-DeviceRegistrationService' -Path 'CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' -OtherAttributes @{
         'msDS-DeviceLocation' = 'CN=RegisteredDevices,DC=contoso,DC=test'
         'msDS-IsEnabled' = $true
-        'msDS-MaximumRegistrationInactivityPeriod' = 90
-        'msDS-RegistrationQuota' = 10
+        'msDS-MaximumRegistrationInactivityPeriod' = 0
     } @ad
 }
 
@@ -162,8 +161,7 @@ Write-Host 'Done: 4 step(s) checked or applied.'
 # - ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-lockoutTime]: waits for ad.connector[CONTOSO\MSOL_1a2b3c4d5e6f]; re-plan and re-emit once that is done
 # - ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-pwdLastSet]: waits for ad.connector[CONTOSO\MSOL_1a2b3c4d5e6f]; re-plan and re-emit once that is done
 # - ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write]: waits for ad.connector[CONTOSO\MSOL_1a2b3c4d5e6f]; re-plan and re-emit once that is done
-# - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/create-delete-devices]: waits for ad.connector[CONTOSO\MSOL_1a2b3c4d5e6f]; re-plan and re-emit once that is done
-# - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/read-write-devices]: waits for ad.connector[CONTOSO\MSOL_1a2b3c4d5e6f]; re-plan and re-emit once that is done
+# - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices]: waits for ad.connector[CONTOSO\MSOL_1a2b3c4d5e6f]; re-plan and re-emit once that is done
 # - tenant.feature[deviceWritebackEnabled]: waits for ad.connector[CONTOSO\MSOL_1a2b3c4d5e6f]; re-plan and re-emit once that is done
 
 # Cannot be verified remotely; check by hand:

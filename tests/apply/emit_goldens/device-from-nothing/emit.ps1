@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'device-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:7f87f9d855c7326e58bf9c7ee68827a7d2ad1124f755e6e270ccb6116dbdb2fd made <timestamp> by wbplan <wbplan_version>
+# plan sha256:69eb8019b7d19cf02089e6a482364e4459ae9886f14956a1ddc62acb8e7ed10c made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:c9d3e822cb0455a82508c4cc34e3b239ce8faebc09df8ff77d55cf6f299ef3aa
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -94,9 +94,9 @@ function Invoke-WbplanDsacls {
     }
 }
 
-# [1/7] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
+# [1/6] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
 # why: Parent of the device registration configuration in the configuration NC (domain.md section 4 [S4][S46])
-Write-Host '[1/7] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
+Write-Host '[1/6] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
     if ($found.ObjectClass -ne 'container') {
@@ -107,9 +107,9 @@ if (Test-WbplanObject 'CN=Device Registration Configuration,CN=Services,CN=Confi
     New-ADObject -Name 'Device Registration Configuration' -Type 'container' -Path 'CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
 }
 
-# [2/7] + ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write] (missing_ace)
+# [2/6] + ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write] (missing_ace)
 # why: The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (AdSyncPrep-derived code, domain.md section 4/section 5 [S46])
-Write-Host '[2/7] + ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write]'
+Write-Host '[2/6] + ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write]'
 $entry = Get-WbplanEntry 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x200bc 'Allow' '' '' 1 0
 if (Test-WbplanRule $entry $rule) {
@@ -119,9 +119,9 @@ if (Test-WbplanRule $entry $rule) {
     Assert-WbplanRule 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' $rule
 }
 
-# [3/7] + ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
+# [3/6] + ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
 # why: msDS-DeviceRegistrationServiceContainer under the DRS configuration (domain.md section 4 [S6][S46])
-Write-Host '[3/7] + ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
+Write-Host '[3/6] + ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
     if ($found.ObjectClass -ne 'msDS-DeviceRegistrationServiceContainer') {
@@ -132,9 +132,9 @@ if (Test-WbplanObject 'CN=Device Registration Services,CN=Device Registration Co
     New-ADObject -Name 'Device Registration Services' -Type 'msDS-DeviceRegistrationServiceContainer' -Path 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
 }
 
-# [4/7] + ad.object[CN=RegisteredDevices,DC=contoso,DC=test] (missing_object)
+# [4/6] + ad.object[CN=RegisteredDevices,DC=contoso,DC=test] (missing_object)
 # why: Devices are written to an msDS-DeviceContainer directly under the domain root (default CN=RegisteredDevices; domain.md section 4 [S4][S53])
-Write-Host '[4/7] + ad.object[CN=RegisteredDevices,DC=contoso,DC=test]'
+Write-Host '[4/6] + ad.object[CN=RegisteredDevices,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=RegisteredDevices,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=RegisteredDevices,DC=contoso,DC=test' @ad
     if ($found.ObjectClass -ne 'msDS-DeviceContainer') {
@@ -145,33 +145,21 @@ if (Test-WbplanObject 'CN=RegisteredDevices,DC=contoso,DC=test') {
     New-ADObject -Name 'RegisteredDevices' -Type 'msDS-DeviceContainer' -Path 'DC=contoso,DC=test' @ad
 }
 
-# [5/7] + ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/create-delete-devices] (missing_ace)
-# why: The connector creates and deletes msDS-Device objects in the device container (domain.md section 4, OBS; exact wizard ACE UNCONFIRMED)
-Write-Host '[5/7] + ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/create-delete-devices]'
+# [5/6] + ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices] (missing_ace)
+# why: The Connect wizard's device writeback preparation grants the connector GR GW CC DC SD DT on the device container, this object and all descendants; device writeback creates, deletes, reads and writes msDS-Device objects there (domain.md section 4 [S4][S26])
+Write-Host '[5/6] + ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices]'
 $entry = Get-WbplanEntry 'CN=RegisteredDevices,DC=contoso,DC=test'
-$rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x3 'Allow' '5df2b673-6d41-4774-b3e8-d52e8ee9ff99' '' 1 0
+$rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x300ff 'Allow' '' '' 1 0
 if (Test-WbplanRule $entry $rule) {
     Write-Host '      already granted: unchanged'
 } else {
-    Invoke-WbplanDsacls 'CN=RegisteredDevices,DC=contoso,DC=test' @('/G', 'CONTOSO\MSOL_1a2b3c4d5e6f:CCDC;msDS-Device', '/I:T')
+    Invoke-WbplanDsacls 'CN=RegisteredDevices,DC=contoso,DC=test' @('/G', 'CONTOSO\MSOL_1a2b3c4d5e6f:CCDCLCWSRPWPDTLOSDRC', '/I:T')
     Assert-WbplanRule 'CN=RegisteredDevices,DC=contoso,DC=test' $rule
 }
 
-# [6/7] + ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/read-write-devices] (missing_ace)
-# why: The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, ...) on msDS-Device objects (domain.md section 4 [S26])
-Write-Host '[6/7] + ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/read-write-devices]'
-$entry = Get-WbplanEntry 'CN=RegisteredDevices,DC=contoso,DC=test'
-$rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x30 'Allow' '' '5df2b673-6d41-4774-b3e8-d52e8ee9ff99' 1 2
-if (Test-WbplanRule $entry $rule) {
-    Write-Host '      already granted: unchanged'
-} else {
-    Invoke-WbplanDsacls 'CN=RegisteredDevices,DC=contoso,DC=test' @('/G', 'CONTOSO\MSOL_1a2b3c4d5e6f:RPWP;;msDS-Device', '/I:S')
-    Assert-WbplanRule 'CN=RegisteredDevices,DC=contoso,DC=test' $rule
-}
-
-# [7/7] + ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
+# [6/6] + ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
 # why: Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container (domain.md section 4 [S4])
-Write-Host '[7/7] + ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
+Write-Host '[6/6] + ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
     if ($found.ObjectClass -ne 'msDS-DeviceRegistrationService') {
@@ -182,12 +170,11 @@ if (Test-WbplanObject 'CN=DeviceRegistrationService,CN=Device Registration Servi
     New-ADObject -Name 'DeviceRegistrationService' -Type 'msDS-DeviceRegistrationService' -Path 'CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' -OtherAttributes @{
         'msDS-DeviceLocation' = 'CN=RegisteredDevices,DC=contoso,DC=test'
         'msDS-IsEnabled' = $true
-        'msDS-MaximumRegistrationInactivityPeriod' = 90
-        'msDS-RegistrationQuota' = 10
+        'msDS-MaximumRegistrationInactivityPeriod' = 0
     } @ad
 }
 
-Write-Host 'Done: 7 step(s) checked or applied.'
+Write-Host 'Done: 6 step(s) checked or applied.'
 
 # Tenant part (Microsoft Graph), after this script, in this order:
 # - tenant.feature[deviceWritebackEnabled]: set the directory-sync feature deviceWritebackEnabled to true (Graph: PATCH /directory/onPremisesSynchronization/{id} with {"features": {"deviceWritebackEnabled": true}}), or run `wbplan apply` with a Graph credential once the AD part is done

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'device-remove-preparation', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:07421242f9e679baf8ba8920938a19fa886fcc6a864d72eca9d971d07a8b54da made <timestamp> by wbplan <wbplan_version>
+# plan sha256:077e078874125ec8f947b4bf38de43093af1a7b14a9c2cb59667c7b0ae4ac2d8 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:f742024a005fc9864fce47cec50ca39d38facd129aa371e38647e8fc6144c40a
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -94,11 +94,11 @@ function Invoke-WbplanDsacls {
     }
 }
 
-# [1/2] - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/create-delete-devices] (remove_preparation)
-# why: The connector creates and deletes msDS-Device objects in the device container (domain.md section 4, OBS; exact wizard ACE UNCONFIRMED)
-Write-Host '[1/2] - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/create-delete-devices]'
+# [1/1] - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices] (remove_preparation)
+# why: The Connect wizard's device writeback preparation grants the connector GR GW CC DC SD DT on the device container, this object and all descendants; device writeback creates, deletes, reads and writes msDS-Device objects there (domain.md section 4 [S4][S26])
+Write-Host '[1/1] - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices]'
 $entry = Get-WbplanEntry 'CN=RegisteredDevices,DC=contoso,DC=test'
-$rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x3 'Allow' '5df2b673-6d41-4774-b3e8-d52e8ee9ff99' '' 1 0
+$rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x300ff 'Allow' '' '' 1 0
 if (Test-WbplanRule $entry $rule -Exact) {
     # Exactly this ACE: dsacls /R would remove every ACE of the trustee here.
     $entry.ObjectSecurity.RemoveAccessRuleSpecific($rule)
@@ -107,20 +107,7 @@ if (Test-WbplanRule $entry $rule -Exact) {
     Write-Host '      not there: unchanged'
 }
 
-# [2/2] - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/read-write-devices] (remove_preparation)
-# why: The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, ...) on msDS-Device objects (domain.md section 4 [S26])
-Write-Host '[2/2] - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/read-write-devices]'
-$entry = Get-WbplanEntry 'CN=RegisteredDevices,DC=contoso,DC=test'
-$rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x30 'Allow' '' '5df2b673-6d41-4774-b3e8-d52e8ee9ff99' 1 2
-if (Test-WbplanRule $entry $rule -Exact) {
-    # Exactly this ACE: dsacls /R would remove every ACE of the trustee here.
-    $entry.ObjectSecurity.RemoveAccessRuleSpecific($rule)
-    $entry.CommitChanges()
-} else {
-    Write-Host '      not there: unchanged'
-}
-
-Write-Host 'Done: 2 step(s) checked or applied.'
+Write-Host 'Done: 1 step(s) checked or applied.'
 
 # Tenant part (Microsoft Graph), after this script, in this order:
 # - tenant.feature[deviceWritebackEnabled]: set the directory-sync feature deviceWritebackEnabled to false (Graph: PATCH /directory/onPremisesSynchronization/{id} with {"features": {"deviceWritebackEnabled": false}}), or run `wbplan apply` with a Graph credential once the AD part is done

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'schema-too-old', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:ef6d222373586c32b7bc105aae0e522ef2cc6dde67239cf7538d73c9bedf04cd made <timestamp> by wbplan <wbplan_version>
+# plan sha256:e63d60fa5603610c161fcf2fe1e397c42e0d26aaec53aab39115d82ece28debb made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:1f1cb36c84acc58d131f14e6e028e07a70d832b16fceb670561db58f11cecba4
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -140,8 +140,7 @@ Write-Host 'Done: 3 step(s) checked or applied.'
 # - ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write]: waits for ad.schema[contoso.test]; re-plan and re-emit once that is done
 # - ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]: waits for ad.schema[contoso.test]; re-plan and re-emit once that is done
 # - ad.object[CN=RegisteredDevices,DC=contoso,DC=test]: waits for ad.schema[contoso.test]; re-plan and re-emit once that is done
-# - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/create-delete-devices]: waits for ad.schema[contoso.test]; re-plan and re-emit once that is done
-# - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/read-write-devices]: waits for ad.schema[contoso.test]; re-plan and re-emit once that is done
+# - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices]: waits for ad.schema[contoso.test]; re-plan and re-emit once that is done
 # - ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]: waits for ad.schema[contoso.test]; re-plan and re-emit once that is done
 # - tenant.feature[deviceWritebackEnabled]: waits for ad.schema[contoso.test]; re-plan and re-emit once that is done
 
