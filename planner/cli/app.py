@@ -10,7 +10,9 @@ is reserved for "changes present" (``plan --detailed-exitcode``) and "non-compli
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -164,10 +166,82 @@ def graph_options(f: F) -> F:
         ),
         click.option(
             "--graph-auth",
-            type=click.Choice(["auto", "token", "environment", "workload-identity", "device-code"]),
+            type=click.Choice(
+                ["auto", "token", "environment", "workload-identity", "azure-cli", "device-code"]
+            ),
             default="auto",
             show_default=True,
-            help="auto: WBPLAN_GRAPH_TOKEN, else AZURE_* environment credentials.",
+            help="auto: WBPLAN_GRAPH_TOKEN, else AZURE_* environment credentials. azure-cli and "
+            "device-code sign a person in (delegated: needed for the directory-sync features).",
+        ),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*([wdhms])")
+_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``6h``, ``2d``, ``90m``, ``1d12h``, ``1w`` → a timedelta (ValueError otherwise)."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(text)
+    seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(text)
+    return dt.timedelta(seconds=seconds)
+
+
+def format_duration(delta: dt.timedelta) -> str:
+    """A timedelta in its two largest units, rounded down: ``3d 4h``, ``5h``, ``12m 5s``."""
+    seconds = max(0, int(delta.total_seconds()))
+    values: list[tuple[int, str]] = []
+    for unit in ("d", "h", "m", "s"):
+        size = _DURATION_UNITS[unit]
+        values.append((seconds // size, unit))
+        seconds %= size
+    first = next((i for i, (n, _u) in enumerate(values) if n), len(values) - 1)
+    shown = [f"{n}{u}" for n, u in values[first : first + 2] if n]
+    return " ".join(shown) or "0s"
+
+
+def _duration_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, dt.timedelta] | None:
+    """Click callback: a duration such as ``6h`` or ``2d`` → ``(text, timedelta)``."""
+    if value is None:
+        return None
+    try:
+        return (value, parse_duration(value))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a duration: use a number and a unit, e.g. 30m, 6h, 2d, 1w "
+            "(units combine: 1d12h)",
+            ctx=ctx,
+            param=param,
+        ) from None
+
+
+def snapshot_options(f: F) -> F:
+    """Options on reading the observed state from snapshots (plan, check)."""
+    opts = [
+        click.option(
+            "--state-tenant",
+            "state_tenant",
+            type=click.Path(path_type=Path),
+            help="Take the tenant from this snapshot (e.g. written by `wbplan refresh "
+            "--tenant-only` as a Global Administrator) while AD comes from --ldap-url or --state.",
+        ),
+        click.option(
+            "--max-state-age",
+            "max_state_age",
+            metavar="DURATION",
+            callback=_duration_option,
+            help="Refuse a snapshot observed longer ago than this (e.g. 6h, 2d).",
         ),
     ]
     for o in reversed(opts):

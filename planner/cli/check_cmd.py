@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from planner.cli.app import cli, graph_options, ldap_options, policy_option
+from planner.cli.app import cli, graph_options, ldap_options, policy_option, snapshot_options
 from planner.errors import EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK
 
 REPORT_FORMATS = ["text", "json", "junit", "sarif", "markdown", "html"]
@@ -151,6 +151,7 @@ def exit_code(report: Any) -> int:
     type=click.Path(path_type=Path),
     help="Check a snapshot instead of live AD/Graph.",
 )
+@snapshot_options
 @ldap_options
 @graph_options
 @click.option(
@@ -215,14 +216,15 @@ def check(
       wbplan check --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --format html -o report.html
     """
     from planner.checking import make_report
-    from planner.cli.plan_cmd import emit, observed_state
+    from planner.cli.plan_cmd import emit, observe, with_note
     from planner.cli.refresh_cmd import single_policy
     from planner.observe.live import now_iso
     from planner.policy.loader import today_utc
     from planner.render.report_common import summary_line
 
     loaded = single_policy(policy_paths)
-    state, label = observed_state(loaded, state_file, bool(policy_paths), opts)
+    found = observe(loaded, state_file, bool(policy_paths), opts)
+    state, label = found.state, found.label
     report = make_report(
         loaded.policy,
         state,
@@ -242,6 +244,8 @@ def check(
 
         location = artifact_location(loaded.path, source_root(loaded.path, sarif_root))
     text = render_report(report, fmt, color, sarif_waived=sarif_waived, sarif_location=location)
+    if fmt == "text":
+        text = with_note(text, found.note())
     emit(text, output)
     if output is not None or fmt != "text":  # the verdict on stderr, where CI logs show it
         click.echo(summary_line(report), err=True)

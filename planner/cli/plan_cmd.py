@@ -2,68 +2,253 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from planner.cli.app import DEFAULT_STATE, cli, graph_options, ldap_options, policy_option
+from planner.cli.app import (
+    DEFAULT_STATE,
+    cli,
+    graph_options,
+    ldap_options,
+    policy_option,
+    snapshot_options,
+)
 from planner.cli.refresh_cmd import live_sources, single_policy
-from planner.errors import EXIT_CHANGES, EXIT_OK, UsageError
+from planner.errors import EXIT_CHANGES, EXIT_OK, StateFileError, UsageError
 
 PLAN_FORMATS = ["text", "json", "markdown"]
 
 
-def observed_state(
+@dataclass(frozen=True)
+class Observed:
+    """The observed state a command works on, a label for it, and the snapshots it came from
+    (``(file label, observed_at)``; empty when everything was read live)."""
+
+    state: Any
+    label: str
+    snapshots: tuple[tuple[str, str], ...] = ()
+    ad_live: bool = False
+
+    def note(self, now: dt.datetime | None = None) -> str | None:
+        """The header line naming each snapshot's age, or None when all was read live:
+        ``Snapshot state.json: observed 2026-11-22T09:50:00Z (3d 4h ago).``"""
+        if not self.snapshots:
+            return None
+        current = now or dt.datetime.now(dt.UTC)
+        parts = []
+        for index, (name, observed_at) in enumerate(self.snapshots):
+            kind = "tenant snapshot" if name.startswith("tenant:") else "snapshot"
+            shown = name.removeprefix("tenant:")
+            parts.append(
+                f"{kind} {shown}: observed {observed_at} ({_age_text(observed_at, current)})"
+            )
+            if index == 0:
+                parts[0] = parts[0][0].upper() + parts[0][1:]
+        tail = "; AD read live" if self.ad_live else ""
+        return "; ".join(parts) + tail + "."
+
+
+def _parse_time(text: str) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _age(observed_at: str, now: dt.datetime) -> dt.timedelta | None:
+    when = _parse_time(observed_at)
+    return None if when is None else now - when
+
+
+def _age_text(observed_at: str, now: dt.datetime) -> str:
+    from planner.cli.app import format_duration
+
+    age = _age(observed_at, now)
+    if age is None:
+        return "age unknown: not an ISO 8601 time"
+    if age.total_seconds() < 0:
+        return "in the future: check the clocks"
+    return f"{format_duration(age)} ago"
+
+
+def check_age(name: str, observed_at: str, limit: tuple[str, dt.timedelta] | None) -> None:
+    """Refuse a snapshot observed longer ago than ``--max-state-age`` (``(text, timedelta)``)."""
+    if limit is None:
+        return
+    from planner.cli.app import format_duration
+
+    text, max_age = limit
+    age = _age(observed_at, dt.datetime.now(dt.UTC))
+    if age is None:
+        raise StateFileError(
+            f"snapshot {name} has no readable observed_at ({observed_at!r}); "
+            f"cannot check --max-state-age {text}"
+        )
+    if age > max_age:
+        raise StateFileError(
+            f"snapshot {name} was observed {format_duration(age)} ago ({observed_at}), "
+            f"older than --max-state-age {text}",
+            hint="write a fresh one with `wbplan refresh --out FILE` (tenant only: "
+            "`wbplan refresh --tenant-only`)",
+        )
+
+
+def observe(
     loaded: Any, state_file: Path | None, explicit_policy: bool, opts: dict[str, Any]
-) -> tuple[Any, str]:
-    """The observed state to plan against, and a label for it.
+) -> Observed:
+    """The observed state to work on (see :func:`observed_state`), with its snapshots.
 
     ``--state FILE`` reads a snapshot; connection options read live; with neither, the example
     policy is planned against the example snapshot (the embedded default, no DC needed).
+    ``--state-tenant FILE`` replaces the tenant part with that snapshot's, while AD comes from
+    ``--ldap-url`` (live) or ``--state``; Graph is then not read live. ``--max-state-age``
+    refuses any snapshot used that is older than the limit.
     """
     from planner.observe.live import observe_live
     from planner.observe.snapshot import load_state
     from planner.schemas import bundled_example
 
+    limit = opts.get("max_state_age")
+    tenant_file: Path | None = opts.get("state_tenant")
     sources = live_sources(opts)
+    if tenant_file is not None:
+        return _with_tenant_snapshot(loaded, state_file, tenant_file, sources, opts, limit)
     if state_file is not None:
         if sources.ldap is not None or opts.get("graph_url"):
             raise UsageError(
                 "--state and live connection options exclude each other", hint="drop one of them"
             )
-        return load_state(state_file), str(state_file)
+        state = load_state(state_file)
+        check_age(str(state_file), state.observed_at, limit)
+        return Observed(state, str(state_file), ((str(state_file), state.observed_at),))
     if sources.ldap is not None or sources.graph is not None:
-        return observe_live(loaded.policy, sources), "live"
+        return Observed(observe_live(loaded.policy, sources), "live")
     if explicit_policy:
         raise UsageError(
             "no observed state: pass --state FILE (a snapshot) or --ldap-url and Graph credentials to read live",
             hint="`wbplan refresh --out state/NAME.json` writes a snapshot",
         )
     path = DEFAULT_STATE if DEFAULT_STATE.is_file() else bundled_example("state/example.json")
-    return load_state(path), str(path) if path == DEFAULT_STATE else "bundled example state"
+    label = str(path) if path == DEFAULT_STATE else "bundled example state"
+    state = load_state(path)
+    check_age(label, state.observed_at, limit)
+    return Observed(state, label, ((label, state.observed_at),))
+
+
+def _with_tenant_snapshot(
+    loaded: Any,
+    state_file: Path | None,
+    tenant_file: Path,
+    sources: Any,
+    opts: dict[str, Any],
+    limit: tuple[str, dt.timedelta] | None,
+) -> Observed:
+    """AD from ``--state`` or live LDAP, the tenant from ``--state-tenant``."""
+    from planner.model.state import Source
+    from planner.observe.live import LiveSources, observe_live
+    from planner.observe.snapshot import load_state
+
+    if opts.get("graph_url"):
+        raise UsageError(
+            "--state-tenant and --graph-url exclude each other: the tenant comes from the snapshot",
+            hint="drop --graph-url, or drop --state-tenant to read the tenant live",
+        )
+    tenant_state = load_state(tenant_file)
+    if tenant_state.tenant is None:
+        raise StateFileError(
+            f"{tenant_file} holds no tenant observation, so --state-tenant cannot take it from there",
+            hint="write one with `wbplan refresh --tenant-only --graph-auth azure-cli --out FILE`",
+        )
+    check_age(str(tenant_file), tenant_state.observed_at, limit)
+    snapshots: list[tuple[str, str]] = []
+    if state_file is not None:
+        if sources.ldap is not None:
+            raise UsageError("--state and --ldap-url exclude each other", hint="drop one of them")
+        ad_state = load_state(state_file)
+        check_age(str(state_file), ad_state.observed_at, limit)
+        snapshots.append((str(state_file), ad_state.observed_at))
+        ad_label, ad_live = str(state_file), False
+    elif sources.ldap is not None:
+        ad_state = observe_live(loaded.policy, LiveSources(ldap=sources.ldap))
+        ad_label, ad_live = "live AD", True
+    else:
+        raise UsageError(
+            "--state-tenant gives only the tenant: AD must come from --ldap-url (live) or --state FILE",
+            hint="e.g. wbplan plan --policy P --ldap-url ldaps://dc1.example.com "
+            f"--state-tenant {tenant_file}",
+        )
+    if ad_state.ad is None:
+        raise StateFileError(
+            f"{state_file} holds no AD observation; with --state-tenant, --state must give AD",
+            hint="use a snapshot written with --ldap-url, or read AD live with --ldap-url",
+        )
+    snapshots.append((f"tenant:{tenant_file}", tenant_state.observed_at))
+    state = ad_state.model_copy(
+        update={
+            "tenant": tenant_state.tenant,
+            # Tenant verdicts (how fresh the last directory sync is) are judged as of the
+            # tenant's reading, the older of the two.
+            "observed_at": tenant_state.observed_at,
+            "source": Source(
+                ldap_url=ad_state.source.ldap_url,
+                graph_url=tenant_state.source.graph_url,
+                description=f"AD: {ad_label} ({ad_state.observed_at}); tenant: {tenant_file} "
+                f"({tenant_state.observed_at})",
+            ),
+        }
+    )
+    return Observed(state, f"{ad_label} + tenant {tenant_file}", tuple(snapshots), ad_live)
+
+
+def observed_state(
+    loaded: Any, state_file: Path | None, explicit_policy: bool, opts: dict[str, Any]
+) -> tuple[Any, str]:
+    """The observed state to plan against, and a label for it (see :func:`observe`)."""
+    found = observe(loaded, state_file, explicit_policy, opts)
+    return found.state, found.label
+
+
+def with_note(text: str, note: str | None) -> str:
+    """``text`` with ``note`` inserted as its second line (the text formats' header)."""
+    if not note:
+        return text
+    first, sep, rest = text.partition("\n")
+    return f"{first}\n{note}{sep}{rest}" if sep else f"{first}\n{note}\n"
 
 
 def compute_plan(
     policy_paths: tuple[Path, ...], state_file: Path | None, opts: dict[str, Any]
 ) -> Any:
     """Load the policy, observe, and plan."""
+    loaded, result, _observed = compute_plan_observed(policy_paths, state_file, opts)
+    return loaded, result
+
+
+def compute_plan_observed(
+    policy_paths: tuple[Path, ...], state_file: Path | None, opts: dict[str, Any]
+) -> tuple[Any, Any, Observed]:
+    """Load the policy, observe, and plan; also what was observed (for the snapshot note)."""
     from planner.observe.live import now_iso
     from planner.planning import make_plan
 
     loaded = single_policy(policy_paths)
-    state, label = observed_state(loaded, state_file, bool(policy_paths), opts)
+    found = observe(loaded, state_file, bool(policy_paths), opts)
     plan = make_plan(
         loaded.policy,
-        state,
+        found.state,
         policy_file=str(loaded.path),
         policy_digest="sha256:" + loaded.digest,
-        state_source=label,
+        state_source=found.label,
         timestamp=now_iso(),
     )
-    return loaded, plan
+    return loaded, plan, found
 
 
 def render(doc: dict[str, Any], fmt: str, color: bool) -> str:
@@ -96,6 +281,7 @@ def emit(text: str, output: Path | None) -> None:
     type=click.Path(path_type=Path),
     help="Plan against a snapshot instead of live AD/Graph.",
 )
+@snapshot_options
 @ldap_options
 @graph_options
 @click.option(
@@ -138,13 +324,15 @@ def plan(
       wbplan plan
       wbplan plan --policy policies/prod.yaml --state state/prod.json --format markdown -o plan.md
       wbplan plan --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com -out plan.wbplan --detailed-exitcode
+      wbplan plan --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --state-tenant state/tenant.json --max-state-age 1d
     """
     from planner.planfile import plan_document, save_plan
     from planner.planning import has_changes
 
-    loaded, result = compute_plan(policy_paths, state_file, opts)
+    loaded, result, found = compute_plan_observed(policy_paths, state_file, opts)
     doc = plan_document(result)
-    emit(render(doc, fmt, bool(ctx.obj.get("color")) and output is None), output)
+    text = render(doc, fmt, bool(ctx.obj.get("color")) and output is None)
+    emit(with_note(text, found.note()) if fmt == "text" else text, output)
     if out is not None:
         save_plan(result, loaded.policy, out)
         click.echo(

@@ -20,7 +20,8 @@ GRAPH_CREDENTIAL_ENV = ("WBPLAN_GRAPH_TOKEN", "AZURE_CLIENT_ID", "AZURE_FEDERATE
 
 def live_sources(opts: dict[str, Any]) -> Any:
     """Build ``LiveSources`` from parsed CLI options (AD when --ldap-url is set; the tenant when
-    --graph-url is set or a Graph credential is in the environment)."""
+    --graph-url is set, a Graph credential is in the environment, or --graph-auth asks for a
+    person's sign-in: azure-cli or device-code)."""
     from planner.observe.live import LiveSources
 
     ldap = graph = None
@@ -36,7 +37,8 @@ def live_sources(opts: dict[str, Any]) -> Any:
             timeout=float(opts.get("ldap_timeout") or 10.0),
             auth=opts.get("ldap_auth") or "simple",
         )
-    if opts.get("graph_url") or any(os.environ.get(v) for v in GRAPH_CREDENTIAL_ENV):
+    chosen = opts.get("graph_auth") in ("azure-cli", "device-code")  # a person signs in
+    if opts.get("graph_url") or chosen or any(os.environ.get(v) for v in GRAPH_CREDENTIAL_ENV):
         from planner.graphapi.client import GraphOptions
 
         kwargs: dict[str, Any] = {
@@ -65,35 +67,60 @@ def single_policy(paths: tuple[Path, ...]) -> Any:
 @ldap_options
 @graph_options
 @click.option(
+    "--tenant-only",
+    is_flag=True,
+    help="Read only the tenant (no LDAP options needed, WBPLAN_LDAP_URL ignored): for a Global "
+    "Administrator signed in with --graph-auth azure-cli or device-code. Default --out: "
+    "state/<metadata.name>.tenant.json.",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path),
     help="Snapshot file to write. Default: state/<metadata.name>.json",
 )
-def refresh(policy_paths: tuple[Path, ...], out: Path | None, **opts: Any) -> None:
+def refresh(
+    policy_paths: tuple[Path, ...], out: Path | None, tenant_only: bool, **opts: Any
+) -> None:
     """Read live AD and/or the tenant and write a snapshot (no secrets in it).
 
     Reads only what the policy's features need. AD is read when --ldap-url is given; the tenant
-    when --graph-url is given or a Graph credential is in the environment.
+    when --graph-url is given, a Graph credential is in the environment, or --graph-auth is
+    azure-cli or device-code. Microsoft serves the directory-sync features
+    (/directory/onPremisesSynchronization) to a signed-in Global Administrator only (delegated;
+    application permissions are not supported), so a CI service principal cannot read them: an
+    administrator writes a tenant-only snapshot, and CI plans with --state-tenant FILE.
 
     \b
-    Example:
+    Examples:
       export WBPLAN_LDAP_USER='CONTOSO\\wbplan-reader' WBPLAN_LDAP_PASSWORD=…
       wbplan refresh --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com \\
                      --ca-file corp-ca.pem --out state/prod.json
+      az login --tenant contoso.onmicrosoft.com --allow-no-subscriptions   # a Global Administrator
+      wbplan refresh --policy policies/prod.yaml --tenant-only --graph-auth azure-cli \\
+                     --out state/tenant.json
     """
-    from planner.observe.live import observe_live
+    from planner.observe.live import LiveSources, observe_live
     from planner.observe.snapshot import save_state
 
     loaded = single_policy(policy_paths)
+    if tenant_only:
+        opts = {**opts, "ldap_url": None}
     sources = live_sources(opts)
+    if tenant_only and sources.graph is None:
+        raise UsageError(
+            "--tenant-only reads the tenant, but no Graph endpoint or credential was given",
+            hint="sign in as a Global Administrator: `az login`, then --graph-auth azure-cli "
+            "(or --graph-auth device-code with AZURE_CLIENT_ID)",
+        )
     if sources.ldap is None and sources.graph is None:
         raise UsageError(
             "nothing to read: neither --ldap-url nor a Graph endpoint/credential was given",
             hint="pass --ldap-url ldaps://DC and/or set WBPLAN_GRAPH_TOKEN or AZURE_* credentials",
         )
-    state = observe_live(loaded.policy, sources)
-    target = out or Path("state") / f"{loaded.policy.metadata.name}.json"
+    state = observe_live(loaded.policy, LiveSources(ldap=sources.ldap, graph=sources.graph))
+    name = loaded.policy.metadata.name
+    target = out or Path("state") / (f"{name}.tenant.json" if tenant_only else f"{name}.json")
     save_state(state, target)
     parts = []
     if state.ad is not None:
@@ -102,5 +129,9 @@ def refresh(policy_paths: tuple[Path, ...], out: Path | None, **opts: Any) -> No
             f"AD {state.ad.forest} (schema objectVersion {version}, {len(state.ad.objects)} objects)"
         )
     if state.tenant is not None:
-        parts.append(f"tenant {state.tenant.tenant_id}")
+        unread = [u.what for u in state.tenant.unread if u.reason.startswith("no permission")]
+        parts.append(
+            f"tenant {state.tenant.tenant_id}"
+            + (f" (not readable with this credential: {', '.join(unread)})" if unread else "")
+        )
     click.echo(f"Wrote {target}: {', '.join(parts)}.")

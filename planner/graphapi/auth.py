@@ -11,12 +11,18 @@
 ``workload-identity``
     Federated credentials for CI (GitHub OIDC, Kubernetes): ``AZURE_TENANT_ID``,
     ``AZURE_CLIENT_ID`` and ``AZURE_FEDERATED_TOKEN_FILE`` (a file holding the OIDC token).
+``azure-cli``
+    The person signed in to the Azure CLI (``az login``): azure-identity's ``AzureCliCredential``
+    runs ``az account get-access-token`` for the Graph resource (``--tenant AZURE_TENANT_ID``
+    when set). A delegated token, so it can read ``/directory/onPremisesSynchronization``,
+    which Microsoft documents as delegated only, for a Global Administrator.
 ``device-code``
     A person signs in on another device; ``AZURE_CLIENT_ID`` names the public-client app
     registration that holds the delegated permissions (``AZURE_TENANT_ID`` optional).
 ``auto``
     ``WBPLAN_GRAPH_TOKEN`` if set, else the environment service principal, else workload
-    identity; never device code, because an unattended run must not wait for a person.
+    identity; never device code or the Azure CLI, because an unattended run must neither wait
+    for a person nor pick up whoever last ran ``az login`` on the machine.
 
 ``AZURE_AUTHORITY_HOST`` selects a sovereign cloud's sign-in host, as in azure-identity. The token
 scope is ``<origin of --graph-url>/.default``, so a sovereign Graph endpoint gets its own audience.
@@ -37,6 +43,7 @@ from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import (
+    AzureCliCredential,
     CertificateCredential,
     ClientSecretCredential,
     DeviceCodeCredential,
@@ -48,14 +55,17 @@ from planner.errors import GraphAuthError
 if TYPE_CHECKING:
     from planner.graphapi.client import GraphOptions
 
-AuthMode = Literal["auto", "token", "environment", "workload-identity", "device-code"]
+AuthMode = Literal["auto", "token", "environment", "workload-identity", "azure-cli", "device-code"]
 AUTH_MODES: tuple[AuthMode, ...] = (
     "auto",
     "token",
     "environment",
     "workload-identity",
+    "azure-cli",
     "device-code",
 )
+DELEGATED_MODES: frozenset[AuthMode] = frozenset({"azure-cli", "device-code"})
+"""Modes that always sign a person in (delegated tokens); ``token`` may be either."""
 
 TOKEN_ENV = "WBPLAN_GRAPH_TOKEN"  # noqa: S105 -- the variable name, not a secret
 
@@ -66,7 +76,8 @@ _ENV_HINT = (
     f"set {TOKEN_ENV} to a bearer token, or AZURE_TENANT_ID + AZURE_CLIENT_ID + "
     "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) for a service principal, or "
     "AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_FEDERATED_TOKEN_FILE for workload identity "
-    "(CI), or use --graph-auth device-code with AZURE_CLIENT_ID to sign in as a person"
+    "(CI), or sign in as a person with --graph-auth azure-cli (after `az login`) or "
+    "--graph-auth device-code with AZURE_CLIENT_ID"
 )
 
 
@@ -197,6 +208,8 @@ def make_token_provider(
             mode == "auto" and environ.get("AZURE_FEDERATED_TOKEN_FILE")
         ):
             return _workload_identity(environ, scope, kwargs)
+        if mode == "azure-cli":
+            return _azure_cli(environ, scope)
         if mode == "device-code":
             return _device_code(environ, scope, kwargs, device_code_prompt)
     except ValueError as exc:
@@ -324,6 +337,22 @@ def _workload_identity(
     return CredentialTokenProvider(
         credential, scope, f"workload identity {client} in tenant {tenant}", hint
     )
+
+
+def _azure_cli(environ: Mapping[str, str], scope: str) -> TokenProvider:
+    # AzureCliCredential runs `az account get-access-token --output json --resource R
+    # [--tenant T]` and reads accessToken and expires_on (or expiresOn) from its JSON. The CLI
+    # itself talks to the sign-in service, so AZURE_AUTHORITY_HOST and --graph-ca-file do not
+    # apply here (az has its own cloud and CA settings).
+    tenant = environ.get("AZURE_TENANT_ID", "")
+    credential = AzureCliCredential(tenant_id=tenant)
+    hint = (
+        f"run `az login{' --tenant ' + tenant if tenant else ''} --allow-no-subscriptions` as "
+        "the person wbplan should act as (a Global Administrator to read or change the "
+        "directory-sync features), and check that `az` is on PATH"
+    )
+    where = f" in tenant {tenant}" if tenant else ""
+    return CredentialTokenProvider(credential, scope, f"Azure CLI sign-in{where}", hint)
 
 
 def _device_code(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -26,53 +27,167 @@ class GraphForbiddenError(GraphAuthError):
     """403: the credential is valid but lacks ``permission`` for ``endpoint``.
 
     A separate class so a reader can record "not readable" for one section and go on, while a
-    401 (nothing will work) stops the whole read.
+    401 (nothing will work) stops the whole read. ``requirement`` is the whole requirement in
+    words (for a delegated-only endpoint: the permission, "delegated", the admin role and that
+    application permissions are not supported); for other endpoints it equals ``permission``.
     """
 
-    def __init__(self, message: str, hint: str, endpoint: str, permission: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str,
+        endpoint: str,
+        permission: str,
+        requirement: str | None = None,
+    ) -> None:
         super().__init__(message, hint)
         self.endpoint = endpoint
         self.permission = permission
+        self.requirement = requirement or permission
 
 
-# (method, path pattern relative to the version segment) → least-privileged permission(s).
-# From the Graph permission tables (domain.md §2); where the tables disagree both are named.
-_PERMISSIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("GET", re.compile(r"^/organization(/|$)"), "Organization.Read.All"),
-    ("GET", re.compile(r"^/subscribedSkus(/|$)"), "Organization.Read.All"),
-    (
+@dataclass(frozen=True)
+class EndpointPermission:
+    """What Microsoft documents one Graph operation needs (least privileged first)."""
+
+    method: str
+    """HTTP verb, or ``*`` for every verb."""
+    pattern: re.Pattern[str]
+    """Path relative to the version segment."""
+    endpoint: str
+    """The path as a person reads it (``GET /subscribedSkus``)."""
+    permission: str
+    """Least-privileged permission; ``A or B`` where the docs disagree or B is widely held."""
+    application: bool
+    """Whether an application permission (app-only: client secret, certificate, workload
+    identity) is supported at all."""
+    role: str
+    """The Microsoft Entra role a signed-in person needs in delegated sign-in."""
+    source: str
+    """The Microsoft Learn page the row comes from (title and URL)."""
+
+    @property
+    def kind(self) -> str:
+        """``delegated or application`` / ``delegated only``."""
+        return "delegated or application" if self.application else "delegated only"
+
+    @property
+    def requirement(self) -> str:
+        """The whole requirement in one phrase, for messages."""
+        if self.application:
+            return self.permission
+        return (
+            f"the delegated permission {self.permission} for a signed-in {self.role} "
+            "(application permissions are not supported)"
+        )
+
+
+_READER = "Directory Readers (or Global Reader)"
+
+# (method, path pattern relative to the version segment) → least-privileged permission.
+# Looked up on Microsoft Learn (Graph v1.0 API reference, "Permissions" tables); each row names
+# its page. domain.md §2 has older notes; where a row differs from them, the page below wins.
+PERMISSIONS: tuple[EndpointPermission, ...] = (
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/organization(/|$)"),
+        "GET /organization",
+        # Delegated User.Read is documented as least privileged too, but reads only id,
+        # displayName and verifiedDomains (onPremisesSyncEnabled comes back null), so wbplan
+        # needs Organization.Read.All for the sync status.
+        "Organization.Read.All",
+        application=True,
+        role=_READER,
+        source="List organizations — https://learn.microsoft.com/graph/api/organization-list",
+    ),
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/subscribedSkus(/|$)"),
+        "GET /subscribedSkus",
+        # LicenseAssignment.Read.All is now the least privileged (delegated and application);
+        # Organization.Read.All is listed as higher privileged and still works.
+        "LicenseAssignment.Read.All or Organization.Read.All",
+        application=True,
+        role=_READER,
+        source="List subscribedSkus — https://learn.microsoft.com/graph/api/subscribedsku-list",
+    ),
+    EndpointPermission(
         "GET",
         re.compile(r"^/directory/onPremisesSynchronization(/|$)"),
+        "GET /directory/onPremisesSynchronization",
+        # Delegated (work or school) only; application: "Not supported."; "Global Administrator
+        # is the only role supported for this operation."
         "OnPremDirectorySynchronization.Read.All",
+        application=False,
+        role="Global Administrator",
+        source="Get onPremisesDirectorySynchronization — "
+        "https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get",
     ),
-    (
+    EndpointPermission(
         "PATCH",
         re.compile(r"^/directory/onPremisesSynchronization(/|$)"),
+        "PATCH /directory/onPremisesSynchronization/{id}",
+        # Delegated only; application "Not supported."; "the user needs to be assigned the
+        # Global Administrator role".
         "OnPremDirectorySynchronization.ReadWrite.All",
+        application=False,
+        role="Global Administrator",
+        source="Update onPremisesDirectorySynchronization — "
+        "https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-update",
     ),
-    # UNCONFIRMED (domain.md §2.3): current docs name GroupSettings.Read.All as least privileged,
-    # older ones Directory.Read.All; either works, so both are named.
-    (
+    EndpointPermission(
         "GET",
         re.compile(r"^/groupSetting(s|Templates)(/|$)"),
+        "GET /groupSettings",
+        # GroupSettings.Read.All is least privileged on the current page; older pages named
+        # only Directory.Read.All, which many app registrations already hold.
         "GroupSettings.Read.All or Directory.Read.All",
+        application=True,
+        role=_READER,
+        source="List settings — https://learn.microsoft.com/graph/api/group-list-settings",
     ),
-    (
+    EndpointPermission(
         "*",
         re.compile(r"^/groupSettings(/|$)"),
+        "PATCH|POST|DELETE /groupSettings",
         "GroupSettings.ReadWrite.All or Directory.ReadWrite.All",
+        application=True,
+        role="Groups Administrator (or Directory Writers)",
+        source="Update groupSetting — https://learn.microsoft.com/graph/api/groupsetting-update",
     ),
-    ("GET", re.compile(r"^/devices(/|$)"), "Device.Read.All"),
-    ("GET", re.compile(r"^/domains(/|$)"), "Domain.Read.All"),
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/devices(/|$)"),
+        "GET /devices",
+        "Device.Read.All",
+        application=True,
+        role=_READER,
+        source="List devices — https://learn.microsoft.com/graph/api/device-list",
+    ),
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/domains(/|$)"),
+        "GET /domains",
+        "Domain.Read.All",
+        application=True,
+        role=_READER,
+        source="List domains — https://learn.microsoft.com/graph/api/domain-list",
+    ),
 )
+
+
+def endpoint_permission(method: str, path: str) -> EndpointPermission | None:
+    """The documented requirement of ``method path`` (path relative to ``/v1.0``), if known."""
+    for row in PERMISSIONS:
+        if row.method in (method, "*") and row.pattern.search(path):
+            return row
+    return None
 
 
 def required_permission(method: str, path: str) -> str | None:
     """The Graph permission ``method path`` needs (path relative to ``/v1.0``), if known."""
-    for want, pattern, permission in _PERMISSIONS:
-        if want in (method, "*") and pattern.search(path):
-            return permission
-    return None
+    row = endpoint_permission(method, path)
+    return row.permission if row is not None else None
 
 
 def response_error(
@@ -97,14 +212,7 @@ def response_error(
             f"another audience (it must be for {origin}); obtain a new one and retry",
         )
     if status == 403:
-        permission = required_permission(method, endpoint) or "a permission for this endpoint"
-        return GraphForbiddenError(
-            f"Graph refused {target} ({said}): the credential lacks {permission}{ref}",
-            hint=f"grant {permission} to the app registration and give admin consent "
-            "(delegated sign-in: the user also needs a role that allows it), then retry",
-            endpoint=endpoint,
-            permission=permission,
-        )
+        return _forbidden(method, endpoint, said, ref)
     if status in (429, 503):
         after = response.headers.get("Retry-After")
         return GraphThrottledError(
@@ -124,6 +232,32 @@ def response_error(
         hint="retry later; if it persists, report the request-id to Microsoft support"
         if status >= 500
         else "this is likely a wbplan bug; report it with the message above",
+    )
+
+
+def _forbidden(method: str, endpoint: str, said: str, ref: str) -> GraphForbiddenError:
+    target = f"{method} {endpoint}"
+    row = endpoint_permission(method, endpoint)
+    if row is not None and not row.application:
+        verb = "apply" if method != "GET" else "read it"
+        return GraphForbiddenError(
+            f"Graph refused {target} ({said}): it needs {row.requirement}{ref}",
+            hint=f"sign in as a Global Administrator to {verb} (`az login` then "
+            "--graph-auth azure-cli, or --graph-auth device-code with an app registration "
+            f"holding the delegated {row.permission}); a service principal or workload "
+            "identity cannot — e.g. `wbplan refresh --tenant-only --graph-auth azure-cli "
+            "--out state/tenant.json` as the administrator, then plan with --state-tenant",
+            endpoint=endpoint,
+            permission=row.permission,
+            requirement=row.requirement,
+        )
+    permission = row.permission if row is not None else "a permission for this endpoint"
+    return GraphForbiddenError(
+        f"Graph refused {target} ({said}): the credential lacks {permission}{ref}",
+        hint=f"grant {permission} to the app registration and give admin consent "
+        "(delegated sign-in: the user also needs a role that allows it), then retry",
+        endpoint=endpoint,
+        permission=permission,
     )
 
 

@@ -66,11 +66,11 @@ def observe_tenant(client: GraphClient, policy: Policy) -> TenantState:
         try:
             return read()
         except GraphForbiddenError as exc:
-            logger.info("not readable: %s (%s)", what, exc.permission)
+            logger.info("not readable: %s (%s)", what, exc.requirement)
             unread.append(
                 Unread(
                     what=what,
-                    reason=f"no permission to read it: {exc.endpoint} needs {exc.permission}",
+                    reason=f"no permission to read it: {exc.endpoint} needs {exc.requirement}",
                     verify_at=VERIFY_AT[what],
                 )
             )

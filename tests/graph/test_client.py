@@ -22,6 +22,7 @@ from planner.graphapi.client import (
     parse_retry_after,
     required_permission,
 )
+from planner.graphapi.failures import PERMISSIONS, endpoint_permission
 from tests.support import graph_tenants as gt
 from tests.support.graph_emulator import TEST_TOKEN, GraphEmulator
 from tests.support.graph_tls import make_tls_files
@@ -124,13 +125,7 @@ def test_401_names_the_token_source_and_the_fix(
     ("method", "path", "permission"),
     [
         ("GET", "/organization", "Organization.Read.All"),
-        ("GET", "/subscribedSkus", "Organization.Read.All"),
-        ("GET", "/directory/onPremisesSynchronization", "OnPremDirectorySynchronization.Read.All"),
-        (
-            "PATCH",
-            f"/directory/onPremisesSynchronization/{gt.SYNC_ID}",
-            "OnPremDirectorySynchronization.ReadWrite.All",
-        ),
+        ("GET", "/subscribedSkus", "LicenseAssignment.Read.All or Organization.Read.All"),
         ("GET", "/groupSettings", "GroupSettings.Read.All or Directory.Read.All"),
         ("POST", "/groupSettings", "GroupSettings.ReadWrite.All or Directory.ReadWrite.All"),
         ("GET", "/devices", "Device.Read.All"),
@@ -148,8 +143,6 @@ def test_403_names_the_missing_permission(
     with pytest.raises(GraphForbiddenError) as info:
         if method == "GET":
             graph_client.get(path)
-        elif method == "PATCH":
-            graph_client.patch(path, {"features": {"deviceWritebackEnabled": True}})
         else:
             graph_client.post(path, {"templateId": gt.GROUP_UNIFIED_TEMPLATE_ID, "values": []})
     error = info.value
@@ -159,7 +152,56 @@ def test_403_names_the_missing_permission(
     assert f"{method} {path}" in error.message
     assert f"grant {permission}" in (error.hint or "")
     assert error.permission == permission
+    assert error.requirement == permission
     assert "request-id" in error.message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "permission"),
+    [
+        ("GET", "/directory/onPremisesSynchronization", "OnPremDirectorySynchronization.Read.All"),
+        (
+            "PATCH",
+            f"/directory/onPremisesSynchronization/{gt.SYNC_ID}",
+            "OnPremDirectorySynchronization.ReadWrite.All",
+        ),
+    ],
+)
+def test_403_on_the_delegated_only_endpoint_names_the_global_administrator(
+    graph_emulator: GraphEmulator,
+    graph_client: GraphClient,
+    method: str,
+    path: str,
+    permission: str,
+) -> None:
+    graph_emulator.forbid("/directory/onPremisesSynchronization", method=method)
+    with pytest.raises(GraphForbiddenError) as info:
+        if method == "GET":
+            graph_client.get(path)
+        else:
+            graph_client.patch(path, {"features": {"deviceWritebackEnabled": True}})
+    error = info.value
+    assert error.permission == permission
+    assert error.requirement == (
+        f"the delegated permission {permission} for a signed-in Global Administrator "
+        "(application permissions are not supported)"
+    )
+    assert f"{method} {path}" in error.message
+    assert f"it needs {error.requirement}" in error.message
+    hint = error.hint or ""
+    assert "sign in as a Global Administrator" in hint
+    assert "--graph-auth azure-cli" in hint
+    assert "grant" not in hint and "app registration and give admin consent" not in hint
+
+
+def test_permission_table_names_its_sources() -> None:
+    for row in PERMISSIONS:
+        assert "https://learn.microsoft.com/graph/api/" in row.source, row.endpoint
+    sync = endpoint_permission("GET", "/directory/onPremisesSynchronization")
+    assert sync is not None and not sync.application and sync.role == "Global Administrator"
+    assert sync.kind == "delegated only"
+    skus = endpoint_permission("GET", "/subscribedSkus")
+    assert skus is not None and skus.permission.startswith("LicenseAssignment.Read.All")
 
 
 def test_permission_map_covers_template_reads_and_setting_writes() -> None:

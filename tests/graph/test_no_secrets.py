@@ -84,12 +84,15 @@ def test_snapshot_read_with_a_client_secret_holds_no_secret(graph_emulator: Grap
     }
     with GraphClient(options, make_token_provider(options, env=env)) as client:
         text = _snapshot(client, graph_emulator.base_url)
-        changes = [
-            set_sync_feature(client, gt.SYNC_ID, "deviceWritebackEnabled", True),
-            set_new_group_writeback_default(client, False),
-        ]
+        changes = [set_new_group_writeback_default(client, False)]
+        # A client secret is an application credential: Graph refuses it on the delegated-only
+        # onPremisesSynchronization endpoint, and the refusal holds no secret either.
+        with pytest.raises(WbplanError) as refused:
+            set_sync_feature(client, gt.SYNC_ID, "deviceWritebackEnabled", True)
+    assert "Global Administrator" in refused.value.message
     assert_no_secrets(text, "the snapshot")
     assert_no_secrets(repr(changes), "the change results")
+    assert_no_secrets(str(refused.value), "the refusal")
 
 
 def _failure(emu: GraphEmulator, kind: str, tmp_path: Path) -> WbplanError:

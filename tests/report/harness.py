@@ -132,6 +132,7 @@ def _junit(text: str) -> str:
 
 def _text(text: str) -> str:
     text = _sub(r"\Awbplan \S+ check:", f"wbplan {VERSION} check:", text)
+    text = _sub(r"\((?:\d+[dhms] ?)+ ago\)", "(<age> ago)", text)  # the snapshot's age
     return _sub(r" · checked \S+ · ", f" · checked {TIMESTAMP} · ", text)
 
 

@@ -6,6 +6,14 @@ configurable page size, ``$select``), checks the bearer token (401 with Graph's 
 otherwise), keeps state (a PATCH or POST shows in the next GET) and records every request.
 Faults are configured per endpoint: 403, 429/503 with ``Retry-After`` N times, other 5xx.
 
+Graph's permission model for ``/directory/onPremisesSynchronization`` is enforced: Microsoft
+documents GET and PATCH as delegated only (application permissions "Not supported"; Global
+Administrator is the only supported role) — Get/Update onPremisesDirectorySynchronization,
+https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get and
+…-update. So an app-only token (issued for client credentials, or one a test marks with
+``app_only_tokens``) gets 403 Authorization_RequestDenied there, while delegated tokens — the
+default ``token`` (a signed-in Global Administrator) and device-code sign-ins — succeed.
+
 For the azure-identity tests it also plays the sign-in authority (OpenID configuration, the
 v2.0 token endpoint for client credentials with a secret or a federated assertion, and the
 device-code flow for ``public_clients``, which "sign in" at once), issuing tokens the Graph side
@@ -46,9 +54,21 @@ TEST_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-BEARER-TOKEN-5e1f0c.sig"  # asserte
 TEST_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 TEST_CLIENT_SECRET = "wbplan~TEST-CLIENT-SECRET~9d4b27"  # asserted absent from output
 TEST_FEDERATED_TOKEN = "eyJhbGciOiJub25lIn0.wbplan-TEST-OIDC-ASSERTION-3a8c.x"  # likewise
-ISSUED_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-ISSUED-TOKEN-c72d91.sig"  # likewise
+ISSUED_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-ISSUED-TOKEN-c72d91.sig"  # likewise (app-only)
+DELEGATED_ISSUED_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-SIGNED-IN-TOKEN-4e83a0.sig"  # likewise
+APP_ONLY_TOKEN = "eyJ0eXAiOiJKV1QifQ.wbplan-TEST-APP-ONLY-TOKEN-91b6f2.sig"  # likewise
 DEVICE_CODE = "wbplan-TEST-DEVICE-CODE-0b7e"
-SECRETS = (TEST_TOKEN, TEST_CLIENT_SECRET, TEST_FEDERATED_TOKEN, ISSUED_TOKEN, DEVICE_CODE)
+SECRETS = (
+    TEST_TOKEN,
+    TEST_CLIENT_SECRET,
+    TEST_FEDERATED_TOKEN,
+    ISSUED_TOKEN,
+    DELEGATED_ISSUED_TOKEN,
+    APP_ONLY_TOKEN,
+    DEVICE_CODE,
+)
+DELEGATED_ONLY = ("/directory/onPremisesSynchronization",)
+"""Paths Graph serves to delegated tokens only (see the module docstring)."""
 VERSION = "/v1.0"
 
 
@@ -88,6 +108,8 @@ class GraphEmulator:
     tls: TlsFiles
     tenant: graph_tenants.EmulatedTenant = field(default_factory=graph_tenants.tenant)
     token: str = TEST_TOKEN
+    """The bearer token tests hand to wbplan: a delegated token (a signed-in Global
+    Administrator) unless it is also in ``app_only_tokens``."""
     page_size: int = 100
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -96,6 +118,8 @@ class GraphEmulator:
     public_clients: set[str] = field(default_factory=set)
     """Client ids for which the device-code flow completes at once (the person "signed in")."""
     issued_tokens: set[str] = field(default_factory=set)
+    app_only_tokens: set[str] = field(default_factory=set)
+    """Tokens of an application rather than a person: refused on ``DELEGATED_ONLY`` paths."""
     port: int = 0
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -119,6 +143,12 @@ class GraphEmulator:
     ) -> None:
         """Answer ``status`` (429 or 503) with ``Retry-After`` to the next ``times`` requests."""
         self.faults.append(Fault(None, path, status, times, retry_after))
+
+    def add_app_only_token(self, token: str = APP_ONLY_TOKEN) -> str:
+        """Accept ``token`` as an application's (client credentials) token; returns it."""
+        self.issued_tokens.add(token)
+        self.app_only_tokens.add(token)
+        return token
 
     def fail(self, path: str, status: int = 500, times: int | None = None) -> None:
         self.faults.append(Fault(None, path, status, times))
@@ -175,6 +205,10 @@ class GraphEmulator:
                     "Access token is empty." if not auth else "Access token validation failure."
                 )
                 return 401, {}, error_body("InvalidAuthenticationToken", message)
+            app_only = auth.removeprefix("Bearer ") in self.app_only_tokens
+            if app_only and any(rel.startswith(p) for p in DELEGATED_ONLY):
+                code, message = _ERRORS[403]
+                return 403, {}, error_body(code, message)
             fault = self._fault(method, rel)
             if fault is not None:
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
@@ -256,7 +290,11 @@ class GraphEmulator:
                     "error_codes": [7000215],
                 },
             )
-        self.issued_tokens.add(ISSUED_TOKEN)
+        # A device-code sign-in is a person (delegated); client credentials are an app.
+        issued = DELEGATED_ISSUED_TOKEN if device_ok else ISSUED_TOKEN
+        self.issued_tokens.add(issued)
+        if not device_ok:
+            self.app_only_tokens.add(issued)
         extra = {"id_token": self._id_token(tenant, client)} if device_ok else {}
         return (
             200,
@@ -265,7 +303,7 @@ class GraphEmulator:
                 "token_type": "Bearer",
                 "expires_in": 3599,
                 "ext_expires_in": 3599,
-                "access_token": ISSUED_TOKEN,
+                "access_token": issued,
                 **extra,
             },
         )
