@@ -136,7 +136,7 @@ def test_device_writeback_apply_converges_keeps_aces_and_rolls_back(
     touched = [DEVICES, DRS_CONFIG, DRS_SERVICES, DRS_SERVICE]
     doc, before, after, journal = apply_and_check(tmp_path, dc, graph_emulator, touched)
     assert before[DRS_CONFIG] is None and after[DRS_CONFIG] is not None
-    assert len(planned_aces(doc, DEVICES)) == 2
+    assert len(planned_aces(doc, DEVICES)) == 1  # the wizard's GR GW CC DC SD DT
     assert graph_emulator.tenant.sync is not None
     assert graph_emulator.tenant.sync["features"]["deviceWritebackEnabled"] is True
     rollback_and_check(tmp_path, dc, graph_emulator, journal, before)
