@@ -304,6 +304,8 @@ class TenantDomain(Frozen):
     is_verified: bool = False
     is_default: bool = False
     is_initial: bool = False
+    authentication_type: str | None = None
+    """``Managed`` or ``Federated`` (Graph ``authenticationType``); None = not read."""
 
 
 class TenantState(Frozen):

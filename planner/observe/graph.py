@@ -226,13 +226,16 @@ def read_devices(client: GraphClient) -> TenantDevices:
 
 def read_domains(client: GraphClient) -> tuple[TenantDomain, ...]:
     """``GET /domains``: verified domains, for the hybrid-join SCP's ``azureADName``."""
-    params = {"$select": "id,isVerified,isDefault,isInitial"}
+    params = {"$select": "id,isVerified,isDefault,isInitial,authenticationType"}
     return tuple(
         TenantDomain(
             id=str(d["id"]),
             is_verified=bool(d.get("isVerified")),
             is_default=bool(d.get("isDefault")),
             is_initial=bool(d.get("isInitial")),
+            authentication_type=str(d["authenticationType"])
+            if d.get("authenticationType")
+            else None,
         )
         for d in client.get_all("/domains", params)
         if d.get("id")

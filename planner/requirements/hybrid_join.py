@@ -12,11 +12,16 @@ from planner.requirements.device import drs_configuration, drs_configuration_ace
 FEATURE = "hybrid_join"
 
 
-def _initial_domain(ctx: Context) -> str | None:
-    """The tenant's observed initial (``*.onmicrosoft.com``) domain, when observed: Microsoft's
-    own script falls back to it when no federated domain is chosen (domain.md §5 [S46])."""
+def observed_azure_ad_name(ctx: Context) -> str | None:
+    """The domain Microsoft's Initialize-ADSyncDomainJoinedComputerSync puts in ``azureADName``:
+    the first verified *federated* domain of the tenant, else its initial (``*.onmicrosoft.com``)
+    domain (domain.md §5 [S46]); None when the tenant's domains were not observed."""
     tenant = ctx.state.tenant if ctx.state else None
-    for d in (tenant.domains or ()) if tenant else ():
+    domains = (tenant.domains or ()) if tenant else ()
+    for d in domains:
+        if d.is_verified and (d.authentication_type or "").lower() == "federated":
+            return d.id
+    for d in domains:
         if d.is_initial and d.is_verified:
             return d.id
     return None
@@ -36,7 +41,7 @@ def expand(ctx: Context) -> list[Resource]:
             return [drs_configuration_ace(ctx, FEATURE, destroy=True)]
         return []
     cfg = drs_configuration(ctx, FEATURE)
-    name = wb.azure_ad_name or _initial_domain(ctx) or ctx.policy.tenant.domain
+    name = wb.azure_ad_name or observed_azure_ad_name(ctx) or ctx.policy.tenant.domain
     dn = scp_dn(ctx.config_nc)
     scp = Resource(
         address=ad_object(dn),
