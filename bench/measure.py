@@ -266,7 +266,11 @@ def scan_counts(snapshot: Path) -> dict[str, int]:
         "admin_count_users": sum(
             bool(o.get("admin_count")) for s in scopes for o in s.get("objects", ())
         ),
-        "users": sum(len(s.get("objects", ())) for s in scopes),
+        "users": sum(
+            o.get("object_class") in ("user", "inetOrgPerson")
+            for s in scopes
+            for o in s.get("objects", ())
+        ),
         "groups": sum(g.get("count", 0) for g in groups),
         "devices": int(devices.get("count", 0)),
         "objects": len(ad.get("objects") or ()),

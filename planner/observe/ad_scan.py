@@ -142,7 +142,9 @@ def scan_scope(
             cls = _most_specific(entry)
             ous += cls == "organizationalUnit"
             containers.append(
-                ScopedObject(dn=entry.dn, object_class=cls, dacl=table.intern(reader, entry))
+                ScopedObject.model_construct(
+                    dn=entry.dn, object_class=cls, dacl=table.intern(reader, entry)
+                )
             )
         for entry in reader.session.search(
             root, _filter_for(classes), SCAN_ATTRIBUTES, security=True
@@ -151,7 +153,7 @@ def scan_scope(
             if cls.lower() not in wanted:
                 continue
             objects.append(
-                ScopedObject(
+                ScopedObject.model_construct(
                     dn=entry.dn,
                     object_class=cls,
                     dacl=table.intern(reader, entry),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from planner.model import dn
+from planner.model.dn import _slow_key, dn_key
 
 
 @pytest.mark.parametrize(
@@ -59,3 +62,18 @@ def test_well_known_device_registration_dns() -> None:
     assert dn.scp_dn(config).startswith(
         "CN=62a0ff2e-97b9-4513-943f-0d221bd30080,CN=Device Registration Configuration,"
     )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["CN", "OU", "DC", "cn", "ou", "1.2.3"]),
+            st.text(alphabet='abcXYZ 09-_.=,\\+#"', min_size=0, max_size=6),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_fast_dn_key_equals_the_parser_s(rdns: list[tuple[str, str]]) -> None:
+    dn = ",".join(f"{a}={v}" for a, v in rdns)
+    assert dn_key(dn) == _slow_key(dn)
