@@ -83,6 +83,8 @@ class ObjectVerdict:
     has run."""
     governing: str
     """DN where a grant that reaches this object belongs (see the module docstring)."""
+    governing_key: str = ""
+    """``dn_key`` of ``governing``."""
 
     def state(self, op: str) -> State:
         """The object's verdict for ``op`` now (its own DACL)."""
@@ -382,6 +384,18 @@ def analyse_scan(
         origin_memo[memo_key] = found
         return found
 
+    parent_keys: dict[str, str] = {}
+
+    def object_key(dn: str) -> str:
+        # Objects share their parents: key the first RDN alone and the rest once per parent.
+        head, sep, rest = dn.partition(",")
+        if not sep or "\\" in head or '"' in head or "+" in head or "#" in head:
+            return dn_key(dn)
+        parent = parent_keys.get(rest)
+        if parent is None:
+            parent = parent_keys[rest] = dn_key(rest)
+        return f"{dn_key(head)},{parent}"
+
     analysis = ScopeAnalysis(
         root=scan.root, operations=tuple(operations), verdicts=[], resolve_origin=origin
     )
@@ -392,7 +406,7 @@ def analyse_scan(
         if sd is None:
             analysis.unreadable.append(obj)
             continue
-        key = dn_key(obj.dn)
+        key = object_key(obj.dn)
         is_self = key == self_key
         mine = decisions(sd, obj.object_class, is_self)
         if not mine:
@@ -409,7 +423,7 @@ def analyse_scan(
         else:
             parent = _parent_key(key)
             point = governing_of_parent(parent) if parent else (tree.root_key, scan.root)
-        verdict = ObjectVerdict(obj, mine, holder, point[1])
+        verdict = ObjectVerdict(obj, mine, holder, point[1], point[0])
         analysis.verdicts.append(verdict)
         if obj.admin_count:
             analysis.admin.append(verdict)
@@ -443,7 +457,7 @@ def _protected_gaps(
     # below each container.
     below: dict[str, set[str]] = {}
     for v in analysis.verdicts:
-        below.setdefault(dn_key(v.governing), set()).add(v.obj.object_class)
+        below.setdefault(v.governing_key, set()).add(v.obj.object_class)
     memo: dict[tuple[str, str, str], State] = {}
     for c in scan.containers:
         sd = state.ad.dacls.get(c.dacl) if c.dacl else None
