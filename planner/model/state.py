@@ -154,9 +154,9 @@ class ScopeScan(Frozen):
     """The object classes read into ``objects`` (lDAPDisplayNames)."""
     containers: tuple[ScopedObject, ...] = ()
     """OUs and containers under the root (the root itself excluded: it is in ``AdState.objects``),
-    sorted by DN key."""
+    sorted by lower-cased DN."""
     objects: tuple[ScopedObject, ...] = ()
-    """The objects of ``classes`` under the root, sorted by DN key."""
+    """The objects of ``classes`` under the root, sorted by lower-cased DN."""
     ous_total: int = 0
 
     @property
