@@ -26,6 +26,7 @@ COMMANDS = [
     "check",
     "rules",
     "graph",
+    "permissions",
 ]
 
 

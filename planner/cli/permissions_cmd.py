@@ -1,0 +1,43 @@
+"""``wbplan permissions``: what Graph permissions and AD rights each command needs (issue 13)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from planner.cli.app import cli, policy_option
+
+
+@cli.command()
+@policy_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def permissions(policy_paths: tuple[Path, ...], fmt: str) -> None:
+    """Print the Graph permissions and AD rights each command needs for the policy.
+
+    Per command (refresh/plan/check read; apply writes) and per feature the policy declares:
+    each Graph request with its least-privileged permission, delegated or application, and the
+    Entra role a signed-in person needs; and the rights the LDAP bind account needs. With no
+    --policy, uses the same default policy as `wbplan plan`. Reads nothing: no connection.
+
+    \b
+    Examples:
+      wbplan permissions
+      wbplan permissions --policy policies/prod.yaml --format json
+    """
+    from planner.cli.refresh_cmd import single_policy
+    from planner.permissions import permissions as compute
+    from planner.permissions import render_text
+
+    loaded = single_policy(policy_paths)
+    found = compute(loaded.policy)
+    shown = loaded.path.as_posix()
+    if fmt == "json":
+        doc = {"policy_file": shown, **asdict(found)}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(found, shown), nl=False)
