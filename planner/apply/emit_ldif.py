@@ -241,7 +241,7 @@ def _header(emit: EmitPlan, ldap_url: str | None) -> list[str]:
         f"  ldapmodify -H {url} -Y GSSAPI -f FILE        (with a Kerberos ticket)",
         f"  ldifde -i -f FILE -s {url.split('://', 1)[-1]}        (Windows)",
         "OpenLDAP's ldapmodify sends the SD-flags `control:` lines (tested on Samba). Whether",
-        "ldifde honours them is UNCONFIRMED: prefer ldapmodify, or --emit powershell.",
+        "ldifde honours them is not confirmed: prefer ldapmodify, or --emit powershell.",
         "Then run `wbplan plan --detailed-exitcode`: exit 0 means AD matches the policy.",
     ]
     # Indented lines are commands: keep their indent so they read as such.

@@ -37,6 +37,9 @@ def to_change(resource: Resource, outcome: Outcome) -> ResourceChange:
         ),
         depends_on=resource.depends_on,
         why=resource.why,
+        references=resource.references,
+        confidence=resource.confidence,
+        confidence_note=resource.confidence_note,
         instructions=outcome.instructions
         if outcome.instructions is not None
         else (resource.instructions if outcome.action in ("manual", "read") else None),

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from planner.model.base import Frozen
 from planner.model.state import Ace
+from planner.references import Confidence
 
 PLAN_FORMAT_VERSION = "1.0"
 
@@ -111,7 +112,13 @@ class Resource(Frozen):
     features: tuple[str, ...]
     """Which writeback features asked for it (password, device, group, …)."""
     why: str
-    """A sentence citing the domain fact (domain.md section / source tag)."""
+    """Why the policy needs it, in plain words (the sources are in ``references``)."""
+    references: tuple[str, ...] = ()
+    """Ids of the public sources that state it (``planner/references.py``, ``docs/references.md``)."""
+    confidence: Confidence = "documented"
+    """``documented`` by a cited primary source, ``observed`` by wbplan (not documented by
+    Microsoft), or ``inferred``; ``confidence_note`` says how when it is not documented."""
+    confidence_note: str | None = None
     manageable: bool
     """Can wbplan create or change it (False: report only / manual)."""
     depends_on: tuple[str, ...] = ()
@@ -160,6 +167,11 @@ class ResourceChange(Frozen):
     blocked_by: tuple[str, ...] = ()
     """Addresses of unmet manual prerequisites this change waits for."""
     why: str
+    references: tuple[str, ...] = ()
+    """The resource's source ids (display only: renderers print their titles and addresses)."""
+    confidence: Confidence = "documented"
+    """The resource's confidence (display only)."""
+    confidence_note: str | None = None
     instructions: str | None = None
     dn: str | None = None
     ace: AceSpec | None = None

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from planner.model.base import Frozen
+from planner.references import Confidence
 
 REPORT_FORMAT_VERSION = "1.0"
 
@@ -39,9 +40,16 @@ class RuleInfo(Frozen):
     rationale: str
     remediation: str
     references: tuple[str, ...] = ()
-    """Documentation sources (the source tags / URLs from domain.md)."""
-    failure_modes: tuple[str, ...] = ()
-    """The domain.md §12.1 failure modes it covers (``F1`` … ``F24``)."""
+    """Ids of the public sources the rule rests on (``planner/references.py``; titles and
+    addresses in ``docs/references.md``)."""
+    confidence: Confidence = "documented"
+    """``documented`` (a cited primary source states it), ``observed`` (wbplan's own
+    observation, not documented by Microsoft) or ``inferred``."""
+    confidence_note: str | None = None
+    """In plain words, why the rule is not ``documented`` (None when it is)."""
+    failure_modes: tuple[str, ...] = Field(default=(), exclude=True)
+    """Internal traceability to the project's failure-mode catalogue; never serialised (users
+    get the public references instead)."""
 
 
 class WaiverRef(Frozen):

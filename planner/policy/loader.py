@@ -20,6 +20,7 @@ from planner.model.policy import Policy
 from planner.policy.semantics import semantic_diagnostics
 from planner.policy.shape import describe, shape_diagnostics
 from planner.policy.yamlmarks import ParsedYaml, PathKey, parse_yaml
+from planner.references import source
 from planner.schemas import json_path
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -201,7 +202,7 @@ def _cross_file(policies: list[LoadedPolicy]) -> list[Diagnostic]:
                         "writeback.device.enabled",
                         f"device writeback is also enabled for forest {other.policy.forest} of"
                         f" the same tenant ({other.path}); only one forest can receive devices",
-                        hint="enable device writeback in one forest only (domain.md §4)",
+                        hint=f"enable device writeback in one forest only (see {source('S4').url})",
                     )
                 )
             device_forests.setdefault(tenant, lp)

@@ -15,6 +15,7 @@ from planner.errors import Diagnostic
 from planner.model.dn import DnError, dns_name_of, is_at_or_under, is_valid_dn, split_rdns
 from planner.policy.shape import quoted
 from planner.policy.yamlmarks import ParsedYaml, PathKey
+from planner.references import source
 from planner.schemas import json_path
 
 WAIVER_WARNING_DAYS = 30
@@ -109,7 +110,7 @@ class _Checker:
                 " August 2015 update of Azure AD Connect",
                 expected="enabled: false",
                 found="enabled: true",
-                hint="remove writeback.user or set enabled: false (domain.md §11)",
+                hint=f"remove writeback.user or set enabled: false (see {source('S25').url})",
             )
         group = self.feature("group")
         if group and group.get("version") == "v2":
@@ -135,7 +136,7 @@ class _Checker:
                 " as the users, and only one forest can receive them",
                 expected="no other_forests while writeback.device is enabled",
                 found=f"{len(others)} other forest(s): {', '.join(map(str, others))}",
-                hint="disable device writeback or synchronise one user forest (domain.md §4)",
+                hint=f"disable device writeback or synchronise one user forest (see {source('S4').url})",
                 at_key=True,
             )
         forest = self.dns_of_forest()

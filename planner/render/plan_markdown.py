@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from planner.references import Source, confidence_text, sources
 from planner.render.graph import render_mermaid
 from planner.render.plan_text import SYMBOLS, ace_line, summary_line
 
@@ -126,6 +127,27 @@ def _before_after(change: dict[str, Any]) -> str | None:
     return f"{_side(before)} → {_side(after)}"
 
 
+def source_link(s: Source) -> str:
+    """A source as a Markdown link on its title (plain text when it has no public address;
+    a project document is named by its path)."""
+    text = prose(s.short).replace("[", "\\[").replace("]", "\\]")
+    if s.url is None or s.kind == "project":
+        return f"{text} ({code(s.url)})" if s.url else text
+    return f"[{text}]({s.url})"
+
+
+def why_line(why: str, references: Any, confidence: str, note: str | None) -> str:
+    """``why: … — see [title](url), …`` with the confidence when it is not documented."""
+    line = f"why: {prose(why)}"
+    links = [source_link(s) for s in sources(references or ())]
+    if links:
+        line += f" — see {', '.join(links)}"
+    words = confidence_text(confidence, note)
+    if words:
+        line += f" _({prose(words)})_"
+    return line
+
+
 def change_lines(change: dict[str, Any], *, deferred: bool) -> list[str]:
     """The Markdown list item for one change (a line, plus indented detail lines)."""
     prefix = "⏸ deferred " if deferred else ""
@@ -147,6 +169,15 @@ def change_lines(change: dict[str, Any], *, deferred: bool) -> list[str]:
         lines.append(f"  - todo: {prose(change['instructions'])}")
     if change.get("blocked_by"):
         lines.append(f"  - blocked by {', '.join(code(b) for b in change['blocked_by'])}")
+    lines.append(
+        "  - "
+        + why_line(
+            change["why"],
+            change.get("references"),
+            change.get("confidence", "documented"),
+            change.get("confidence_note"),
+        )
+    )
     return lines
 
 

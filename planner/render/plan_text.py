@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from planner.references import confidence_text
+from planner.references import lines as source_lines
+
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " ", "manual": "!", "read": "?"}
 VERBS = {
     "create": "will be created",
@@ -73,6 +76,10 @@ def _detail(change: dict[str, Any], indent: str) -> list[str]:
     if change.get("blocked_by"):
         lines.append(f"{indent}waits for: {', '.join(change['blocked_by'])}")
     lines.append(f"{indent}why: {change['why']}")
+    lines.extend(f"{indent}see: {s}" for s in source_lines(change.get("references") or ()))
+    note = confidence_text(change.get("confidence", "documented"), change.get("confidence_note"))
+    if note:
+        lines.append(f"{indent}confidence: {note}")
     return lines
 
 

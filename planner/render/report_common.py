@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from planner.model.report import STATUSES, Finding, Report, RuleInfo, Status, WaiverRef
+from planner.references import Source, confidence_text, sources
 from planner.render.plan_markdown import FEATURE_TITLES as WRITEBACK_TITLES
 
 FEATURE_TITLES = {
@@ -92,6 +93,17 @@ def counts_phrase(findings: list[Finding]) -> str:
 def rule_index(report: Report) -> dict[str, RuleInfo]:
     """Rule id → catalogue entry."""
     return {r.id: r for r in report.rules}
+
+
+def rule_sources(rule: RuleInfo | None) -> list[Source]:
+    """The catalogue entries a rule cites (none for a rule the report does not carry)."""
+    return sources(rule.references) if rule is not None else []
+
+
+def rule_confidence(rule: RuleInfo | None) -> str:
+    """``observed, not documented by Microsoft: …`` for a rule that is not documented, else
+    the empty string."""
+    return confidence_text(rule.confidence, rule.confidence_note) if rule is not None else ""
 
 
 def summary_line(report: Report) -> str:

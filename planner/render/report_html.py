@@ -22,7 +22,9 @@ from planner.render.report_common import (
     counts,
     evidence_json,
     feature_title,
+    rule_confidence,
     rule_index,
+    rule_sources,
     summary_line,
     verdict,
 )
@@ -99,6 +101,8 @@ article.unknown { border-left-color: var(--unknown); } article.waived { border-l
 .box.fix { background: #f8f9fc; border: 1px solid var(--line); }
 .box.verify { background: var(--unknown-bg); }
 .box.waiver { background: var(--waived-bg); }
+.box.refs { background: #fbfbfd; border: 1px dashed var(--line); }
+.box.refs ul { margin: 0; padding-left: 18px; }
 .box b { display: block; font-size: 12px; text-transform: uppercase; color: var(--muted);
   letter-spacing: .04em; }
 details { margin: 6px 0 0; }
@@ -215,12 +219,31 @@ def _finding(f: Finding, rule: RuleInfo | None) -> str:
         )
     if f.remediation and f.status in ("fail", "error", "waived"):
         parts.append(f'<div class="box fix"><b>How to fix</b>{_prose(f.remediation)}</div>')
+    if f.status in ("fail", "error", "unknown"):
+        parts += _sources(rule)
     if f.evidence:
         parts.append(
             f"<details><summary>Evidence</summary><pre>{_e(evidence_json(f.evidence))}</pre></details>"
         )
     parts.append("</article>")
     return "".join(parts)
+
+
+def _sources(rule: RuleInfo | None) -> list[str]:
+    """The rule's sources as links (a project document by its path) and, when the rule is not
+    documented, its confidence."""
+    items = []
+    for s in rule_sources(rule):
+        if s.url is None or s.kind == "project":
+            where = f" <code>{_e(s.url)}</code>" if s.url else ""
+            items.append(f"<li>{_e(s.label)}{where}</li>")
+        else:
+            items.append(f'<li><a href="{_e(s.url)}">{_e(s.label)}</a></li>')
+    out = [f'<div class="box refs"><b>Sources</b><ul>{"".join(items)}</ul></div>'] if items else []
+    confidence = rule_confidence(rule)
+    if confidence:
+        out.append(f'<div class="box refs"><b>Confidence</b>{_e(confidence)}</div>')
+    return out
 
 
 def _passed(findings: list[Finding], rules: dict[str, RuleInfo]) -> str:

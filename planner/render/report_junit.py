@@ -13,27 +13,33 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from planner.model.report import Finding, Report
+from planner.model.report import Finding, Report, RuleInfo
 from planner.render.report_common import (
     by_feature,
     counts,
     evidence_json,
     feature_title,
+    rule_confidence,
     rule_index,
+    rule_sources,
     waiver_text,
 )
 
 
-def _body(f: Finding, title: str) -> str:
+def _body(f: Finding, title: str, rule: RuleInfo | None) -> str:
     parts = [f"{f.rule_id} [{f.criticality}] {title}", f"address: {f.address}", f.message]
     if f.evidence:
         parts += ["evidence:", evidence_json(f.evidence)]
     if f.remediation:
         parts.append(f"remediation: {f.remediation}")
+    parts += [f"see: {s.line()}" for s in rule_sources(rule)]
+    confidence = rule_confidence(rule)
+    if confidence:
+        parts.append(f"confidence: {confidence}")
     return "\n".join(parts) + "\n"
 
 
-def _testcase(parent: ET.Element, f: Finding, title: str) -> None:
+def _testcase(parent: ET.Element, f: Finding, title: str, rule: RuleInfo | None = None) -> None:
     case = ET.SubElement(
         parent,
         "testcase",
@@ -41,10 +47,10 @@ def _testcase(parent: ET.Element, f: Finding, title: str) -> None:
     )
     if f.status == "fail":
         el = ET.SubElement(case, "failure", {"type": f.criticality, "message": f.message})
-        el.text = _body(f, title)
+        el.text = _body(f, title, rule)
     elif f.status == "error":
         el = ET.SubElement(case, "error", {"type": "error", "message": f.message})
-        el.text = _body(f, title)
+        el.text = _body(f, title, rule)
     elif f.status == "waived":
         reason = waiver_text(f.waiver) if f.waiver is not None else "waived"
         ET.SubElement(case, "skipped", {"type": "waived", "message": f"waived: {reason}"})
@@ -102,7 +108,8 @@ def render_junit(report: Report) -> str:
         for name, value in context.items():
             ET.SubElement(props, "property", {"name": name, "value": value})
         for f in findings:
-            title = rules[f.rule_id].title if f.rule_id in rules else f.rule_id
-            _testcase(suite, f, title)
+            rule = rules.get(f.rule_id)
+            title = rule.title if rule is not None else f.rule_id
+            _testcase(suite, f, title, rule)
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from planner.model.report import Finding, Report, Status
-from planner.render.plan_markdown import code, fit_blocks, prose
+from planner.model.report import Finding, Report, RuleInfo, Status
+from planner.render.plan_markdown import code, fit_blocks, prose, source_link
 from planner.render.report_common import (
     by_feature,
     counts_phrase,
     evidence_compact,
     feature_title,
+    rule_confidence,
     rule_index,
+    rule_sources,
     summary_line,
     verdict,
     waiver_text,
@@ -45,8 +47,9 @@ POINTER = (
 )
 
 
-def finding_lines(f: Finding, title: str) -> list[str]:
-    """The list item for one finding (a line, plus indented detail lines unless it passed)."""
+def finding_lines(f: Finding, title: str, rule: RuleInfo | None = None) -> list[str]:
+    """The list item for one finding (a line, plus indented detail lines unless it passed;
+    ``rule`` adds the rule's sources and, when not documented, its confidence)."""
     head = (
         f"- {ICONS[f.status]} **{f.status}** {code(f.rule_id)} {f.criticality} · "
         f"{code(f.address)} — {prose(f.message)}"
@@ -62,6 +65,13 @@ def finding_lines(f: Finding, title: str) -> list[str]:
         lines.append(f"  - waiver: {prose(waiver_text(f.waiver))}")
     if f.remediation and f.status in ("fail", "error"):
         lines.append(f"  - remediation: {prose(f.remediation)}")
+    if f.status in ("fail", "error", "unknown"):
+        links = [source_link(s) for s in rule_sources(rule)]
+        if links:
+            lines.append(f"  - see: {', '.join(links)}")
+        confidence = rule_confidence(rule)
+        if confidence:
+            lines.append(f"  - confidence: {prose(confidence)}")
     return lines
 
 
@@ -121,8 +131,9 @@ def _blocks(report: Report, *, passes: bool) -> list[_Block]:
         for f in findings:
             if f.status == "pass" and not passes:
                 continue
-            title = rules[f.rule_id].title if f.rule_id in rules else f.rule_id
-            b.items.append((f, finding_lines(f, title)))
+            rule = rules.get(f.rule_id)
+            title = rule.title if rule is not None else f.rule_id
+            b.items.append((f, finding_lines(f, title, rule)))
         blocks.append(b)
     return blocks
 

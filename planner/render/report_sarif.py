@@ -2,8 +2,10 @@
 ingests.
 
 - ``tool.driver.rules``: the whole catalogue, each with its title (``shortDescription``),
-  rationale (``fullDescription``), ``help`` (rationale, remediation, references; text and
-  Markdown), ``defaultConfiguration.level`` (SHALL → ``error``, SHOULD → ``warning``) and tags.
+  rationale (``fullDescription``), ``help`` (rationale, remediation, the public sources with
+  titles and addresses from ``planner/references.py``, the confidence when not documented; text
+  and Markdown), ``helpUri`` (the first source's address), ``defaultConfiguration.level``
+  (SHALL → ``error``, SHOULD → ``warning``) and tags.
   No ``informationUri``: wbplan has no public home page (``pyproject.toml`` declares no
   ``[project.urls]``), and a link that points nowhere is worse than none.
 - ``results``: one per finding that is not a pass — ``fail`` at its rule's level; ``unknown`` at
@@ -42,6 +44,8 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from planner.model.report import Criticality, Finding, Report, RuleInfo
+from planner.references import confidence_text, first_url, sources
+from planner.render.plan_markdown import source_link
 from planner.render.report_common import feature_title, waiver_text
 
 SARIF_SCHEMA = (
@@ -94,21 +98,23 @@ def _name(title: str) -> str:
 
 
 def _help(rule: RuleInfo) -> dict[str, str]:
-    refs = ", ".join(rule.references)
-    modes = ", ".join(rule.failure_modes)
+    """Rationale, remediation and the public sources (title and address, from the reference
+    catalogue), with the confidence when the rule is not documented."""
+    cited = sources(rule.references)
+    confidence = confidence_text(rule.confidence, rule.confidence_note)
     text = [rule.rationale, "", f"Remediation: {rule.remediation}"]
     markdown = [rule.rationale, "", "**Remediation:** " + rule.remediation]
-    if refs:
-        text.append(f"References (wbplan domain notes): {refs}")
-        markdown.append(f"**References** (wbplan domain notes): {refs}")
-    if modes:
-        text.append(f"Failure modes: {modes}")
-        markdown.append(f"**Failure modes:** {modes}")
+    if cited:
+        text += ["References:", *(f"- {s.line()}" for s in cited)]
+        markdown.append("**References:**\n\n" + "\n".join(f"- {source_link(s)}" for s in cited))
+    if confidence:
+        text.append(f"Confidence: {confidence}")
+        markdown.append(f"**Confidence:** {confidence}")
     return {"text": "\n".join(text), "markdown": "\n\n".join(m for m in markdown if m)}
 
 
 def _rule(rule: RuleInfo) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": rule.id,
         "name": _name(rule.title),
         "shortDescription": {"text": rule.title},
@@ -120,10 +126,14 @@ def _rule(rule: RuleInfo) -> dict[str, Any]:
             "criticality": rule.criticality,
             "feature": rule.feature,
             "featureTitle": feature_title(rule.feature),
-            "failureModes": list(rule.failure_modes),
             "references": list(rule.references),
+            "confidence": rule.confidence,
         },
     }
+    help_uri = first_url(rule.references)
+    if help_uri is not None:
+        out["helpUri"] = help_uri
+    return out
 
 
 def _relative(policy: Path, root: Path) -> PurePosixPath | None:

@@ -9,12 +9,15 @@ waived.`` Colour is applied only when the caller asks (the CLI does on a termina
 
 from __future__ import annotations
 
-from planner.model.report import Finding, Report, Status
+from planner.model.report import Finding, Report, RuleInfo, Status
 from planner.render.report_common import (
     by_feature,
     counts_phrase,
     evidence_compact,
     feature_title,
+    rule_confidence,
+    rule_index,
+    rule_sources,
     summary_line,
     verdict,
     waiver_text,
@@ -42,7 +45,7 @@ def _c(text: str, status: Status, color: bool) -> str:
     return f"\x1b[{COLOURS[status]}m{text}\x1b[0m" if color else text
 
 
-def _finding(f: Finding, color: bool) -> list[str]:
+def _finding(f: Finding, color: bool, rule: RuleInfo | None = None) -> list[str]:
     label = _c(LABELS[f.status].ljust(WIDTH), f.status, color)
     head = f"  {'✗' if f.status in ('fail', 'error') else ' '} {label} {f.rule_id} [{f.criticality}] {f.address}"
     if f.status == "pass":
@@ -56,6 +59,11 @@ def _finding(f: Finding, color: bool) -> list[str]:
         lines.append(f"{INDENT}waiver: {waiver_text(f.waiver)}")
     if f.remediation and f.status in ("fail", "error"):
         lines.append(f"{INDENT}fix: {f.remediation}")
+    if f.status in ("fail", "error", "unknown"):
+        lines += [f"{INDENT}see: {s.line()}" for s in rule_sources(rule)]
+        confidence = rule_confidence(rule)
+        if confidence:
+            lines.append(f"{INDENT}confidence: {confidence}")
     return lines
 
 
@@ -67,10 +75,11 @@ def render_text(report: Report, *, color: bool = False) -> str:
         f"forest {report.forest} · tenant {report.tenant_id} · checked {report.timestamp} · "
         f"fail on {report.fail_on.upper()}",
     ]
+    rules = rule_index(report)
     for feature, findings in by_feature(report):
         lines += ["", f"{feature_title(feature)} ({feature}): {counts_phrase(findings)}"]
         for f in findings:
-            lines += _finding(f, color)
+            lines += _finding(f, color, rules.get(f.rule_id))
     if report.not_applicable:
         lines += ["", f"Not applicable to this policy: {', '.join(report.not_applicable)}"]
     lines += ["", verdict(report), summary_line(report)]

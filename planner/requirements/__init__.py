@@ -34,6 +34,7 @@ def _existing_object(address: str, dn: str, domain_roots: tuple[str, ...]) -> Re
         provider="ad",
         features=(),
         why="ACEs are placed on this object, which the policy names and wbplan does not create (a scope root or domain root)",
+        references=("S1",),
         manageable=False,
         dn=dn,
         desired={"exists": True},
@@ -50,7 +51,10 @@ def _merge(resources: list[Resource]) -> list[Resource]:
             continue
         features = tuple(dict.fromkeys((*prior.features, *r.features)))
         deps = tuple(dict.fromkeys((*prior.depends_on, *r.depends_on)))
-        by_address[r.address] = prior.model_copy(update={"features": features, "depends_on": deps})
+        refs = tuple(dict.fromkeys((*prior.references, *r.references)))
+        by_address[r.address] = prior.model_copy(
+            update={"features": features, "depends_on": deps, "references": refs}
+        )
     return list(by_address.values())
 
 

@@ -14,6 +14,7 @@ from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.model.policy import Policy
 from planner.model.state import CONTAINER_INHERIT_ACE, INHERIT_ONLY_ACE, ObservedState
+from planner.references import Confidence
 
 CI = CONTAINER_INHERIT_ACE
 CI_IO = CONTAINER_INHERIT_ACE | INHERIT_ONLY_ACE
@@ -115,7 +116,8 @@ def connector_resource(ctx: Context) -> Resource:
         type="ad.connector",
         provider="ad",
         features=(),
-        why="ACEs are granted to the AD DS connector account, which cannot be discovered from Graph (domain.md §0.3)",
+        why="ACEs are granted to the AD DS connector account, which cannot be discovered from Graph",
+        references=("S1",),
         manageable=False,
         desired={"exists": True},
         instructions=(
@@ -133,19 +135,26 @@ def ace_resource(
     name: str,
     feature: str,
     why: str,
+    references: tuple[str, ...],
     ace: AceSpec,
     rights: tuple[RightSpec, ...],
     depends_on: tuple[str, ...],
     destroy: bool = False,
     desired: dict[str, object] | None = None,
+    confidence: Confidence = "documented",
+    confidence_note: str | None = None,
 ) -> Resource:
-    """An ACE requirement: satisfied by effective rights, fixed by adding ``ace``."""
+    """An ACE requirement: satisfied by effective rights, fixed by adding ``ace``. ``references``
+    are the ids of the public sources stating it (``planner/references.py``)."""
     return Resource(
         address=ad_ace(dn, purpose, name),
         type="ad.ace",
         provider="ad",
         features=(feature,),
         why=why,
+        references=references,
+        confidence=confidence,
+        confidence_note=confidence_note,
         manageable=True,
         depends_on=(ctx.connector_address, *depends_on),
         dn=dn,

@@ -48,7 +48,8 @@ def schema_gate(ctx: Context, feature: str) -> Resource:
         type="ad.schema",
         provider="ad",
         features=(feature,),
-        why="Device writeback needs the forest schema at Windows Server 2012 R2 (objectVersion 69) and the msDS-Device* classes (domain.md §1.1, §1.2, §4 [S4])",
+        why="Device writeback needs the forest schema at Windows Server 2012 R2 (objectVersion 69) and the msDS-Device* classes",
+        references=("S4", "S9", "S54"),
         manageable=False,
         desired={
             "min_object_version": SCHEMA_2012R2,
@@ -69,7 +70,8 @@ def drs_configuration(ctx: Context, feature: str) -> Resource:
         type="ad.object",
         provider="ad",
         features=(feature,),
-        why="Parent of the device registration configuration in the configuration NC (domain.md §4 [S4][S46])",
+        why="Parent of the device registration configuration in the configuration NC",
+        references=("S4", "S6", "S46"),
         manageable=True,
         dn=dn,
         desired={"objectClass": "container"},
@@ -87,7 +89,13 @@ def drs_configuration_ace(
         purpose="device-registration",
         name="read-write",
         feature=feature,
-        why="The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (AdSyncPrep-derived code, domain.md §4/§5 [S46])",
+        why="The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (as Entra Connect's AdSyncPrep module grants it)",
+        references=("S46", "S4"),
+        confidence="observed",
+        confidence_note=(
+            "not documented by Microsoft; read from a public script derived from Entra Connect's "
+            "AdSyncPrep module"
+        ),
         ace=AceSpec(mask=DS_GENERIC_READ | DS_GENERIC_WRITE, flags=CI),
         rights=(
             RightSpec(name="read-write", mask=READ_PROPERTY | WRITE_PROPERTY, applies_to="object"),
@@ -114,7 +122,7 @@ def device_write(
     if at == "object":
         ace = AceSpec(mask=mask, flags=CI)
         right = RightSpec(name="read-write-devices", mask=mask, applies_to="object")
-        why = f"{dn} has inheritance disabled: the connector needs RP WP on the device itself (domain.md §4, §1.6 [S26])"
+        why = f"{dn} has inheritance disabled: the connector needs RP WP on the device itself"
     else:
         ace = AceSpec(
             mask=mask,
@@ -129,9 +137,9 @@ def device_write(
             target_class=device_class,
         )
         why = (
-            "The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects (domain.md §4 [S26])"
+            "The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects"
             if at == "root"
-            else f"{dn} has inheritance disabled: RP WP on its msDS-Device objects from {dn} itself (domain.md §4, §1.6 [S26])"
+            else f"{dn} has inheritance disabled: RP WP on its msDS-Device objects from {dn} itself"
         )
     return ace_resource(
         ctx,
@@ -140,6 +148,7 @@ def device_write(
         name="read-write-devices",
         feature=FEATURE,
         why=why,
+        references=("S26", "S4"),
         ace=ace,
         rights=(right,),
         depends_on=(ad_object(location), *after),
@@ -169,7 +178,13 @@ def device_aces(
         why=(
             "The Connect wizard's device writeback preparation grants the connector GR GW CC DC SD DT on the "
             "device container, this object and all descendants; device writeback creates, deletes, reads and "
-            "writes msDS-Device objects there (domain.md §4 [S4][S26])"
+            "writes msDS-Device objects there"
+        ),
+        references=("S4", "S26"),
+        confidence="observed",
+        confidence_note=(
+            "Microsoft documents that the wizard prepares the device container (or hands out "
+            "CreateDeviceContainer.ps1), not the ACE it writes; the ACE is read from a public copy of that script"
         ),
         ace=AceSpec(mask=mask, flags=CI),
         rights=(
@@ -222,7 +237,8 @@ def _duplicate(ctx: Context, dn: str, keep: str) -> Resource:
         type="ad.duplicate",
         provider="ad",
         features=(FEATURE,),
-        why="Only one device registration configuration object may exist per forest; duplicates break device writeback (domain.md §4 [S4])",
+        why="Only one device registration configuration object may exist per forest; duplicates break device writeback",
+        references=("S4",),
         manageable=False,
         dn=dn,
         desired={"keep": keep},
@@ -245,8 +261,9 @@ def expand(ctx: Context) -> list[Resource]:
             "deviceWritebackEnabled",
             False,
             FEATURE,
-            "Device writeback is declared off: the tenant flag should be false (domain.md §2.2)",
+            "Device writeback is declared off: the tenant flag should be false",
             (),
+            references=("S36a", "S4"),
         )
         if not wb.remove_preparation:
             return [off]
@@ -269,7 +286,8 @@ def expand(ctx: Context) -> list[Resource]:
             type="ad.object",
             provider="ad",
             features=(FEATURE,),
-            why="msDS-DeviceRegistrationServiceContainer under the DRS configuration (domain.md §4 [S6][S46])",
+            why="msDS-DeviceRegistrationServiceContainer under the DRS configuration",
+            references=("S6", "S46"),
             manageable=True,
             dn=services,
             desired={"objectClass": "msDS-DeviceRegistrationServiceContainer"},
@@ -280,7 +298,8 @@ def expand(ctx: Context) -> list[Resource]:
             type="ad.object",
             provider="ad",
             features=(FEATURE,),
-            why="Devices are written to an msDS-DeviceContainer directly under the domain root (default CN=RegisteredDevices; domain.md §4 [S4][S53])",
+            why="Devices are written to an msDS-DeviceContainer directly under the domain root (default CN=RegisteredDevices)",
+            references=("S4", "S53"),
             manageable=True,
             dn=location,
             desired={"objectClass": "msDS-DeviceContainer"},
@@ -291,7 +310,8 @@ def expand(ctx: Context) -> list[Resource]:
             type="ad.object",
             provider="ad",
             features=(FEATURE,),
-            why="Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container (domain.md §4 [S4])",
+            why="Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container",
+            references=("S4", "S53"),
             manageable=True,
             dn=service,
             desired={
@@ -327,13 +347,14 @@ def expand(ctx: Context) -> list[Resource]:
         "deviceWritebackEnabled",
         True,
         FEATURE,
-        "features.deviceWritebackEnabled turns device writeback on in the tenant, after the forest is prepared (domain.md §2.2, §12.2 item 3)",
+        "features.deviceWritebackEnabled turns device writeback on in the tenant, after the forest is prepared",
         (
             ad_object(service),
             *(w.address for w in wizard),
             cfg_ace.address,
             *(duplicate_address(dn) for dn in duplicates),
         ),
+        references=("S36a", "S4"),
     )
     out.append(flag)
     out.append(

@@ -37,7 +37,7 @@ def _grant(ctx: Context, *, root: str, dn: str, cls: str, at: At, remove: bool) 
     if at == "object":
         ace = AceSpec(mask=mask, flags=CI)
         right = RightSpec(name=f"read-write-{cls}", mask=mask, applies_to="object")
-        why = f"{dn} has inheritance disabled: the connector needs RPWP on the object itself to write the Exchange hybrid attributes (domain.md §10 [S2][S1])"
+        why = f"{dn} has inheritance disabled: the connector needs RPWP on the object itself to write the Exchange hybrid attributes"
     else:
         ace = AceSpec(
             mask=mask, flags=CI_IO, inherited_object_type=guid, inherited_object_type_name=cls
@@ -46,9 +46,9 @@ def _grant(ctx: Context, *, root: str, dn: str, cls: str, at: At, remove: bool) 
             name=f"read-write-{cls}", mask=mask, applies_to="descendants", target_class=guid
         )
         why = (
-            f"Exchange hybrid writes msExch* attributes and proxyAddresses back to {cls} objects: RPWP on descendant {cls} objects (domain.md §10 [S2][S1])"
+            f"Exchange hybrid writes msExch* attributes and proxyAddresses back to {cls} objects: RPWP on descendant {cls} objects"
             if at == "root"
-            else f"{dn} has inheritance disabled, so the grant on {root} does not reach its {cls} objects: RPWP on descendant {cls} objects of {dn} itself (domain.md §10, §1.6 [S2][S1])"
+            else f"{dn} has inheritance disabled, so the grant on {root} does not reach its {cls} objects: RPWP on descendant {cls} objects of {dn} itself"
         )
     return ace_resource(
         ctx,
@@ -57,6 +57,7 @@ def _grant(ctx: Context, *, root: str, dn: str, cls: str, at: At, remove: bool) 
         name=f"read-write-{cls}",
         feature=FEATURE,
         why=why,
+        references=("S1", "S26", "S2"),
         ace=ace,
         rights=(right,),
         depends_on=()

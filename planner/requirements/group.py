@@ -45,8 +45,9 @@ def exchange_gate(ctx: Context, feature: str) -> Resource:
         features=(feature,),
         why=(
             "Group writeback v1 and Exchange hybrid need the Exchange schema; rangeUpper ≥ 15312 (Exchange 2013 CU7+; "
-            "CU7 cannot be told apart from CU8 in AD) (domain.md §1.5, §7 [S17])"
+            "CU7 cannot be told apart from CU8 in AD)"
         ),
+        references=("S17c", "S17a", "S17b", "S19"),
         manageable=False,
         desired={"min_range_upper": EXCHANGE_MIN_RANGE_UPPER},
         instructions="Extend the schema with a supported Exchange release: `Setup.exe /PrepareSchema /IAcceptExchangeServerLicenseTerms`",
@@ -66,8 +67,9 @@ def expand(ctx: Context) -> list[Resource]:
             flag_name,
             False,
             FEATURE,
-            "Group writeback is declared off; the next sync cycle then deletes the groups it wrote back (domain.md §7 [S19])",
+            "Group writeback is declared off; the next sync cycle then deletes the groups it wrote back",
             (),
+            references=("S19", "S36a"),
         )
         if wb.remove_preparation and container:
             # The connector's rights go only after the feature is off: removing them while
@@ -82,7 +84,8 @@ def expand(ctx: Context) -> list[Resource]:
         type="ad.object",
         provider="ad",
         features=(FEATURE,),
-        why="Group writeback v1 writes Microsoft 365 groups into one admin-selected OU (domain.md §7 [S19])",
+        why="Group writeback v1 writes Microsoft 365 groups into one admin-selected OU",
+        references=("S19",),
         manageable=True,
         dn=container,
         desired={"objectClass": "organizationalUnit"},
@@ -103,7 +106,8 @@ def expand(ctx: Context) -> list[Resource]:
         type="tenant.setting",
         provider="tenant",
         features=(FEATURE,),
-        why="NewUnifiedGroupWritebackDefault must be set before the feature is enabled, or every existing M365 group is written back (domain.md §2.3, §7 [S18][S40])",
+        why="NewUnifiedGroupWritebackDefault must be set before the feature is enabled, or every existing M365 group is written back",
+        references=("S18", "S40"),
         manageable=True,
         desired={"value": wb.new_group_default},
         depends_on=ctx.licence_addresses(),
@@ -113,8 +117,9 @@ def expand(ctx: Context) -> list[Resource]:
         flag_name,
         True,
         FEATURE,
-        "features.unifiedGroupWritebackEnabled turns Microsoft 365 group writeback on (domain.md §2.2, §7)",
+        "features.unifiedGroupWritebackEnabled turns Microsoft 365 group writeback on",
         (ou.address, *(a.address for a in aces), setting.address),
+        references=("S36a", "S19"),
     )
     option = connect_option(
         "group-writeback",
@@ -138,7 +143,13 @@ def _aces(
         feature=FEATURE,
         why=(
             "The connector creates and deletes group objects in the writeback OU; an ACE scoped to descendant groups "
-            "alone does not grant CreateChild on the OU (domain.md §7, OBS)"
+            "alone does not grant CreateChild on the OU"
+        ),
+        references=("S19", "S1", "S2"),
+        confidence="inferred",
+        confidence_note=(
+            "Microsoft's cmdlet grants the rights on the OU; that a grant scoped to descendant groups "
+            "does not let the connector create them follows from how CreateChild is checked on the parent"
         ),
         ace=AceSpec(
             mask=CREATE_CHILD | DELETE_CHILD, flags=CI, object_type=group, object_type_name="group"
@@ -174,7 +185,7 @@ def _manage(
             ),
             RightSpec(name="delete-groups-tree", mask=DELETE | DELETE_TREE, applies_to="object"),
         )
-        why = f"{dn} has inheritance disabled: the connector needs GR/GW/Delete/DeleteTree on the group itself (domain.md §7, §1.6 [S1][S2])"
+        why = f"{dn} has inheritance disabled: the connector needs GR/GW/Delete/DeleteTree on the group itself"
     else:
         ace = AceSpec(
             mask=mask, flags=CI_IO, inherited_object_type=group, inherited_object_type_name="group"
@@ -194,9 +205,9 @@ def _manage(
             ),
         )
         why = (
-            "GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions, domain.md §7 [S1][S2])"
+            "GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions)"
             if at == "root"
-            else f"{dn} has inheritance disabled, so the grant on {container} does not reach its groups: GR/GW/Delete/DeleteTree on them from {dn} itself (domain.md §7, §1.6 [S1][S2])"
+            else f"{dn} has inheritance disabled, so the grant on {container} does not reach its groups: GR/GW/Delete/DeleteTree on them from {dn} itself"
         )
     return ace_resource(
         ctx,
@@ -205,6 +216,7 @@ def _manage(
         name="manage-groups",
         feature=FEATURE,
         why=why,
+        references=("S1", "S2", "S19"),
         ace=ace,
         rights=rights,
         depends_on=deps,

@@ -48,7 +48,8 @@ def expand(ctx: Context) -> list[Resource]:
         type="ad.object",
         provider="ad",
         features=(FEATURE,),
-        why="Domain-joined Windows 10+ computers read the SCP's keywords over LDAP to find the tenant; it must exist in every forest with joined computers (domain.md §5 [S47][S73])",
+        why="Domain-joined Windows 10+ computers read the SCP's keywords over LDAP to find the tenant; it must exist in every forest with joined computers",
+        references=("S47", "S73"),
         manageable=True,
         dn=dn,
         desired={

@@ -25,7 +25,8 @@ def expand(ctx: Context) -> list[Resource]:
         type="ad.schema",
         provider="ad",
         features=(FEATURE,),
-        why="msDS-KeyCredentialLink exists only with the Windows Server 2016 schema (objectVersion 87) (domain.md §6 [S13a])",
+        why="msDS-KeyCredentialLink exists only with the Windows Server 2016 schema (objectVersion 87)",
+        references=("S13a", "S9"),
         manageable=False,
         desired={"min_object_version": SCHEMA_2016, "attributes": ["msDS-KeyCredentialLink"]},
         instructions="Extend the forest schema to Windows Server 2016 or later (`adprep /forestprep` from 2016+ media)",
@@ -35,7 +36,8 @@ def expand(ctx: Context) -> list[Resource]:
         type="ad.group",
         provider="ad",
         features=(FEATURE,),
-        why=f"{group} (RID {526 if wb.group == 'key_admins' else 527}) is created when a WS2016+ DC holds the PDC emulator role (domain.md §6 [S10])",
+        why=f"{group} (RID {526 if wb.group == 'key_admins' else 527}) is created when a WS2016+ DC holds the PDC emulator role",
+        references=("S10", "M2"),
         manageable=False,
         depends_on=(gate.address,),
         desired={"name": group},
@@ -50,9 +52,9 @@ def _membership(
 ) -> Resource:
     """The connector's membership of ``group`` (required, or to be removed)."""
     why = (
-        f"Key writeback is declared off with remove_preparation: the connector leaves {group} (domain.md §6)"
+        f"Key writeback is declared off with remove_preparation: the connector leaves {group}"
         if destroy
-        else f"The connector writes msDS-KeyCredentialLink through membership of {group} (domain.md §6 [S8][S7])"
+        else f"The connector writes msDS-KeyCredentialLink through membership of {group}"
     )
     return Resource(
         address=f"ad.membership[{group}/{ctx.policy.connector.account}]",
@@ -60,6 +62,7 @@ def _membership(
         provider="ad",
         features=(FEATURE,),
         why=why,
+        references=("S8", "S7"),
         manageable=True,
         depends_on=(*after, ctx.connector_address),
         desired={"group": group, "member": ctx.policy.connector.account},

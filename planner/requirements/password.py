@@ -6,6 +6,7 @@ option and the SSPR on-premises toggle, neither of which any API exposes."""
 from __future__ import annotations
 
 from planner.model.plan import AceSpec, Resource, RightSpec
+from planner.references import Confidence
 from planner.requirements.common import (
     CI,
     CI_IO,
@@ -30,6 +31,18 @@ GRANTS = (
     ("write-pwdLastSet", WRITE_PROPERTY, "pwdLastSet", "pwdLastSet"),
 )
 PURPOSE = "password-writeback"
+UNEXPIRE_NOTE = (
+    "Microsoft documents the Unexpire Password right, not that Authenticated Users holds it by "
+    "default; that default is observed on Samba 4.17 and in public domain-root dumps"
+)
+OTHER_CLASS_NOTE = (
+    "Microsoft's cmdlet grants on user objects only; that such a grant misses other classes follows "
+    "from inheritance matching the exact object class, and is confirmed on Samba 4.17"
+)
+SSPR_TOGGLE_NOTE = (
+    "Microsoft documents no API for the toggle (Graph documents passwordWritebackEnabled as not in "
+    "use); none was found, and public tools report the same"
+)
 
 
 def resource_name(operation: str, object_class: str) -> str:
@@ -64,6 +77,8 @@ def _grant(
     )
     cls_guid = ctx.class_guid(object_class)
     right_words = "Reset Password" if mask == CONTROL_ACCESS else f"Write {label}"
+    confidence: Confidence = "documented"
+    note: str | None = None
     if at == "object":
         ace = AceSpec(mask=mask, flags=CI, object_type=guid, object_type_name=label)
         spec = RightSpec(
@@ -71,8 +86,9 @@ def _grant(
         )
         why = (
             f"{dn} has inheritance disabled, so no grant made above reaches it: the connector needs "
-            f"{right_words} on the object itself (Set-ADSyncPasswordWritebackPermissions -ADobjectDN, domain.md §3, §1.6 [S2][S1])"
+            f"{right_words} on the object itself (Set-ADSyncPasswordWritebackPermissions -ADobjectDN)"
         )
+        refs: tuple[str, ...] = ("S1", "S2")
     else:
         ace = AceSpec(
             mask=mask,
@@ -94,19 +110,22 @@ def _grant(
             why = (
                 f"{dn} has inheritance disabled, so the grant on {scope} does not reach the {object_class} objects "
                 f"below it: the connector needs {right_words} on descendant {object_class} objects of {dn} itself "
-                "(Set-ADSyncPasswordWritebackPermissions -ADobjectDN, domain.md §3, §1.6 [S2][S1])"
+                "(Set-ADSyncPasswordWritebackPermissions -ADobjectDN)"
             )
+            refs = ("S1", "S2")
         elif object_class == "user":
             why = (
                 f"The connector needs {right_words} on descendant user objects of each scope root "
-                "(Set-ADSyncPasswordWritebackPermissions, domain.md §3 [S2][S29])"
+                "(Set-ADSyncPasswordWritebackPermissions)"
             )
+            refs = ("S29", "S1", "S2")
         else:
             why = (
                 f"{object_class} objects are in scope, and an ACE scoped to user does not reach them (inheritance "
-                f"matches the exact class): the connector needs {right_words} on descendant {object_class} objects "
-                "(domain.md §3 [S2])"
+                f"matches the exact class): the connector needs {right_words} on descendant {object_class} objects"
             )
+            refs = ("S1", "S2")
+            confidence, note = "inferred", OTHER_CLASS_NOTE
     return ace_resource(
         ctx,
         dn=dn,
@@ -114,6 +133,9 @@ def _grant(
         name=resource_name(name, object_class),
         feature=FEATURE,
         why=why,
+        references=refs,
+        confidence=confidence,
+        confidence_note=note,
         ace=ace,
         rights=(spec,),
         depends_on=(ad_object(dn),) if at == "root" else (ad_object(scope),),
@@ -177,9 +199,12 @@ def expand(ctx: Context) -> list[Resource]:
                 name="unexpire-password",
                 feature=FEATURE,
                 why=(
-                    "Unexpire Password on the root of each domain; an existing Authenticated Users grant also satisfies it "
-                    "(domain.md §3; that default is UNCONFIRMED [S70])"
+                    "Unexpire Password on the root of each domain; an existing Authenticated Users grant also "
+                    "satisfies it"
                 ),
+                references=("S29", "M3", "S70"),
+                confidence="observed",
+                confidence_note=UNEXPIRE_NOTE,
                 ace=AceSpec(
                     mask=CONTROL_ACCESS,
                     flags=CI,
@@ -215,7 +240,10 @@ def expand(ctx: Context) -> list[Resource]:
             type="tenant.sspr",
             provider="tenant",
             features=(FEATURE,),
-            why="The SSPR 'Write back passwords to your on-premises directory' toggle is not in Graph; passwordWritebackEnabled is documented as unused (domain.md §2.2, §2.4)",
+            why="The SSPR 'Write back passwords to your on-premises directory' toggle is not in Graph; passwordWritebackEnabled is documented as unused",
+            references=("S29", "S36a", "S45"),
+            confidence="observed",
+            confidence_note=SSPR_TOGGLE_NOTE,
             manageable=False,
             depends_on=("connect.option[password-writeback]", *ctx.licence_addresses()),
             desired={"enabled": True},

@@ -48,9 +48,9 @@ def deny_step(
         provider="ad",
         features=(feature,),
         why=(
-            "An explicit deny ACE decides before any grant below it; wbplan never removes an ACE it did not add "
-            "(domain.md §1.6; MS-DTYP 2.5.3.2)"
+            "An explicit deny ACE decides before any grant below it; wbplan never removes an ACE it did not add"
         ),
+        references=("M4",),
         manageable=False,
         depends_on=(ctx.connector_address, ad_object(scope)),
         dn=origin,

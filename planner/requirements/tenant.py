@@ -28,8 +28,9 @@ def licence_resources(ctx: Context) -> list[Resource]:
             features=(),
             why=(
                 "Writeback features need an active Entra ID P1 or P2 service plan, decided on service plans "
-                "(provisioningStatus Success in an Enabled/Warning SKU with units), never on the SKU id (domain.md §2.1)"
+                "(provisioningStatus Success in an Enabled/Warning SKU with units), never on the SKU id"
             ),
+            references=("S31", "S34", "S37a"),
             manageable=False,
             desired={"service_plan": name},
             instructions=f"Buy or assign {LICENCE_NAMES[name]} in the Microsoft 365 admin center (P2 also satisfies P1)",
@@ -39,9 +40,17 @@ def licence_resources(ctx: Context) -> list[Resource]:
 
 
 def feature_flag(
-    ctx: Context, flag: str, value: bool, feature: str, why: str, depends_on: tuple[str, ...]
+    ctx: Context,
+    flag: str,
+    value: bool,
+    feature: str,
+    why: str,
+    depends_on: tuple[str, ...],
+    *,
+    references: tuple[str, ...],
 ) -> Resource:
-    """``features.<flag>`` of /directory/onPremisesSynchronization, changed with Graph PATCH."""
+    """``features.<flag>`` of /directory/onPremisesSynchronization, changed with Graph PATCH;
+    ``references`` are the ids of the sources stating ``why``."""
     deps = (*ctx.licence_addresses(), *depends_on) if value else depends_on
     return Resource(
         address=f"tenant.feature[{flag}]",
@@ -49,6 +58,7 @@ def feature_flag(
         provider="tenant",
         features=(feature,),
         why=why,
+        references=references,
         manageable=True,
         depends_on=deps,
         desired={"value": value},
@@ -62,7 +72,13 @@ def connect_option(option: str, feature: str, depends_on: tuple[str, ...], where
         type="connect.option",
         provider="connect",
         features=(feature,),
-        why="Which optional features are ticked on a Connect server is local configuration that no API exposes (domain.md §2.4)",
+        why="Which optional features are ticked on a Connect server is local configuration that no API exposes",
+        references=("S32",),
+        confidence="observed",
+        confidence_note=(
+            "Microsoft documents the optional features in the Connect wizard, not an API that reports "
+            "them; none was found"
+        ),
         manageable=False,
         depends_on=depends_on,
         desired={"enabled": True},
@@ -78,7 +94,8 @@ def sync_status_resource(ctx: Context) -> Resource:
         type="tenant.sync_status",
         provider="tenant",
         features=(),
-        why="Every writeback feature runs through directory synchronisation: organization.onPremisesSyncEnabled true and a recent onPremisesLastSyncDateTime (domain.md §2.2 [S52])",
+        why="Every writeback feature runs through directory synchronisation: organization.onPremisesSyncEnabled true and a recent onPremisesLastSyncDateTime",
+        references=("M1", "S17c"),
         manageable=False,
         desired={"synced": True},
         instructions=CONNECT_CHECK,
@@ -92,7 +109,8 @@ def connect_version_resource(ctx: Context) -> Resource:
         type="connect.version",
         provider="connect",
         features=(),
-        why="Connect up to 1.0.8641.0 cannot do password writeback; device writeback options need 1.1.819.0 (domain.md §3, §4 [S32][S4])",
+        why="Connect up to 1.0.8641.0 cannot do password writeback; device writeback options need 1.1.819.0",
+        references=("S32", "S4", "S33"),
         manageable=False,
         desired={"problems": version_problems(ctx.policy) or []},
         instructions=UPGRADE,
@@ -102,13 +120,15 @@ def connect_version_resource(ctx: Context) -> Resource:
 RETIRED_FLAGS = {
     "groupWriteBackEnabled": (
         "group",
-        "Group writeback v2 was retired after June 30, 2024 (domain.md §8 [S20])",
+        "Group writeback v2 was retired after June 30, 2024",
+        ("S20", "S18", "S21"),
         "Turn group writeback v2 off on the Connect server: `Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false`, "
         "after moving security groups to Cloud Sync 'Group Provision to Active Directory'",
     ),
     "userWritebackEnabled": (
         "user",
-        "User writeback was withdrawn in August 2015 (domain.md §11 [S25])",
+        "User writeback was withdrawn in August 2015",
+        ("S25", "S36a"),
         "Turn user writeback off in the Entra Connect wizard (Optional features), or declare `user: {enabled: false}` "
         "in the policy and let `wbplan apply` turn the flag off",
     ),
@@ -118,13 +138,14 @@ RETIRED_FLAGS = {
 def retired_flag_resource(flag: str) -> Resource:
     """A retired or withdrawn feature still on in the tenant: a person turns it off (wbplan
     changes no flag the policy does not name)."""
-    feature, why, how = RETIRED_FLAGS[flag]
+    feature, why, references, how = RETIRED_FLAGS[flag]
     return Resource(
         address=f"tenant.feature[{flag}]",
         type="tenant.retired_feature",
         provider="tenant",
         features=(feature,),
         why=why,
+        references=references,
         manageable=False,
         desired={"value": False},
         instructions=how,

@@ -18,7 +18,8 @@ def expand(ctx: Context) -> list[Resource]:
             "userWritebackEnabled",
             False,
             "user",
-            "User writeback was withdrawn in August 2015; a tenant with userWritebackEnabled should turn it off (domain.md §11 [S25][S36a])",
+            "User writeback was withdrawn in August 2015; a tenant with userWritebackEnabled should turn it off",
             (),
+            references=("S25", "S36a"),
         )
     ]

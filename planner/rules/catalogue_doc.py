@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 
 from planner.model.report import RuleInfo
+from planner.references import Source, confidence_text, lines, sources
 
 DOC_HEADER = """\
 # Compliance rule catalogue
@@ -27,13 +28,29 @@ DOC_HEADER = """\
 
 `SHALL` failures make the report non-compliant (exit code 2); `SHOULD` failures do too with
 `--fail-on should`. A rule whose feature the policy does not declare produces no finding and is
-listed as not applicable. References are source tags of the domain reference (domain.md §13);
-failure modes are its §12.1 catalogue (F1–F24).
+listed as not applicable. Each rule names the public documents it rests on, and its confidence:
+`documented` (a cited primary source states it), `observed` (wbplan's own observation, not
+documented by Microsoft) or `inferred`; [`references.md`](references.md) lists every source and
+what cites it.
 """
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def link(s: Source) -> str:
+    """A source as a Markdown link (a project document links relative to ``docs/``)."""
+    if s.url is None:
+        return f"{_cell(s.label)} ({s.note})" if s.note else _cell(s.label)
+    target = f"../{s.url}" if s.kind == "project" else s.url
+    return f"[{_cell(s.label)}]({target})"
+
+
+def _confidence(r: RuleInfo) -> str:
+    if r.confidence == "documented":
+        return "`documented`"
+    return f"`{r.confidence}` — {confidence_text(r.confidence, r.confidence_note)}"
 
 
 def render_markdown(rules: Sequence[RuleInfo]) -> str:
@@ -51,8 +68,9 @@ def render_markdown(rules: Sequence[RuleInfo]) -> str:
             "",
             f"- Criticality: `{r.criticality}`",
             f"- Feature: `{r.feature}`",
-            f"- Failure modes: {', '.join(r.failure_modes) or '—'}",
-            f"- References: {', '.join(f'[{s}]' for s in r.references) or '—'}",
+            f"- Confidence: {_confidence(r)}",
+            "- References:" if r.references else "- References: —",
+            *(f"  - {link(s)}" for s in sources(r.references)),
             "",
             f"*Why:* {r.rationale}",
             "",
@@ -62,11 +80,14 @@ def render_markdown(rules: Sequence[RuleInfo]) -> str:
 
 
 def render_text(rules: Sequence[RuleInfo]) -> str:
-    """One block per rule for the terminal."""
+    """One block per rule for the terminal: the rule's line, then its sources (title and
+    address) and, when it is not documented, its confidence."""
     out = []
     for r in rules:
-        modes = f"  [{', '.join(r.failure_modes)}]" if r.failure_modes else ""
-        out.append(f"{r.id:<10}  {r.criticality:<6}  {r.feature:<15}  {r.title}{modes}")
+        out.append(f"{r.id:<10}  {r.criticality:<6}  {r.feature:<15}  {r.title}")
+        out.extend(f"{'':<12}see: {line}" for line in lines(r.references))
+        if r.confidence != "documented":
+            out.append(f"{'':<12}confidence: {confidence_text(r.confidence, r.confidence_note)}")
     out.append(
         f"\n{len(rules)} rule(s). `wbplan rules --format markdown` shows rationale and remediation."
     )

@@ -31,7 +31,7 @@ def device_enabled(policy: Policy) -> bool:
             "Extend the forest schema: `adprep /forestprep` from Windows Server 2012 R2 or later media as a "
             "Schema Admin (Samba: `samba-tool domain schemaupgrade --schema=2012_R2`)."
         ),
-        references=("S4", "S9", "S11", "S54"),
+        references=("S4", "S9", "S54"),
         failure_modes=("F2",),
     ),
     device_enabled,

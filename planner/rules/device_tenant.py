@@ -29,14 +29,20 @@ MISSING_LISTED = 20
         feature="device",
         rationale=(
             "The connector creates, deletes and writes msDS-Device objects in the device container and updates "
-            "the DRS configuration (GR+GW on CN=Device Registration Configuration, AdSyncPrep-derived). The exact "
-            "ACEs the wizard writes are UNCONFIRMED; effective rights are checked, through groups and inheritance."
+            "the DRS configuration (GR+GW on CN=Device Registration Configuration, as Entra Connect's AdSyncPrep "
+            "module grants it). Microsoft does not document the exact ACEs the wizard writes, so effective rights "
+            "are checked, through groups and inheritance."
         ),
         remediation=(
             "Run `wbplan apply` (it grants exactly the missing rights), or rerun the Connect wizard's device "
             "writeback preparation / CreateDeviceContainer.ps1 as an Enterprise Admin."
         ),
         references=("S4", "S6", "S46"),
+        confidence="observed",
+        confidence_note=(
+            "the ACEs are not documented by Microsoft; they are read from a public copy of the wizard's "
+            "CreateDeviceContainer.ps1 and from a public script derived from the AdSyncPrep module"
+        ),
         failure_modes=(),
     ),
     device_enabled,

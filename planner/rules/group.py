@@ -35,7 +35,7 @@ def group_enabled(policy: Policy) -> bool:
             "Extend the schema with a supported Exchange release: `Setup.exe /PrepareSchema "
             "/IAcceptExchangeServerLicenseTerms` (Exchange 2016 CU1+ or 2013 CU11+ for Microsoft 365 groups)."
         ),
-        references=("S17", "S19", "S32", "S51"),
+        references=("S17c", "S17a", "S17b", "S19", "S32"),
         failure_modes=("F13",),
     ),
     group_enabled,
@@ -124,7 +124,7 @@ def group_ou_rights(ctx: RuleContext) -> list[Result]:
             "Run `wbplan apply` (it creates the Group.Unified setting from its template when absent), or set the "
             "value with Graph: PATCH /groupSettings/{id} — before enabling the feature."
         ),
-        references=("S40", "S18", "S69"),
+        references=("S18", "S40", "S19"),
         failure_modes=("F18",),
     ),
     group_enabled,

@@ -32,7 +32,7 @@ def keys_enabled(policy: Policy) -> bool:
             "Extend the forest schema to Windows Server 2016 or later (`adprep /forestprep` from 2016+ media), then "
             "refresh the schema in the Connect wizard so the msDS-KeyCredentialLink rule is configured."
         ),
-        references=("S13", "S10", "S6"),
+        references=("S13a", "S9", "S6"),
         failure_modes=("F3",),
     ),
     keys_enabled,
@@ -59,7 +59,7 @@ def key_schema(ctx: RuleContext) -> list[Result]:
             "Move the PDC emulator to a Windows Server 2016+ DC if the group is missing, then add the connector "
             "account to it (`wbplan apply` adds the membership)."
         ),
-        references=("S8", "S7", "S10", "S50"),
+        references=("S8", "S7", "S10", "M2"),
         failure_modes=("F20",),
     ),
     keys_enabled,

@@ -38,7 +38,7 @@ def needs_licence(policy: Policy) -> bool:
             "Buy or reactivate Microsoft Entra ID P1 or P2 (or a bundle that carries the service plan) in the "
             "Microsoft 365 admin center → Billing → Licenses."
         ),
-        references=("S31", "S4", "S19", "S34", "S37"),
+        references=("S31", "S4", "S19", "S34", "S37a"),
         failure_modes=("F1",),
     ),
     needs_licence,

@@ -12,6 +12,7 @@ from planner.model.dn import dn_key
 from planner.model.plan import Resource
 from planner.model.policy import Policy
 from planner.model.report import RuleInfo
+from planner.requirements.password import SSPR_TOGGLE_NOTE, UNEXPIRE_NOTE
 from planner.rules.aces import connector_note, rights_results
 from planner.rules.base import Result, rule
 from planner.rules.context import VERIFY_AD, RuleContext
@@ -145,7 +146,7 @@ def _lacking_message(
             "ACE named in the finding must be removed or narrowed by a person on the object it is explicit on "
             "(Active Directory Users and Computers → Security → Advanced)."
         ),
-        references=("S29", "S2", "S1"),
+        references=("S29", "S2", "S1", "M4"),
         failure_modes=("F8",),
     ),
     password_enabled,
@@ -488,14 +489,16 @@ def unexpire_requested(policy: Policy) -> bool:
         feature="password",
         rationale=(
             "The SSPR tutorial lists the Unexpire Password extended right on the root of each domain. The cmdlet "
-            "does not grant it; an existing Authenticated Users grant also satisfies it (a default observed in "
-            "public dumps, UNCONFIRMED as documented)."
+            "does not grant it; an existing Authenticated Users grant also satisfies it (a default seen on "
+            "domain roots, which Microsoft does not document)."
         ),
         remediation=(
             "Run `wbplan apply`, or grant the connector 'Unexpire Password' on the domain root (Active Directory "
             "Users and Computers → Security → Advanced)."
         ),
-        references=("S29", "S70", "S16"),
+        references=("S29", "M3", "S70"),
+        confidence="observed",
+        confidence_note=UNEXPIRE_NOTE,
         failure_modes=("F8",),
     ),
     unexpire_requested,
@@ -524,6 +527,8 @@ def unexpire_password(ctx: RuleContext) -> list[Result]:
         ),
         remediation=f"Verify by hand: {SSPR_VERIFY_AT}.",
         references=("S29", "S36a", "S45"),
+        confidence="observed",
+        confidence_note=SSPR_TOGGLE_NOTE,
         failure_modes=("F24",),
     ),
     password_enabled,

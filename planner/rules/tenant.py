@@ -23,7 +23,7 @@ from planner.syncstate import CONNECT_CHECK, SYNC_STALE_AFTER, sync_verdict
             "hours of the observation; the default cycle is 30 minutes)."
         ),
         remediation=CONNECT_CHECK + ".",
-        references=("S52", "S17"),
+        references=("M1", "S17c"),
         failure_modes=(),
     ),
     always,

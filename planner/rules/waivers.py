@@ -43,7 +43,7 @@ def _evidence(w: Waiver, ctx: RuleContext) -> dict[str, object]:
             "the lapsed approval is itself a failure so that it is renewed or removed deliberately."
         ),
         remediation="Renew the waiver with a new approval and expiry date, or remove it and fix the finding.",
-        references=(),
+        references=("W1",),
         failure_modes=(),
     ),
     has_waivers,
@@ -82,7 +82,7 @@ def expired(ctx: RuleContext) -> list[Result]:
             "(the same window as the validation warning WBP041)."
         ),
         remediation="Renew the waiver before it lapses, or fix the finding it covers.",
-        references=(),
+        references=("W1",),
         failure_modes=(),
     ),
     has_waivers,
