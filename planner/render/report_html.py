@@ -230,15 +230,12 @@ def _finding(f: Finding, rule: RuleInfo | None) -> str:
 
 
 def _sources(rule: RuleInfo | None) -> list[str]:
-    """The rule's sources as links (a project document by its path) and, when the rule is not
-    documented, its confidence."""
+    """The rule's sources, title and address, and, when the rule is not documented, its
+    confidence. Addresses are text, not links: the page links to nothing outside itself."""
     items = []
     for s in rule_sources(rule):
-        if s.url is None or s.kind == "project":
-            where = f" <code>{_e(s.url)}</code>" if s.url else ""
-            items.append(f"<li>{_e(s.label)}{where}</li>")
-        else:
-            items.append(f'<li><a href="{_e(s.url)}">{_e(s.label)}</a></li>')
+        where = f" — <code>{_e(s.url)}</code>" if s.url else ""
+        items.append(f"<li>{_e(s.label)}{where}</li>")
     out = [f'<div class="box refs"><b>Sources</b><ul>{"".join(items)}</ul></div>'] if items else []
     confidence = rule_confidence(rule)
     if confidence:

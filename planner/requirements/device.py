@@ -93,8 +93,7 @@ def drs_configuration_ace(
         references=("S46", "S4"),
         confidence="observed",
         confidence_note=(
-            "not documented by Microsoft; read from a public script derived from Entra Connect's "
-            "AdSyncPrep module"
+            "read from a public script derived from Entra Connect's AdSyncPrep module"
         ),
         ace=AceSpec(mask=DS_GENERIC_READ | DS_GENERIC_WRITE, flags=CI),
         rights=(

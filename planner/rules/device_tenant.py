@@ -40,8 +40,8 @@ MISSING_LISTED = 20
         references=("S4", "S6", "S46"),
         confidence="observed",
         confidence_note=(
-            "the ACEs are not documented by Microsoft; they are read from a public copy of the wizard's "
-            "CreateDeviceContainer.ps1 and from a public script derived from the AdSyncPrep module"
+            "the ACEs are read from a public copy of the wizard's CreateDeviceContainer.ps1 and from a "
+            "public script derived from the AdSyncPrep module"
         ),
         failure_modes=(),
     ),

@@ -23,7 +23,7 @@ RULES = (
         feature="group",
         rationale="Group writeback v1 writes Exchange attributes.",
         remediation="Run Exchange /PrepareSchema.",
-        references=("S17",),
+        references=("S17c",),
         failure_modes=("F9",),
     ),
     RuleInfo(

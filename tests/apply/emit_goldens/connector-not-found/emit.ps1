@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'connector-not-found', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:0057b1b31092090abf9baf343b9463fb71bdb7a8cd984254b4f81aa09a4d76ee made <timestamp> by wbplan <wbplan_version>
+# plan sha256:b89454fe81e2c5f4762c5d7a7c7b65b5f5b8dc0ba21869734534ea896d2703e0 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:ee2322e1d64008e6cd9386983d7ec308572aaef1b6b02d6d0fc391d1ed882b2e
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -98,7 +98,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/4] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
-# why: Parent of the device registration configuration in the configuration NC (domain.md section 4 [S4][S46])
+# why: Parent of the device registration configuration in the configuration NC
 Write-Host '[1/4] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
@@ -111,7 +111,7 @@ if (Test-WbplanObject 'CN=Device Registration Configuration,CN=Services,CN=Confi
 }
 
 # [2/4] + ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
-# why: msDS-DeviceRegistrationServiceContainer under the DRS configuration (domain.md section 4 [S6][S46])
+# why: msDS-DeviceRegistrationServiceContainer under the DRS configuration
 Write-Host '[2/4] + ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
@@ -124,7 +124,7 @@ if (Test-WbplanObject 'CN=Device Registration Services,CN=Device Registration Co
 }
 
 # [3/4] + ad.object[CN=RegisteredDevices,DC=contoso,DC=test] (missing_object)
-# why: Devices are written to an msDS-DeviceContainer directly under the domain root (default CN=RegisteredDevices; domain.md section 4 [S4][S53])
+# why: Devices are written to an msDS-DeviceContainer directly under the domain root (default CN=RegisteredDevices)
 Write-Host '[3/4] + ad.object[CN=RegisteredDevices,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=RegisteredDevices,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=RegisteredDevices,DC=contoso,DC=test' @ad
@@ -137,7 +137,7 @@ if (Test-WbplanObject 'CN=RegisteredDevices,DC=contoso,DC=test') {
 }
 
 # [4/4] + ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
-# why: Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container (domain.md section 4 [S4])
+# why: Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container
 Write-Host '[4/4] + ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad

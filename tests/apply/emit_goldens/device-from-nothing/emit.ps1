@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'device-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:69eb8019b7d19cf02089e6a482364e4459ae9886f14956a1ddc62acb8e7ed10c made <timestamp> by wbplan <wbplan_version>
+# plan sha256:ec754c6ab74b75ddbccc1d301afcb314c9ef902e220e3e2d76a3fa908b24e531 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:c9d3e822cb0455a82508c4cc34e3b239ce8faebc09df8ff77d55cf6f299ef3aa
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/6] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
-# why: Parent of the device registration configuration in the configuration NC (domain.md section 4 [S4][S46])
+# why: Parent of the device registration configuration in the configuration NC
 Write-Host '[1/6] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
@@ -108,7 +108,7 @@ if (Test-WbplanObject 'CN=Device Registration Configuration,CN=Services,CN=Confi
 }
 
 # [2/6] + ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write] (missing_ace)
-# why: The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (AdSyncPrep-derived code, domain.md section 4/section 5 [S46])
+# why: The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (as Entra Connect's AdSyncPrep module grants it)
 Write-Host '[2/6] + ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write]'
 $entry = Get-WbplanEntry 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x200bc 'Allow' '' '' 1 0
@@ -120,7 +120,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [3/6] + ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
-# why: msDS-DeviceRegistrationServiceContainer under the DRS configuration (domain.md section 4 [S6][S46])
+# why: msDS-DeviceRegistrationServiceContainer under the DRS configuration
 Write-Host '[3/6] + ad.object[CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
@@ -133,7 +133,7 @@ if (Test-WbplanObject 'CN=Device Registration Services,CN=Device Registration Co
 }
 
 # [4/6] + ad.object[CN=RegisteredDevices,DC=contoso,DC=test] (missing_object)
-# why: Devices are written to an msDS-DeviceContainer directly under the domain root (default CN=RegisteredDevices; domain.md section 4 [S4][S53])
+# why: Devices are written to an msDS-DeviceContainer directly under the domain root (default CN=RegisteredDevices)
 Write-Host '[4/6] + ad.object[CN=RegisteredDevices,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=RegisteredDevices,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=RegisteredDevices,DC=contoso,DC=test' @ad
@@ -146,7 +146,7 @@ if (Test-WbplanObject 'CN=RegisteredDevices,DC=contoso,DC=test') {
 }
 
 # [5/6] + ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices] (missing_ace)
-# why: The Connect wizard's device writeback preparation grants the connector GR GW CC DC SD DT on the device container, this object and all descendants; device writeback creates, deletes, reads and writes msDS-Device objects there (domain.md section 4 [S4][S26])
+# why: The Connect wizard's device writeback preparation grants the connector GR GW CC DC SD DT on the device container, this object and all descendants; device writeback creates, deletes, reads and writes msDS-Device objects there
 Write-Host '[5/6] + ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices]'
 $entry = Get-WbplanEntry 'CN=RegisteredDevices,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x300ff 'Allow' '' '' 1 0
@@ -158,7 +158,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [6/6] + ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
-# why: Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container (domain.md section 4 [S4])
+# why: Exactly one msDS-DeviceRegistrationService per forest, whose msDS-DeviceLocation names the device container
 Write-Host '[6/6] + ad.object[CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=DeviceRegistrationService,CN=Device Registration Services,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad

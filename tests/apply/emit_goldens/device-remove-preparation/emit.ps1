@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'device-remove-preparation', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:077e078874125ec8f947b4bf38de43093af1a7b14a9c2cb59667c7b0ae4ac2d8 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:0c8679416524b3eb21235d860dc5f6530239a3b388fc0599d5d9922ba89379ce made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:f742024a005fc9864fce47cec50ca39d38facd129aa371e38647e8fc6144c40a
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/1] - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices] (remove_preparation)
-# why: The Connect wizard's device writeback preparation grants the connector GR GW CC DC SD DT on the device container, this object and all descendants; device writeback creates, deletes, reads and writes msDS-Device objects there (domain.md section 4 [S4][S26])
+# why: The Connect wizard's device writeback preparation grants the connector GR GW CC DC SD DT on the device container, this object and all descendants; device writeback creates, deletes, reads and writes msDS-Device objects there
 Write-Host '[1/1] - ad.ace[CN=RegisteredDevices,DC=contoso,DC=test/device-writeback/manage-devices]'
 $entry = Get-WbplanEntry 'CN=RegisteredDevices,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x300ff 'Allow' '' '' 1 0

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'exchange-hybrid-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:4388aa626d2219a4da638005d56f7c43251e04a42332daca8084ace285488ee3 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:2443db864ef771c3ce020f6035ae38e3eb737f61fe3b3288594cd1ebbb820171 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:25f7a32eb43d23d85eaf83d0faf1280e6dc3b06f2894912c72543adf7cd44f3b
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/4] + ad.ace[DC=contoso,DC=test/exchange-hybrid/read-write-contact] (missing_ace)
-# why: Exchange hybrid writes msExch* attributes and proxyAddresses back to contact objects: RPWP on descendant contact objects (domain.md section 10 [S2][S1])
+# why: Exchange hybrid writes msExch* attributes and proxyAddresses back to contact objects: RPWP on descendant contact objects
 Write-Host '[1/4] + ad.ace[DC=contoso,DC=test/exchange-hybrid/read-write-contact]'
 $entry = Get-WbplanEntry 'DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x30 'Allow' '' '5cb41ed0-0e4c-11d0-a286-00aa003049e2' 1 2
@@ -107,7 +107,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [2/4] + ad.ace[DC=contoso,DC=test/exchange-hybrid/read-write-group] (missing_ace)
-# why: Exchange hybrid writes msExch* attributes and proxyAddresses back to group objects: RPWP on descendant group objects (domain.md section 10 [S2][S1])
+# why: Exchange hybrid writes msExch* attributes and proxyAddresses back to group objects: RPWP on descendant group objects
 Write-Host '[2/4] + ad.ace[DC=contoso,DC=test/exchange-hybrid/read-write-group]'
 $entry = Get-WbplanEntry 'DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x30 'Allow' '' 'bf967a9c-0de6-11d0-a285-00aa003049e2' 1 2
@@ -119,7 +119,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [3/4] + ad.ace[DC=contoso,DC=test/exchange-hybrid/read-write-inetOrgPerson] (missing_ace)
-# why: Exchange hybrid writes msExch* attributes and proxyAddresses back to inetOrgPerson objects: RPWP on descendant inetOrgPerson objects (domain.md section 10 [S2][S1])
+# why: Exchange hybrid writes msExch* attributes and proxyAddresses back to inetOrgPerson objects: RPWP on descendant inetOrgPerson objects
 Write-Host '[3/4] + ad.ace[DC=contoso,DC=test/exchange-hybrid/read-write-inetOrgPerson]'
 $entry = Get-WbplanEntry 'DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x30 'Allow' '' '4828cc14-1437-45bc-9b07-ad6f015e5f28' 1 2
@@ -131,7 +131,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [4/4] + ad.ace[DC=contoso,DC=test/exchange-hybrid/read-write-user] (missing_ace)
-# why: Exchange hybrid writes msExch* attributes and proxyAddresses back to user objects: RPWP on descendant user objects (domain.md section 10 [S2][S1])
+# why: Exchange hybrid writes msExch* attributes and proxyAddresses back to user objects: RPWP on descendant user objects
 Write-Host '[4/4] + ad.ace[DC=contoso,DC=test/exchange-hybrid/read-write-user]'
 $entry = Get-WbplanEntry 'DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x30 'Allow' '' 'bf967aba-0de6-11d0-a285-00aa003049e2' 1 2

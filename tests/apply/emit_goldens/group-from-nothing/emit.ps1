@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'group-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:dc99ac3084a8b06648b224165d87a95b6035eda19a9b16b28610ff6e0cba6345 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:fdf0312284e7463a28bf3d887dc57bb3c3bbeaa63721b42a5c9a69cca85a926d made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:fd76b80f5160bf46c556059fb0b9491f9ed3cf9c25bd24faefb2ed5d043e335c
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/3] + ad.object[OU=CloudGroups,DC=contoso,DC=test] (missing_object)
-# why: Group writeback v1 writes Microsoft 365 groups into one admin-selected OU (domain.md section 7 [S19])
+# why: Group writeback v1 writes Microsoft 365 groups into one admin-selected OU
 Write-Host '[1/3] + ad.object[OU=CloudGroups,DC=contoso,DC=test]'
 if (Test-WbplanObject 'OU=CloudGroups,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'OU=CloudGroups,DC=contoso,DC=test' @ad
@@ -108,7 +108,7 @@ if (Test-WbplanObject 'OU=CloudGroups,DC=contoso,DC=test') {
 }
 
 # [2/3] + ad.ace[OU=CloudGroups,DC=contoso,DC=test/group-writeback/create-delete-groups] (missing_ace)
-# why: The connector creates and deletes group objects in the writeback OU; an ACE scoped to descendant groups alone does not grant CreateChild on the OU (domain.md section 7, OBS)
+# why: The connector creates and deletes group objects in the writeback OU; an ACE scoped to descendant groups alone does not grant CreateChild on the OU
 Write-Host '[2/3] + ad.ace[OU=CloudGroups,DC=contoso,DC=test/group-writeback/create-delete-groups]'
 $entry = Get-WbplanEntry 'OU=CloudGroups,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x3 'Allow' 'bf967a9c-0de6-11d0-a285-00aa003049e2' '' 1 0
@@ -120,7 +120,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [3/3] + ad.ace[OU=CloudGroups,DC=contoso,DC=test/group-writeback/manage-groups] (missing_ace)
-# why: GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions, domain.md section 7 [S1][S2])
+# why: GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions)
 Write-Host '[3/3] + ad.ace[OU=CloudGroups,DC=contoso,DC=test/group-writeback/manage-groups]'
 $entry = Get-WbplanEntry 'OU=CloudGroups,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x300fc 'Allow' '' 'bf967a9c-0de6-11d0-a285-00aa003049e2' 1 2

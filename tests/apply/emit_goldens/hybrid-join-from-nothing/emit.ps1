@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'hybrid-join-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:96ba453677ff9218b4cb2e46618f1943d36e9549d7e45d4854c3038639c40aa6 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:9fae2c13479cd68a5f26e4864cb78cfac6e5e8522d15b6c015b40c50fdd66770 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:d7a89e8ac7f142dd8ad1e846912eca7009cd33597cf41ff2d0d1f2a01b97ba6b
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/3] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
-# why: Parent of the device registration configuration in the configuration NC (domain.md section 4 [S4][S46])
+# why: Parent of the device registration configuration in the configuration NC
 Write-Host '[1/3] + ad.object[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad
@@ -108,7 +108,7 @@ if (Test-WbplanObject 'CN=Device Registration Configuration,CN=Services,CN=Confi
 }
 
 # [2/3] + ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write] (missing_ace)
-# why: The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (AdSyncPrep-derived code, domain.md section 4/section 5 [S46])
+# why: The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (as Entra Connect's AdSyncPrep module grants it)
 Write-Host '[2/3] + ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write]'
 $entry = Get-WbplanEntry 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x200bc 'Allow' '' '' 1 0
@@ -120,7 +120,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [3/3] + ad.object[CN=62a0ff2e-97b9-4513-943f-0d221bd30080,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (missing_object)
-# why: Domain-joined Windows 10+ computers read the SCP's keywords over LDAP to find the tenant; it must exist in every forest with joined computers (domain.md section 5 [S47][S73])
+# why: Domain-joined Windows 10+ computers read the SCP's keywords over LDAP to find the tenant; it must exist in every forest with joined computers
 Write-Host '[3/3] + ad.object[CN=62a0ff2e-97b9-4513-943f-0d221bd30080,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 if (Test-WbplanObject 'CN=62a0ff2e-97b9-4513-943f-0d221bd30080,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test') {
     $found = Get-ADObject -Identity 'CN=62a0ff2e-97b9-4513-943f-0d221bd30080,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' @ad

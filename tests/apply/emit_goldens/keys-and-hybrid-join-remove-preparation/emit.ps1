@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'keys-and-hybrid-join-remove-preparation', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:1948c18bc82199472004501afcf0935e169f80df601b521cfb5d0821b74b3d39 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:7928d5e8392cc77c7a66af3f22a24a8a84b29f849a961819b56fd44b117a6207 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:a7f59348c63c31840d7d017e4e18862ef900af445392412d6e391360d58e6205
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/2] - ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write] (remove_preparation)
-# why: The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (AdSyncPrep-derived code, domain.md section 4/section 5 [S46])
+# why: The connector gets GR+GW on CN=Device Registration Configuration, this object and sub-objects (as Entra Connect's AdSyncPrep module grants it)
 Write-Host '[1/2] - ad.ace[CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test/device-registration/read-write]'
 $entry = Get-WbplanEntry 'CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x200bc 'Allow' '' '' 1 0
@@ -108,7 +108,7 @@ if (Test-WbplanRule $entry $rule -Exact) {
 }
 
 # [2/2] - ad.membership[Key Admins/CONTOSO\MSOL_1a2b3c4d5e6f] (remove_preparation)
-# why: Key writeback is declared off with remove_preparation: the connector leaves Key Admins (domain.md section 6)
+# why: Key writeback is declared off with remove_preparation: the connector leaves Key Admins
 Write-Host '[2/2] - ad.membership[Key Admins/CONTOSO\MSOL_1a2b3c4d5e6f]'
 if (Get-ADGroupMember -Identity 'Key Admins' @ad | Where-Object { $_.SID.Value -eq 'S-1-5-21-1004336348-1177238915-682003330-1105' }) {
     Remove-ADGroupMember -Identity 'Key Admins' -Members 'S-1-5-21-1004336348-1177238915-682003330-1105' -Confirm:$false @ad

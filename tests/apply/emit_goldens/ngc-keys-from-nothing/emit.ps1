@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'ngc-keys-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:6d5ab844feac0c173d8bc47db2e6a1b2e412b83d8dfd215f9b03a93d5882db21 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:6b198a04827d7325d66b817bc4917d97f9a75ce00585b7728de9e88f9b00ce9d made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:778a545e161c5e812fa046c418964ba009c2ebbddde6d778e5f2709e0906d099
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/1] + ad.membership[Key Admins/CONTOSO\MSOL_1a2b3c4d5e6f] (missing_membership)
-# why: The connector writes msDS-KeyCredentialLink through membership of Key Admins (domain.md section 6 [S8][S7])
+# why: The connector writes msDS-KeyCredentialLink through membership of Key Admins
 Write-Host '[1/1] + ad.membership[Key Admins/CONTOSO\MSOL_1a2b3c4d5e6f]'
 if (Get-ADGroupMember -Identity 'S-1-5-21-1004336348-1177238915-682003330-526' @ad | Where-Object { $_.SID.Value -eq 'S-1-5-21-1004336348-1177238915-682003330-1105' }) {
     Write-Host '      already a member: unchanged'

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'password-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:0f5a95b8040215167af8f78f95740c8675d90f7b0a13831179f65abea8c238fe made <timestamp> by wbplan <wbplan_version>
+# plan sha256:a18df5a8ffc851a1b09e702b5ca399b515e2f2bdab7bcb2fff1675c4bb0fa747 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:ea268842a151c2a1e69ee8cffa0b5bb12eb54106c17da0893886f371246d9d18
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/4] + ad.ace[DC=contoso,DC=test/password-writeback/unexpire-password] (missing_ace)
-# why: Unexpire Password on the root of each domain; an existing Authenticated Users grant also satisfies it (domain.md section 3; that default is UNCONFIRMED [S70])
+# why: Unexpire Password on the root of each domain; an existing Authenticated Users grant also satisfies it
 Write-Host '[1/4] + ad.ace[DC=contoso,DC=test/password-writeback/unexpire-password]'
 $entry = Get-WbplanEntry 'DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x100 'Allow' 'ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501' '' 1 0
@@ -107,7 +107,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [2/4] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/reset-password] (missing_ace)
-# why: The connector needs Reset Password on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions, domain.md section 3 [S2][S29])
+# why: The connector needs Reset Password on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions)
 Write-Host '[2/4] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/reset-password]'
 $entry = Get-WbplanEntry 'OU=Staff,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x100 'Allow' '00299570-246d-11d0-a768-00aa006e0529' 'bf967aba-0de6-11d0-a285-00aa003049e2' 1 2
@@ -119,7 +119,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [3/4] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-lockoutTime] (missing_ace)
-# why: The connector needs Write lockoutTime on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions, domain.md section 3 [S2][S29])
+# why: The connector needs Write lockoutTime on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions)
 Write-Host '[3/4] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-lockoutTime]'
 $entry = Get-WbplanEntry 'OU=Staff,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x20 'Allow' '28630ebf-41d5-11d1-a9c1-0000f80367c1' 'bf967aba-0de6-11d0-a285-00aa003049e2' 1 2
@@ -131,7 +131,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [4/4] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-pwdLastSet] (missing_ace)
-# why: The connector needs Write pwdLastSet on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions, domain.md section 3 [S2][S29])
+# why: The connector needs Write pwdLastSet on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions)
 Write-Host '[4/4] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-pwdLastSet]'
 $entry = Get-WbplanEntry 'OU=Staff,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x20 'Allow' 'bf967a0a-0de6-11d0-a285-00aa003049e2' 'bf967aba-0de6-11d0-a285-00aa003049e2' 1 2

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'schema-too-old', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:e63d60fa5603610c161fcf2fe1e397c42e0d26aaec53aab39115d82ece28debb made <timestamp> by wbplan <wbplan_version>
+# plan sha256:9e1bc3d25d9834841f0e4920ec924b6b09e13b53022dbabf72f734da7b9f7c48 made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:1f1cb36c84acc58d131f14e6e028e07a70d832b16fceb670561db58f11cecba4
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -98,7 +98,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/3] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/reset-password] (missing_ace)
-# why: The connector needs Reset Password on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions, domain.md section 3 [S2][S29])
+# why: The connector needs Reset Password on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions)
 Write-Host '[1/3] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/reset-password]'
 $entry = Get-WbplanEntry 'OU=Staff,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x100 'Allow' '00299570-246d-11d0-a768-00aa006e0529' 'bf967aba-0de6-11d0-a285-00aa003049e2' 1 2
@@ -110,7 +110,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [2/3] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-lockoutTime] (missing_ace)
-# why: The connector needs Write lockoutTime on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions, domain.md section 3 [S2][S29])
+# why: The connector needs Write lockoutTime on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions)
 Write-Host '[2/3] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-lockoutTime]'
 $entry = Get-WbplanEntry 'OU=Staff,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x20 'Allow' '28630ebf-41d5-11d1-a9c1-0000f80367c1' 'bf967aba-0de6-11d0-a285-00aa003049e2' 1 2
@@ -122,7 +122,7 @@ if (Test-WbplanRule $entry $rule) {
 }
 
 # [3/3] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-pwdLastSet] (missing_ace)
-# why: The connector needs Write pwdLastSet on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions, domain.md section 3 [S2][S29])
+# why: The connector needs Write pwdLastSet on descendant user objects of each scope root (Set-ADSyncPasswordWritebackPermissions)
 Write-Host '[3/3] + ad.ace[OU=Staff,DC=contoso,DC=test/password-writeback/write-pwdLastSet]'
 $entry = Get-WbplanEntry 'OU=Staff,DC=contoso,DC=test'
 $rule = New-WbplanRule $entry 'S-1-5-21-1004336348-1177238915-682003330-1105' 0x20 'Allow' 'bf967a0a-0de6-11d0-a285-00aa003049e2' 'bf967aba-0de6-11d0-a285-00aa003049e2' 1 2

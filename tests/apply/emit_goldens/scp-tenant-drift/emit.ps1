@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'scp-tenant-drift', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:a07be64c29cd969094a5f106e085f0faf2da0458e89b5ccd718881b662793661 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:c81dfc3fabecc23fc49ea31d12a001ca240a9905dad083370277553b77dc639b made <timestamp> by wbplan <wbplan_version>
 # policy policy.yaml sha256:c7a47cace2e85389a47f7c6a8eee0f7ed43f8ad90f8c2ae265f6d567f5e060f1
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
@@ -95,7 +95,7 @@ function Invoke-WbplanDsacls {
 }
 
 # [1/1] ~ ad.object[CN=62a0ff2e-97b9-4513-943f-0d221bd30080,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test] (attribute_drift)
-# why: Domain-joined Windows 10+ computers read the SCP's keywords over LDAP to find the tenant; it must exist in every forest with joined computers (domain.md section 5 [S47][S73])
+# why: Domain-joined Windows 10+ computers read the SCP's keywords over LDAP to find the tenant; it must exist in every forest with joined computers
 Write-Host '[1/1] ~ ad.object[CN=62a0ff2e-97b9-4513-943f-0d221bd30080,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test]'
 $found = Get-ADObject -Identity 'CN=62a0ff2e-97b9-4513-943f-0d221bd30080,CN=Device Registration Configuration,CN=Services,CN=Configuration,DC=contoso,DC=test' -Properties 'keywords' @ad
 if ((Test-WbplanValues $found 'keywords' @('azureADId:7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b', 'azureADName:contoso.onmicrosoft.com'))) {
