@@ -16,7 +16,7 @@ from planner.cli.app import cli
     show_default=True,
 )
 def rules(fmt: str) -> None:
-    """Print the compliance rule catalogue (ids, criticality, feature, title).
+    """Print the compliance rule catalogue (ids, criticality, feature, title, sources).
 
     \b
     Examples:
