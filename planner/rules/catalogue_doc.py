@@ -50,7 +50,7 @@ def link(s: Source) -> str:
 def _confidence(r: RuleInfo) -> str:
     if r.confidence == "documented":
         return "`documented`"
-    return f"`{r.confidence}` — {confidence_text(r.confidence, r.confidence_note)}"
+    return confidence_text(r.confidence, r.confidence_note)
 
 
 def render_markdown(rules: Sequence[RuleInfo]) -> str:
