@@ -105,7 +105,9 @@ def test_fresh_2012r2_dc_plans_device_objects_and_aces_in_dependency_order(
     assert got["tenant.licence[AAD_PREMIUM]"][0] == "no-op"
     assert got["ad.connector[CONTOSO\\MSOL_1a2b3c4d5e6f]"][0] == "no-op"
     ace_addresses = [a for a in got if a.startswith("ad.ace[")]
-    assert len(ace_addresses) == 2  # the wizard's ACE on RegisteredDevices, GR GW on the DRS configuration
+    assert (
+        len(ace_addresses) == 2
+    )  # the wizard's ACE on RegisteredDevices, GR GW on the DRS configuration
     assert all(got[a][0] == "create" for a in ace_addresses)
 
     def pos(address: str) -> int:
