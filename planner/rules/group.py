@@ -59,8 +59,11 @@ def exchange_schema(ctx: RuleContext) -> list[Result]:
             "An ACE scoped to descendant groups alone does not grant CreateChild on the OU."
         ),
         remediation=(
-            "Create the OU and run `wbplan apply`, or `Set-ADSyncUnifiedGroupWritebackPermissions "
-            "-ADConnectorAccountDN <connector DN> -ADObjectDN <OU DN>` as a Domain Admin."
+            "Create the OU and run `wbplan apply`, or hand a Domain Admin the same changes as a script: "
+            "`wbplan plan -out plan.wbplan` then `wbplan apply plan.wbplan --emit powershell --output prep.ps1`. "
+            "Microsoft's `Set-ADSyncUnifiedGroupWritebackPermissions` cannot fix this on the OU: its ACEs are "
+            "scoped to group objects, so `-ADObjectDN <OU>` is refused ('AD permissions are not applicable for "
+            "AD ObjectClass organizationalUnit') and the domain-root form grants no Create Child on the OU."
         ),
         references=("S19", "S1", "S2"),
         failure_modes=("F14",),

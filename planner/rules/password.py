@@ -311,9 +311,10 @@ def _deny_results(
             "DACL of every container and every user in scope and names the object where the grant must go."
         ),
         remediation=(
-            "Run `wbplan apply`: it grants the rights on the object with inheritance disabled, as "
-            "`Set-ADSyncPasswordWritebackPermissions -ADobjectDN <that object>` would. Or re-enable inheritance "
-            "on it."
+            "Run `wbplan apply`: it grants the rights on the object with inheritance disabled. For an OU, a "
+            "container or a user, `Set-ADSyncPasswordWritebackPermissions -ADConnectorAccountDN <connector DN> "
+            "-ADobjectDN <that object>` grants the same; for an inetOrgPerson object it refuses (its ACEs are "
+            "scoped to user), so use `wbplan apply PLAN --emit powershell` there. Or re-enable inheritance on it."
         ),
         references=("S1", "S2", "S29"),
         failure_modes=("F9",),
