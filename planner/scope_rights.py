@@ -85,6 +85,8 @@ class ObjectVerdict:
     """DN where a grant that reaches this object belongs (see the module docstring)."""
     governing_key: str = ""
     """``dn_key`` of ``governing``."""
+    key: str = ""
+    """``dn_key`` of the object's DN."""
 
     def state(self, op: str) -> State:
         """The object's verdict for ``op`` now (its own DACL)."""
@@ -365,7 +367,7 @@ def analyse_scan(
             ace.object_type,
             ace.inherited_object_type,
         )
-        start = _parent_key(dn_key(dn))
+        start = _parent_key(object_key(dn))
         memo_key = (start or "", sig)
         if memo_key in origin_memo:
             return origin_memo[memo_key]
@@ -394,7 +396,9 @@ def analyse_scan(
         parent = parent_keys.get(rest)
         if parent is None:
             parent = parent_keys[rest] = dn_key(rest)
-        return f"{dn_key(head)},{parent}"
+        # The server sent a valid DN: the first RDN needs no validation, only case folding.
+        attr, _eq, value = head.partition("=")
+        return f"{attr.strip().lower()}={value.strip().lower()},{parent}"
 
     analysis = ScopeAnalysis(
         root=scan.root, operations=tuple(operations), verdicts=[], resolve_origin=origin
@@ -423,7 +427,7 @@ def analyse_scan(
         else:
             parent = _parent_key(key)
             point = governing_of_parent(parent) if parent else (tree.root_key, scan.root)
-        verdict = ObjectVerdict(obj, mine, holder, point[1], point[0])
+        verdict = ObjectVerdict(obj, mine, holder, point[1], point[0], key)
         analysis.verdicts.append(verdict)
         if obj.admin_count:
             analysis.admin.append(verdict)
@@ -531,9 +535,11 @@ def count_by_parent(dns: Iterable[str], limit: int = 5) -> list[tuple[str, int]]
     """The parents holding most of ``dns``, with counts (for "42 users below OU=Sales")."""
     counts: dict[str, tuple[str, int]] = {}
     for dn in dns:
-        parent = parent_dn(dn) or dn
-        k = dn_key(parent)
+        head, sep, rest = dn.partition(",")
+        # the common case without re-parsing the DN
+        parent = rest if sep and "\\" not in head else (parent_dn(dn) or dn)
+        k = parent.lower()
         prev = counts.get(k)
         counts[k] = (parent, (prev[1] if prev else 0) + 1)
-    ranked = sorted(counts.values(), key=lambda t: (-t[1], dn_key(t[0])))
+    ranked = sorted(counts.values(), key=lambda t: (-t[1], t[0].lower()))
     return ranked[:limit]

@@ -248,7 +248,7 @@ def _lacking(r: Resource, index: Index) -> list[str]:
     dns: dict[str, str] = {}
     for op in sorted(_ops_of(analysis, str(r.desired["grant"]))):
         for v in analysis.missing.get((point, cls, op), []):
-            dns.setdefault(dn_key(v.obj.dn), v.obj.dn)
+            dns.setdefault(v.key, v.obj.dn)
     return list(dns.values())
 
 
@@ -260,7 +260,7 @@ def _deny_step_covers(r: Resource, index: Index) -> bool:
         return False
     point, ops = dn_key(r.dn), _ops_of(analysis, str(r.desired["grant"]))
     return any(
-        dn_key(v.governing) == point
+        v.governing_key == point
         for (_origin, denied_op), verdicts in analysis.denied.items()
         if denied_op in ops
         for v in verdicts

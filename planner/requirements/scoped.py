@@ -67,7 +67,7 @@ def below_root(
         return [], []
     root_key = dn_key(root)
     grants = {op.name: op.grant_name for op in found.operations}
-    leaves = {dn_key(v.obj.dn) for v in found.verdicts} | {dn_key(o.dn) for o in found.unreadable}
+    leaves = {v.key for v in found.verdicts} | {dn_key(o.dn) for o in found.unreadable}
     out: dict[str, Resource] = {}
     for point_key, cls, op in sorted({*found.missing, *found.gaps}):
         if point_key == root_key:

@@ -178,7 +178,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
             if point == dn_key(root)
             for v in vs
         ]
-        unique = list({dn_key(v.obj.dn): v for v in governed}.values())
+        unique = list({v.key: v for v in governed}.values())
         deny_results = _deny_results(ctx, analysis, names, labels)
         if failing:
             ops = sorted({str(r.desired["grant"]) for r in failing}, key=list(labels).index)
@@ -270,7 +270,7 @@ def _deny_results(
         by_origin.setdefault(origin_key, []).append((op, verdicts))
     for origin_key, items in by_origin.items():
         origin = analysis.origins[origin_key]
-        objects = list({dn_key(v.obj.dn): v for _, vs in items for v in vs}.values())
+        objects = list({v.key: v for _, vs in items for v in vs}.values())
         first = items[0][1][0].decisions[items[0][0]].ace
         rights = ", ".join(labels[op] for op, _ in items)
         where = (
@@ -366,7 +366,7 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
             )
         for point_key, items in points.items():
             point = analysis.points[point_key]
-            objects = list({dn_key(v.obj.dn): v for _, vs in items for v in vs}.values())
+            objects = list({v.key: v for _, vs in items for v in vs}.values())
             ops = list(dict.fromkeys(op for op, _ in items))
             rights = ", ".join(labels[o] for o in ops)
             if objects:
