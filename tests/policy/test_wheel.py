@@ -2,8 +2,10 @@
 cd /tmp && wbplan validate /path/to/policies/example.yaml works").
 
 The wheel is built from this source tree and installed into a fresh venv. The venv sees the
-system site-packages only so that dependencies are not downloaded again; ``planner`` itself
-must be imported from the venv, and the commands run from a directory with no ``schemas/`` or
+site-packages of the interpreter running the tests (a ``.pth`` line, after its own) only so that
+dependencies are not downloaded again — ``--system-site-packages`` would not do when the tests
+run in a venv themselves (``scripts/test.sh``): it shows the *base* interpreter's packages;
+``planner`` itself must be imported from the venv, and the commands run from a directory with no ``schemas/`` or
 ``policies/`` in sight, so passing proves the schemas and the example ship inside the wheel.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -49,9 +52,20 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ):
         assert bundled in names
     env_dir = root / "venv"
-    made = _run([sys.executable, "-m", "venv", "--system-site-packages", str(env_dir)], cwd=root)
+    made = _run([sys.executable, "-m", "venv", str(env_dir)], cwd=root)
     assert made.returncode == 0, made.stderr
     bin_dir = env_dir / "bin"
+    # the dependencies, from the site-packages of the interpreter running the tests: plain path
+    # lines, so its .pth files (an editable wbplan among them) are not processed
+    site = _run(
+        [str(bin_dir / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        cwd=root,
+    )
+    assert site.returncode == 0, site.stderr
+    ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    (Path(site.stdout.strip()) / "_wbplan_test_deps.pth").write_text(
+        "".join(f"{p}\n" for p in sorted(ours)), encoding="utf-8"
+    )
     # --ignore-installed: an editable wbplan in the system site-packages must not satisfy it
     installed = _run(
         [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed",
