@@ -73,7 +73,7 @@ def test_cloud_only_tenant_has_no_sync_object_and_says_so(
     state = observe_tenant(graph_client, make_policy())
     assert state.sync is None
     assert state.organization is not None
-    assert state.organization.on_premises_sync_enabled is False
+    assert state.organization.on_premises_sync_enabled is None  # never synced: Graph says null
     [entry] = [u for u in state.unread if u.what == "tenant.sync"]
     assert "never configured" in entry.reason
 
@@ -241,3 +241,31 @@ def test_unknown_observations_follow_the_declared_features() -> None:
     assert unverifiable_observations(make_policy()) == ()
     only_device = unverifiable_observations(make_policy(device={"enabled": False}))
     assert [u.what for u in only_device] == ["connect.option[device-writeback]"]
+
+
+def test_null_sync_status_is_unknown_and_false_is_a_failure(
+    graph_emulator: GraphEmulator, graph_client: GraphClient
+) -> None:
+    """WB-TEN-001 on Graph's three answers: null (never synced, or a token that may not see the
+    property) is unknown, false (synced once, no longer) fails, true with a recent sync passes."""
+    import datetime as dt
+
+    from planner.checking import evaluate
+    from planner.model.state import ObservedState
+
+    policy = make_policy()
+    verdicts = {}
+    for name, tenant in (
+        ("null", gt.tenant(synced=False)),
+        ("false", gt.tenant(sync_stopped=True)),
+        ("true", gt.tenant()),
+    ):
+        graph_emulator.tenant = tenant
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        state = ObservedState(
+            wbplan_version="t", observed_at=now, tenant=observe_tenant(graph_client, policy)
+        )
+        findings, _ = evaluate(policy, state, dt.date.today())
+        [f] = [f for f in findings if f.rule_id == "WB-TEN-001"]
+        verdicts[name] = f.status
+    assert verdicts == {"null": "unknown", "false": "fail", "true": "pass"}

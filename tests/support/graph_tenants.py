@@ -229,6 +229,7 @@ def tenant(
     devices: list[dict[str, Any]] | None = None,
     synced: bool = True,
     last_sync: str | None = None,
+    sync_stopped: bool = False,
 ) -> EmulatedTenant:
     """A tenant: P1 licence, features off, no Group.Unified setting, no devices by default;
     last synced ten minutes before it was made unless ``last_sync`` says when (STALE_SYNC for a
@@ -241,7 +242,8 @@ def tenant(
         organization={
             "id": TENANT_ID,
             "displayName": "Contoso",
-            "onPremisesSyncEnabled": synced,
+            # Graph: true while synced, false once synced but no longer, null if never synced.
+            "onPremisesSyncEnabled": (not sync_stopped) if synced else None,
             "onPremisesLastSyncDateTime": when if synced else None,
         },
         skus=copy.deepcopy(skus) if skus is not None else [sku_p1()],
