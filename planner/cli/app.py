@@ -26,6 +26,7 @@ from planner.errors import (
     EXIT_ERROR,
     NotImplementedYetError,
     PolicyError,
+    UsageError,
     WbplanError,
 )
 
@@ -96,14 +97,34 @@ def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
 # shared option groups
 
 
-def policy_option(f: F) -> F:
-    """``--policy PATH`` (repeatable); default ``policies/example.yaml``."""
+def live_policy_option(f: F) -> F:
+    """``--policy PATH`` (repeatable), for commands that always read or write live AD or the
+    tenant (refresh, apply): no default, never the example."""
     return click.option(
         "--policy",
         "policy_paths",
         multiple=True,
         type=click.Path(path_type=Path),
-        help="Policy file or folder (repeatable). Default: policies/example.yaml, else the bundled example.",
+        help="Policy file or folder (repeatable). Required: live commands never use the example.",
+    )(f)
+
+
+def policy_option(f: F) -> F:
+    """``--policy PATH`` (repeatable) and ``--example``. With neither, the example policy is used
+    only inside a wbplan checkout and only offline (see :func:`resolve_policy_paths`)."""
+    f = click.option(
+        "--example",
+        is_flag=True,
+        help="Use the bundled example policy (contoso) and, unless --state is given, its "
+        "snapshot: offline, from any folder.",
+    )(f)
+    return click.option(
+        "--policy",
+        "policy_paths",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Policy file or folder (repeatable). Default inside a wbplan checkout only: "
+        "policies/example.yaml (offline); elsewhere required (or --example).",
     )(f)
 
 
@@ -249,22 +270,87 @@ def snapshot_options(f: F) -> F:
     return f
 
 
-def resolve_policy_paths(paths: tuple[Path, ...]) -> list[Path]:
-    """The given paths, or the example policy (working copy first, then the bundled one)."""
-    if paths:
-        return list(paths)
-    if DEFAULT_POLICY.is_file():
-        return [DEFAULT_POLICY]
+def checkout_root(cwd: Path | None = None) -> Path | None:
+    """The working directory when it is the root of a wbplan checkout — a ``pyproject.toml``
+    naming the project ``wbplan`` next to ``policies/example.yaml`` — else None."""
+    import tomllib
+
+    folder = cwd or Path.cwd()
+    project = folder / "pyproject.toml"
+    if not (folder / DEFAULT_POLICY).is_file() or not project.is_file():
+        return None
+    try:
+        data = tomllib.loads(project.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    name = data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
+    return folder if name == "wbplan" else None
+
+
+def example_paths() -> tuple[Path, Path]:
+    """(policy, snapshot) of the example: the checkout's files (relative paths, as the goldens
+    show them) inside a wbplan checkout, else the copies bundled in the package."""
+    if checkout_root() is not None and DEFAULT_STATE.is_file():
+        return DEFAULT_POLICY, DEFAULT_STATE
     from planner.schemas import bundled_example
 
-    return [bundled_example("policies/example.yaml")]
+    return bundled_example("policies/example.yaml"), bundled_example("state/example.json")
 
 
-def load_valid_policies(paths: tuple[Path, ...]) -> Any:
-    """Load policies or raise PolicyError carrying every diagnostic; warnings go to stderr."""
+def _no_policy_error(live: bool) -> PolicyError:
+    cwd = Path.cwd()
+    if live:
+        return PolicyError(
+            "no policy given: a command that reads or writes a live directory or tenant never "
+            "falls back to the example policy",
+            hint="name your policy with --policy FILE (or a folder); the example policy is for "
+            "offline runs only (no --ldap-url, --graph-url or Graph credentials in the environment)",
+        )
+    return PolicyError(
+        f"no policy found: --policy was not given, and {cwd} is not a wbplan checkout (looked "
+        f"for {cwd / 'pyproject.toml'} naming wbplan next to {cwd / DEFAULT_POLICY})",
+        hint="name your policy with --policy FILE (or a folder), or use --example for the "
+        "bundled example (offline)",
+    )
+
+
+def resolve_policy_paths(
+    paths: tuple[Path, ...], *, example: bool = False, live: bool = False
+) -> list[Path]:
+    """The policy files a command works on.
+
+    The given paths; else, with ``--example``, the example policy (see :func:`example_paths`);
+    else the checkout's ``policies/example.yaml`` when the working directory is a wbplan
+    checkout and nothing is read live. Otherwise :class:`PolicyError` saying where wbplan
+    looked. ``live``: connection options (or their environment variables) are in effect — the
+    example is then never used, not even with ``--example``.
+    """
+    if paths and example:
+        raise UsageError("--example and --policy exclude each other", hint="drop one of them")
+    if paths:
+        return list(paths)
+    if example:
+        if live:
+            raise UsageError(
+                "--example is offline (the example policy against its bundled snapshot), but "
+                "live connection options or credentials are in effect",
+                hint="drop --ldap-url / --graph-url (and unset WBPLAN_LDAP_URL, WBPLAN_GRAPH_URL, "
+                "WBPLAN_GRAPH_TOKEN, AZURE_*), or name your own policy with --policy",
+            )
+        return [example_paths()[0]]
+    if live or checkout_root() is None:
+        raise _no_policy_error(live)
+    return [DEFAULT_POLICY]
+
+
+def load_valid_policies(
+    paths: tuple[Path, ...], *, example: bool = False, live: bool = False
+) -> Any:
+    """Load policies (see :func:`resolve_policy_paths`) or raise PolicyError carrying every
+    diagnostic; warnings go to stderr."""
     from planner.policy.loader import load_policies
 
-    result = load_policies(resolve_policy_paths(paths))
+    result = load_policies(resolve_policy_paths(paths, example=example, live=live))
     if result.errors:
         raise PolicyError(
             f"{len(result.errors)} error(s) in the policy; nothing was read or planned",

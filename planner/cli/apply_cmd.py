@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 
 import click
 
-from planner.cli.app import cli, graph_options, ldap_options, policy_option
+from planner.cli.app import cli, graph_options, ldap_options, live_policy_option
 from planner.cli.refresh_cmd import live_sources, single_policy
 from planner.errors import EXIT_ERROR, UsageError
 
@@ -100,7 +100,7 @@ def _print_tenant_instructions(plan: Any) -> None:
 
 @cli.command()
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path))
-@policy_option
+@live_policy_option
 @ldap_options
 @graph_options
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
@@ -213,7 +213,7 @@ def apply(
                 plan, policy, sources, state, held, journal_dir=journal_dir, progress=printer
             )
     else:
-        loaded = single_policy(policy_paths)
+        loaded = single_policy(policy_paths, live=True)
         policy = loaded.policy
         with locks.held(lock_dir, policy.forest, policy.tenant.id, "apply") as held:
             plan, state = _plan_now(loaded, sources)

@@ -1,7 +1,8 @@
 """``wbplan check``: evaluate the rule catalogue and write a report (issue #7).
 
-The observed state comes from ``plan_cmd.observed_state`` — a snapshot (``--state``), live AD and
-Graph (connection options), or with neither the example policy against the example snapshot —
+The observed state comes from ``plan_cmd.observe`` — a snapshot (``--state``), live AD and
+Graph (connection options), or with neither the example policy against the example snapshot
+(inside a wbplan checkout, or with ``--example``) —
 so ``check`` and ``plan`` never read the world differently. Exit codes: 0 compliant; 1 an error,
 including a rule that could not be evaluated (status ``error``); 2 a SHALL rule failed (or a
 SHOULD rule, with ``--fail-on should``). Unknown and waived findings never fail the check.
@@ -204,7 +205,8 @@ def check(
 ) -> None:
     """Evaluate the compliance rules and report (exit 0 compliant, 1 error, 2 non-compliant).
 
-    With no options, checks policies/example.yaml against state/example.json (offline).
+    With no --policy, inside a wbplan checkout only, checks its policies/example.yaml against
+    state/example.json (offline); --example does that from any folder with the bundled copies.
     Waived and unknown findings never fail the check. WBPLAN_TODAY=YYYY-MM-DD pins the date
     waivers expire against.
 
@@ -216,14 +218,13 @@ def check(
       wbplan check --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --format html -o report.html
     """
     from planner.checking import make_report
-    from planner.cli.plan_cmd import emit, observe, with_note
-    from planner.cli.refresh_cmd import single_policy
+    from planner.cli.plan_cmd import emit, load_policy_for, observe, with_note
     from planner.observe.live import now_iso
     from planner.policy.loader import today_utc
     from planner.render.report_common import summary_line
 
-    loaded = single_policy(policy_paths)
-    found = observe(loaded, state_file, bool(policy_paths), opts)
+    loaded = load_policy_for(policy_paths, opts)
+    found = observe(loaded, state_file, not policy_paths, opts)
     state, label = found.state, found.label
     report = make_report(
         loaded.policy,

@@ -16,13 +16,14 @@ from planner.cli.app import cli, policy_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def permissions(policy_paths: tuple[Path, ...], fmt: str) -> None:
+def permissions(policy_paths: tuple[Path, ...], example: bool, fmt: str) -> None:
     """Print the Graph permissions and AD rights each command needs for the policy.
 
     Per command (refresh/plan/check read; apply writes) and per feature the policy declares:
     each Graph request with its least-privileged permission, delegated or application, and the
     Entra role a signed-in person needs; and the rights the LDAP bind account needs. With no
-    --policy, uses the same default policy as `wbplan plan`. Reads nothing: no connection.
+    --policy, uses the same default as `wbplan plan` (the example, inside a wbplan checkout or
+    with --example). Reads nothing: no connection.
 
     \b
     Examples:
@@ -33,7 +34,7 @@ def permissions(policy_paths: tuple[Path, ...], fmt: str) -> None:
     from planner.permissions import permissions as compute
     from planner.permissions import render_text
 
-    loaded = single_policy(policy_paths)
+    loaded = single_policy(policy_paths, example=example)
     found = compute(loaded.policy)
     shown = loaded.path.as_posix()
     if fmt == "json":

@@ -19,7 +19,7 @@ from planner.cli.app import (
     policy_option,
     snapshot_options,
 )
-from planner.cli.refresh_cmd import live_sources, single_policy
+from planner.cli.refresh_cmd import live_sources, single_policy, wants_live
 from planner.errors import EXIT_CHANGES, EXIT_OK, StateFileError, UsageError
 
 PLAN_FORMATS = ["text", "json", "markdown"]
@@ -100,20 +100,19 @@ def check_age(name: str, observed_at: str, limit: tuple[str, dt.timedelta] | Non
         )
 
 
-def observe(
-    loaded: Any, state_file: Path | None, explicit_policy: bool, opts: dict[str, Any]
-) -> Observed:
+def observe(loaded: Any, state_file: Path | None, example: bool, opts: dict[str, Any]) -> Observed:
     """The observed state to work on (see :func:`observed_state`), with its snapshots.
 
     ``--state FILE`` reads a snapshot; connection options read live; with neither, the example
-    policy is planned against the example snapshot (the embedded default, no DC needed).
+    policy (``example``: no --policy was given, see ``resolve_policy_paths``) is planned against
+    the example snapshot (the embedded default, no DC needed) and any other policy is refused.
     ``--state-tenant FILE`` replaces the tenant part with that snapshot's, while AD comes from
     ``--ldap-url`` (live) or ``--state``; Graph is then not read live. ``--max-state-age``
     refuses any snapshot used that is older than the limit.
     """
+    from planner.cli.app import example_paths
     from planner.observe.live import observe_live
     from planner.observe.snapshot import load_state
-    from planner.schemas import bundled_example
 
     limit = opts.get("max_state_age")
     tenant_file: Path | None = opts.get("state_tenant")
@@ -129,13 +128,15 @@ def observe(
         check_age(str(state_file), state.observed_at, limit)
         return Observed(state, str(state_file), ((str(state_file), state.observed_at),))
     if sources.ldap is not None or sources.graph is not None:
+        if example:  # resolve_policy_paths refuses this first; never the example against live
+            raise UsageError("the example policy is never read against a live directory")
         return Observed(observe_live(loaded.policy, sources), "live")
-    if explicit_policy:
+    if not example:
         raise UsageError(
             "no observed state: pass --state FILE (a snapshot) or --ldap-url and Graph credentials to read live",
             hint="`wbplan refresh --out state/NAME.json` writes a snapshot",
         )
-    path = DEFAULT_STATE if DEFAULT_STATE.is_file() else bundled_example("state/example.json")
+    path = example_paths()[1]
     label = str(path) if path == DEFAULT_STATE else "bundled example state"
     state = load_state(path)
     check_age(label, state.observed_at, limit)
@@ -208,10 +209,10 @@ def _with_tenant_snapshot(
 
 
 def observed_state(
-    loaded: Any, state_file: Path | None, explicit_policy: bool, opts: dict[str, Any]
+    loaded: Any, state_file: Path | None, example: bool, opts: dict[str, Any]
 ) -> tuple[Any, str]:
     """The observed state to plan against, and a label for it (see :func:`observe`)."""
-    found = observe(loaded, state_file, explicit_policy, opts)
+    found = observe(loaded, state_file, example, opts)
     return found.state, found.label
 
 
@@ -221,6 +222,12 @@ def with_note(text: str, note: str | None) -> str:
         return text
     first, sep, rest = text.partition("\n")
     return f"{first}\n{note}{sep}{rest}" if sep else f"{first}\n{note}\n"
+
+
+def load_policy_for(policy_paths: tuple[Path, ...], opts: dict[str, Any]) -> Any:
+    """The one policy of plan/check/graph: ``--policy``, ``--example`` (in ``opts``), or the
+    checkout's example when offline (see ``resolve_policy_paths``)."""
+    return single_policy(policy_paths, example=bool(opts.get("example")), live=wants_live(opts))
 
 
 def compute_plan(
@@ -238,8 +245,8 @@ def compute_plan_observed(
     from planner.observe.live import now_iso
     from planner.planning import make_plan
 
-    loaded = single_policy(policy_paths)
-    found = observe(loaded, state_file, bool(policy_paths), opts)
+    loaded = load_policy_for(policy_paths, opts)
+    found = observe(loaded, state_file, not policy_paths, opts)
     plan = make_plan(
         loaded.policy,
         found.state,
@@ -317,7 +324,8 @@ def plan(
 ) -> None:
     """Show what would change in AD and the tenant, in dependency order.
 
-    With no options, plans policies/example.yaml against state/example.json (offline).
+    With no --policy, inside a wbplan checkout only, plans its policies/example.yaml against
+    state/example.json (offline); --example does that from any folder with the bundled copies.
 
     \b
     Examples:

@@ -12,10 +12,28 @@ from typing import Any
 
 import click
 
-from planner.cli.app import cli, graph_options, ldap_options, load_valid_policies, policy_option
+from planner.cli.app import (
+    cli,
+    graph_options,
+    ldap_options,
+    live_policy_option,
+    load_valid_policies,
+)
 from planner.errors import UsageError
 
 GRAPH_CREDENTIAL_ENV = ("WBPLAN_GRAPH_TOKEN", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
+
+
+def wants_live(opts: dict[str, Any]) -> bool:
+    """True when the parsed options (or their environment variables) ask for a live read — the
+    same conditions as :func:`live_sources`, without building anything."""
+    chosen = opts.get("graph_auth") in ("azure-cli", "device-code")
+    return bool(
+        opts.get("ldap_url")
+        or opts.get("graph_url")
+        or chosen
+        or any(os.environ.get(v) for v in GRAPH_CREDENTIAL_ENV)
+    )
 
 
 def live_sources(opts: dict[str, Any]) -> Any:
@@ -51,9 +69,10 @@ def live_sources(opts: dict[str, Any]) -> Any:
     return LiveSources(ldap=ldap, graph=graph)
 
 
-def single_policy(paths: tuple[Path, ...]) -> Any:
-    """The one valid policy a live command works on."""
-    policies = load_valid_policies(paths)
+def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool = False) -> Any:
+    """The one valid policy a command works on (``example``/``live``: see
+    :func:`planner.cli.app.resolve_policy_paths`)."""
+    policies = load_valid_policies(paths, example=example, live=live)
     if len(policies) != 1:
         raise UsageError(
             f"this command works on one policy at a time; {len(policies)} were given",
@@ -63,7 +82,7 @@ def single_policy(paths: tuple[Path, ...]) -> Any:
 
 
 @cli.command()
-@policy_option
+@live_policy_option
 @ldap_options
 @graph_options
 @click.option(
@@ -103,7 +122,7 @@ def refresh(
     from planner.observe.live import LiveSources, observe_live
     from planner.observe.snapshot import save_state
 
-    loaded = single_policy(policy_paths)
+    loaded = single_policy(policy_paths, live=True)
     if tenant_only:
         opts = {**opts, "ldap_url": None}
     sources = live_sources(opts)

@@ -16,12 +16,17 @@ from planner.errors import EXIT_ERROR, EXIT_OK
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
+    "--example", is_flag=True, help="Validate the bundled example policy (from any folder)."
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def validate(paths: tuple[Path, ...], fmt: str) -> None:
+def validate(paths: tuple[Path, ...], example: bool, fmt: str) -> None:
     """Validate policy files and report every problem with file:line:column.
 
-    PATHS are files or folders (default: policies/example.yaml). Exit 0 when valid, 1 when not.
+    PATHS are files or folders. Without PATHS: policies/example.yaml inside a wbplan checkout
+    only; elsewhere an error naming where wbplan looked (--example: the bundled example).
+    Exit 0 when valid, 1 when not.
 
     \b
     Example:
@@ -29,7 +34,7 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
     """
     from planner.policy.loader import load_policies
 
-    files = resolve_policy_paths(paths)
+    files = resolve_policy_paths(paths, example=example)
     result = load_policies(files)
     if fmt == "json":
         doc = {

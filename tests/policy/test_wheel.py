@@ -101,10 +101,20 @@ def test_installed_wbplan_validates_the_example_by_absolute_path(
     assert run.stdout == f"Valid: {example}.\n"
 
 
-def test_installed_wbplan_without_arguments_uses_the_bundled_example(
+def test_installed_wbplan_without_a_policy_outside_a_checkout_says_where_it_looked(
     venv: Path, elsewhere: Path
 ) -> None:
     run = _run([str(venv / "wbplan"), "validate"], elsewhere)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stdout == ""
+    assert f"Error: no policy found: --policy was not given, and {elsewhere} is not a wbplan" in (
+        run.stderr
+    )
+    assert "--example" in run.stderr
+
+
+def test_installed_wbplan_example_uses_the_bundled_example(venv: Path, elsewhere: Path) -> None:
+    run = _run([str(venv / "wbplan"), "validate", "--example"], elsewhere)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("Valid: ")
     shown = Path(run.stdout.removeprefix("Valid: ").rstrip().removesuffix("."))
@@ -112,6 +122,9 @@ def test_installed_wbplan_without_arguments_uses_the_bundled_example(
     assert shown.parent.name == "policies"
     assert shown.parent.parent.name == "_bundled"
     assert shown.resolve().is_relative_to(venv.parent.resolve())
+    planned = _run([str(venv / "wbplan"), "plan", "--example"], elsewhere)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "Plan: " in planned.stdout
 
 
 def test_installed_wbplan_reports_an_invalid_policy(venv: Path, elsewhere: Path) -> None:

@@ -75,7 +75,7 @@ def test_apply_and_rollback_name_a_missing_file_without_a_traceback(
 
 
 def test_refresh_without_any_source_is_a_usage_error() -> None:
-    proc = run("refresh", "--out", "/tmp/never-written.json")
+    proc = run("refresh", "--policy", "policies/example.yaml", "--out", "/tmp/never-written.json")
     assert proc.returncode == 1
     assert "nothing to read" in proc.stderr
     assert "hint:" in proc.stderr
