@@ -140,13 +140,16 @@ def _membership_record(step: MembershipStep) -> list[str]:
     ]
 
 
-def _sd_record(dn: str, old: bytes, steps: list[AceStep]) -> list[str] | None:
+_DACL_ORIGIN = {"emit": "DACL read at emit time", "plan": "DACL as the plan observed it"}
+
+
+def _sd_record(dn: str, old: bytes, steps: list[AceStep], origin: str) -> list[str] | None:
     removed = [s.ace for s in steps if s.action == "delete"]
     added = [s.ace for s in steps if s.action == "create"]
     new = merge_into_descriptor(remove_aces(old, removed), added)
     if new == old:
         return None
-    lines = [_comment(f"DACL read at emit time: {_sha(old)}")]
+    lines = [_comment(f"{_DACL_ORIGIN[origin]}: {_sha(old)}")]
     for s in steps:
         sign = "+" if s.action == "create" else "-"
         names = (s.object_type_name, s.inherited_object_type_name)
@@ -165,7 +168,7 @@ def _heading(step: Step) -> str:
 
 
 def _records(
-    emit: EmitPlan, descriptors: Mapping[str, bytes]
+    emit: EmitPlan, descriptors: Mapping[str, bytes], origin: str = "emit"
 ) -> tuple[list[list[str]], list[str], list[str]]:
     """(records, second-pass notes, by-hand notes) in plan order."""
     created = emit.created_dns()
@@ -205,11 +208,19 @@ def _records(
                 continue
             done.add(key)
             if key not in descriptors:
+                if origin == "plan":
+                    raise EmitError(
+                        f"the plan file does not record the DACL of {step.dn} "
+                        f"({step.change.address}) in a form the LDIF can replace without losing "
+                        "an ACE (or was written by a wbplan that did not record DACLs)",
+                        hint="emit with a connection (--ldap-url …) so the DACL is read now, or "
+                        "use --emit powershell, whose steps read each DACL when they run",
+                    )
                 raise EmitError(
                     f"no security descriptor was read for {step.dn} ({step.change.address})",
                     hint="read it with the SD-flags control (DACL only) before emitting",
                 )
-            record = _sd_record(step.dn, descriptors[key], by_dn[key])
+            record = _sd_record(step.dn, descriptors[key], by_dn[key], origin)
             headings = [_heading(s) for s in by_dn[key]]
             if record is None:
                 records.append([*headings, _comment("already as planned: no record")])
@@ -221,20 +232,37 @@ def _records(
 # --------------------------------------------------------------------------- file
 
 
-def _header(emit: EmitPlan, ldap_url: str | None) -> list[str]:
+_VALIDITY = {
+    "emit": [
+        "VALID ONLY WHILE THE OBJECTS ARE UNCHANGED. Each nTSecurityDescriptor below is the DACL",
+        "read from the DC when this file was written, with the planned ACEs merged in (every",
+        "other ACE kept byte-for-byte); replacing it after someone else changed that DACL would",
+        "undo their change. If anything changed since, re-plan and re-emit.",
+    ],
+    "plan": [
+        "VALID ONLY WHILE THE OBJECTS ARE AS THE PLAN SAW THEM. Written with no connection: each",
+        "nTSecurityDescriptor below is the DACL as observed for the plan (see 'planned from'),",
+        "with the planned ACEs merged in; nothing was re-read and the plan was not checked for",
+        "staleness. Replacing a DACL someone changed since would undo their change: if in doubt,",
+        "re-plan, or emit with --ldap-url (reads and checks first), or use --emit powershell.",
+    ],
+}
+
+
+def _header(
+    emit: EmitPlan, ldap_url: str | None, planned_from: str | None, origin: str
+) -> list[str]:
     plan = emit.plan
     url = ldap_url or "ldaps://DC.EXAMPLE.COM"
     lines = [
         f"wbplan LDIF change file: the Active Directory part of plan {plan.policy_name!r}",
         f"plan {emit.plan_digest} made {plan.timestamp} by wbplan {plan.wbplan_version}",
+        planned_from or f"planned from {plan.state_source}",
         f"policy {plan.policy_file} {plan.policy_digest}",
         f"forest {plan.lineage.forest} ({plan.lineage.forest_guid or 'GUID not read'}), "
         f"tenant {plan.lineage.tenant_id}",
         "",
-        "VALID ONLY WHILE THE OBJECTS ARE UNCHANGED. Each nTSecurityDescriptor below is the DACL",
-        "read from the DC when this file was written, with the planned ACEs merged in (every",
-        "other ACE kept byte-for-byte); replacing it after someone else changed that DACL would",
-        "undo their change. If anything changed since, re-plan and re-emit.",
+        *_VALIDITY[origin],
         "",
         "Apply as an account that holds the rights, stopping at the first error:",
         f"  LDAPTLS_CACERT=/path/to/dc-ca.pem ldapmodify -H {url} -x -D ADMIN@DOMAIN -W -f FILE",
@@ -268,11 +296,17 @@ def _chunks(records: list[list[str]]) -> Iterator[str]:
 
 
 def render_ldif(
-    emit: EmitPlan, descriptors: Mapping[str, bytes], *, ldap_url: str | None = None
+    emit: EmitPlan,
+    descriptors: Mapping[str, bytes],
+    *,
+    ldap_url: str | None = None,
+    planned_from: str | None = None,
+    descriptors_from: str = "emit",
 ) -> str:
-    """The LDIF text (LF line ends, ASCII only)."""
-    records, later, by_hand = _records(emit, descriptors)
-    top = ["version: 1", "", *_header(emit, ldap_url)]
+    """The LDIF text (LF line ends, ASCII only). ``descriptors_from``: ``emit`` (read from the
+    DC now) or ``plan`` (the DACLs the plan file recorded; no connection)."""
+    records, later, by_hand = _records(emit, descriptors, descriptors_from)
+    top = ["version: 1", "", *_header(emit, ldap_url, planned_from, descriptors_from)]
     top += _note_lines("Before this file, a person must (wbplan cannot):", emit.notes_of("manual"))
     if not records:
         top += ["#", _comment("No Active Directory change in this plan can be written here.")]

@@ -312,12 +312,13 @@ def _notes(title: str, notes: list[Note]) -> list[str]:
     return lines + [_comment(f"- {n.change.address}: {n.text}") for n in notes]
 
 
-def _header(emit: EmitPlan) -> list[str]:
+def _header(emit: EmitPlan, planned_from: str | None) -> list[str]:
     plan = emit.plan
     facts = [
         f"wbplan: the Active Directory part of plan {plan.policy_name!r}, as a script for an",
         "administrator who holds the rights (wbplan itself writes nothing to AD).",
         f"plan {emit.plan_digest} made {plan.timestamp} by wbplan {plan.wbplan_version}",
+        planned_from or f"planned from {plan.state_source}",
         f"policy {plan.policy_file} {plan.policy_digest}",
         f"forest {plan.lineage.forest} ({plan.lineage.forest_guid or 'GUID not read'}), "
         f"tenant {plan.lineage.tenant_id}",
@@ -333,9 +334,10 @@ def _header(emit: EmitPlan) -> list[str]:
     ]
 
 
-def render_powershell(emit: EmitPlan) -> str:
-    """The script text (CRLF is left to the writer; ASCII unless a DN is not)."""
-    lines = _header(emit)
+def render_powershell(emit: EmitPlan, *, planned_from: str | None = None) -> str:
+    """The script text (CRLF is left to the writer; ASCII unless a DN is not). Each step reads
+    the object (and its DACL) when it runs, so the script needs no descriptor read beforehand."""
+    lines = _header(emit, planned_from)
     lines += _notes("Before this script, a person must (wbplan cannot):", emit.notes_of("manual"))
     lines += ["", *PRELUDE.splitlines()]
     total = len(emit.steps)

@@ -8,35 +8,86 @@ changed address — so a reviewed plan is never executed against a world the rev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from planner.errors import StalePlanError, UsageError
 from planner.model.plan import Plan
 from planner.model.policy import Policy
 from planner.model.state import ObservedState
-from planner.observations import Index
+from planner.observations import Index, fingerprint
 from planner.planning import check_lineage
+
+NOT_OBSERVED = fingerprint(None)
+"""The fingerprint the plan records for an address it could not observe (no tenant in a plan
+read over LDAP only, a section Graph refused): re-reading it needs nothing."""
+
+EXECUTED = ("create", "update", "delete")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What apply must connect to for a plan, and why (addresses, for the messages)."""
+
+    ad_changes: tuple[str, ...] = ()
+    ad_observed: tuple[str, ...] = ()
+    tenant_changes: tuple[str, ...] = ()
+    tenant_observed: tuple[str, ...] = ()
+
+    @property
+    def ad(self) -> bool:
+        return bool(self.ad_changes or self.ad_observed)
+
+    @property
+    def tenant(self) -> bool:
+        return bool(self.tenant_changes or self.tenant_observed)
+
+
+def needs_of(plan: Plan) -> Needs:
+    """The sources apply reads and writes for ``plan``: those its changes write (create, update,
+    delete; manual steps and deferred changes are not executed, items to verify by hand are not
+    read) and those whose observations it re-reads to refuse a stale plan. Addresses the plan
+    could not observe need nothing."""
+    changes = [c.address for c in plan.resource_changes if c.change.actions[0] in EXECUTED]
+    observed = [a for a, fp in plan.observed.items() if fp != NOT_OBSERVED]
+    return Needs(
+        ad_changes=tuple(a for a in changes if a.startswith("ad.")),
+        ad_observed=tuple(a for a in observed if a.startswith("ad.")),
+        tenant_changes=tuple(a for a in changes if a.startswith("tenant.")),
+        tenant_observed=tuple(a for a in observed if a.startswith("tenant.")),
+    )
 
 
 def needed_sources(plan: Plan) -> tuple[bool, bool]:
-    """(needs AD, needs the tenant): what the plan observed or changes."""
-    addresses = [*plan.observed, *(c.address for c in plan.resource_changes)]
-    return (
-        any(a.startswith("ad.") for a in addresses),
-        any(a.startswith("tenant.") for a in addresses),
-    )
+    """(needs AD, needs the tenant): see :func:`needs_of`."""
+    needs = needs_of(plan)
+    return needs.ad, needs.tenant
+
+
+def _what(changes: tuple[str, ...], observed: tuple[str, ...], name: str) -> str:
+    if changes:
+        first = ", ".join(changes[:2]) + (
+            f" and {len(changes) - 2} more" if len(changes) > 2 else ""
+        )
+        return f"this plan changes {name} ({first})"
+    return f"this plan read {name}, and apply reads it again to refuse the plan if it changed since"
 
 
 def check_sources(plan: Plan, have_ad: bool, have_tenant: bool) -> None:
     """Refuse early when a connection the plan needs was not given."""
-    ad, tenant = needed_sources(plan)
-    if ad and not have_ad:
+    needs = needs_of(plan)
+    if needs.ad and not have_ad:
         raise UsageError(
-            "this plan reads and changes AD, but no --ldap-url was given",
-            hint="pass the same connection options as to `wbplan plan`",
+            f"{_what(needs.ad_changes, needs.ad_observed, 'AD')}, but no --ldap-url was given",
+            hint="pass --ldap-url (and --ca-file, WBPLAN_LDAP_USER/WBPLAN_LDAP_PASSWORD) as to "
+            "`wbplan refresh`; or write the AD part for an administrator with "
+            "`wbplan apply PLAN --emit powershell -o FILE` (no connection needed)",
         )
-    if tenant and not have_tenant:
+    if needs.tenant and not have_tenant:
         raise UsageError(
-            "this plan reads and changes the tenant, but no Graph endpoint or credential was given",
-            hint="pass --graph-url and/or set WBPLAN_GRAPH_TOKEN or AZURE_* credentials",
+            f"{_what(needs.tenant_changes, needs.tenant_observed, 'the tenant')}, but no Graph "
+            "endpoint or credential was given",
+            hint="pass --graph-url and/or set WBPLAN_GRAPH_TOKEN or AZURE_* credentials "
+            "(--graph-auth azure-cli for a signed-in Global Administrator)",
         )
 
 

@@ -137,9 +137,10 @@ def _print_tenant_instructions(plan: Any) -> None:
 @click.option(
     "--emit",
     type=click.Choice(["ldif", "powershell"]),
-    help="Write the AD part as a file for an administrator instead of applying (needs --output).",
+    help="Write the AD part as a file for an administrator instead of applying (needs -o FILE). "
+    "With PLAN_FILE and no connection options it works offline from the plan file alone.",
 )
-@click.option("--output", type=click.Path(path_type=Path), help="File --emit writes.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="The file --emit writes.")
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -159,7 +160,13 @@ def apply(
 
     With PLAN_FILE: checks the file, that AD and the tenant are the plan's (lineage), and that
     nothing the plan observed has changed since (else the plan is refused as stale, naming what
-    changed). Without it: plans like `wbplan plan`, shows the plan and asks for `yes`.
+    changed). It connects only to what the plan needs: AD and/or the tenant when its changes
+    write them or it observed them. Without PLAN_FILE: plans like `wbplan plan`, shows the plan
+    and asks for `yes` (any other answer exits 1).
+
+    --emit writes the AD part as a file for an administrator instead. With PLAN_FILE and no
+    connection options it works offline: the PowerShell script reads each DACL when it runs;
+    the LDIF merges into the DACLs the plan file recorded (not checked for staleness).
 
     Every step is journaled under --journal-dir; `wbplan rollback JOURNAL` undoes it. A lock
     under --lock-dir stops two applies on the same forest and tenant.
@@ -169,44 +176,46 @@ def apply(
       wbplan apply plan.wbplan --ldap-url ldaps://dc1.contoso.com --ca-file corp-ca.pem
       wbplan apply --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --auto-approve
       wbplan apply plan.wbplan --ldap-url ldaps://dc1.contoso.com --wait=600
-      wbplan apply plan.wbplan --ldap-url ldaps://dc1.contoso.com --emit powershell --output prep.ps1
+      wbplan apply plan.wbplan --emit powershell -o prep.ps1     # offline, from the file alone
     """
     from planner.apply import lock as locks
     from planner.apply.run import execute_plan
-    from planner.apply.stale import check_sources
+    from planner.apply.stale import check_sources, needed_sources
     from planner.cli.plan_cmd import render
     from planner.observe.live import observe_live
-    from planner.planfile import load_plan, plan_document
+    from planner.planfile import load_plan_file, plan_document
 
     if (emit is None) != (output is None):
-        raise UsageError(
-            "--emit and --output go together", hint="e.g. --emit ldif --output prep.ldif"
-        )
+        raise UsageError("--emit and -o/--output go together", hint="e.g. --emit ldif -o prep.ldif")
     color = bool(ctx.obj.get("color"))
     # A missing, tampered or outdated plan file is refused before anything else is considered.
-    saved = load_plan(plan_file) if plan_file is not None else None
+    saved = load_plan_file(plan_file) if plan_file is not None else None
     sources = live_sources(opts)
-    if sources.ldap is None and sources.graph is None:
+    if saved is not None and policy_paths:
+        raise UsageError(
+            "a saved plan carries its policy: --policy cannot be given with PLAN_FILE",
+            hint="drop --policy",
+        )
+    if saved is not None and emit is not None:
+        assert output is not None
+        _emit_saved(saved, sources, emit, output)
+        return
+    if sources.ldap is None and sources.graph is None and (saved is None or saved.plan.applyable):
         raise UsageError(
             "apply always reads and writes live: no --ldap-url and no Graph endpoint/credential was given",
-            hint="pass the same connection options as to `wbplan plan`",
+            hint="pass --ldap-url (and Graph credentials when the plan changes the tenant); "
+            "`wbplan apply PLAN --emit powershell -o FILE` needs no connection",
         )
     printer = Printer(color)
     if saved is not None:
-        if policy_paths:
-            raise UsageError(
-                "a saved plan carries its policy: --policy cannot be given with PLAN_FILE",
-                hint="drop --policy",
-            )
-        plan, policy = saved
-        check_sources(plan, sources.ldap is not None, sources.graph is not None)
-        if emit is not None:
-            assert output is not None
-            _emit(plan, policy, sources, emit, output)
-            return
+        plan, policy = saved.plan, saved.policy
         if not plan.applyable:
             _nothing_to_do(plan)
             return
+        check_sources(plan, sources.ldap is not None, sources.graph is not None)
+        # Read only what the plan needs: a tenant credential in the environment must not make
+        # an LDAP-only plan look stale (its tenant was never observed).
+        sources = _only(sources, *needed_sources(plan))
         with locks.held(lock_dir, plan.lineage.forest, plan.lineage.tenant_id, "apply") as held:
             state = observe_live(policy, sources)
             run = execute_plan(
@@ -268,23 +277,82 @@ def _nothing_to_do(plan: Any) -> None:
     )
 
 
-def _emit(plan: Any, policy: Any, sources: Any, fmt: str, output: Path, state: Any = None) -> None:
-    """``--emit``: after the lineage + stale checks, write the AD part for an administrator and
-    list the tenant part; nothing is written to AD or the tenant."""
+def _only(sources: Any, ad: bool, tenant: bool) -> Any:
+    """``sources`` without the connections the plan does not need."""
+    from planner.observe.live import LiveSources
+
+    return LiveSources(ldap=sources.ldap if ad else None, graph=sources.graph if tenant else None)
+
+
+def _emit(
+    plan: Any,
+    policy: Any,
+    sources: Any,
+    fmt: str,
+    output: Path,
+    state: Any = None,
+    observation: str | None = None,
+) -> None:
+    """``--emit`` with a connection: after the lineage + stale checks, write the AD part for an
+    administrator (DACLs read now) and list the tenant part; nothing is written to AD or the
+    tenant."""
     from planner.apply.run import read_descriptors
     from planner.apply.stale import check_not_stale
-    from planner.fileio import write_text_atomic
     from planner.observe.live import observe_live
 
     if state is None:
         state = observe_live(policy, sources)
     check_not_stale(plan, policy, state)
     descriptors = read_descriptors(plan, sources)
-    from planner.apply.emit import render_emit
-
     ldap_url = sources.ldap.url if sources.ldap is not None else None
+    _write_emit(plan, fmt, output, descriptors, ldap_url, observation, "emit")
+
+
+def _emit_saved(saved: Any, sources: Any, fmt: str, output: Path) -> None:
+    """``apply PLAN --emit``: with connection options, checked and read live (:func:`_emit`);
+    with none, offline from the plan file alone — the PowerShell script reads every DACL when
+    it runs, the LDIF merges into the DACLs the plan recorded as observed."""
+    from planner.apply.emit import recorded_descriptors
+    from planner.apply.stale import check_sources, needed_sources
+
+    plan, policy = saved.plan, saved.policy
+    observation = saved.observation.describe() if saved.observation is not None else None
+    if sources.ldap is not None or sources.graph is not None:
+        check_sources(plan, sources.ldap is not None, sources.graph is not None)
+        sources = _only(sources, *needed_sources(plan))
+        _emit(plan, policy, sources, fmt, output, observation=observation)
+        return
+    descriptors = recorded_descriptors(saved.dacls) if fmt == "ldif" else {}
+    _write_emit(plan, fmt, output, descriptors, None, observation, "plan")
+    if fmt == "ldif":
+        click.echo(
+            "No connection was given: the LDIF replaces DACLs as the plan observed them, and the "
+            "plan was not checked for staleness. Apply it promptly, or emit with --ldap-url "
+            "(reads and checks first), or use --emit powershell (each step reads the object "
+            "when it runs).",
+            err=True,
+        )
+
+
+def _write_emit(
+    plan: Any,
+    fmt: str,
+    output: Path,
+    descriptors: dict[str, bytes],
+    ldap_url: str | None,
+    observation: str | None,
+    origin: Literal["emit", "plan"],
+) -> None:
+    from planner.apply.emit import render_emit
+    from planner.fileio import write_text_atomic
+
     text = render_emit(
-        plan, cast(Literal["ldif", "powershell"], fmt), descriptors, ldap_url=ldap_url
+        plan,
+        cast(Literal["ldif", "powershell"], fmt),
+        descriptors,
+        ldap_url=ldap_url,
+        observation=observation,
+        descriptors_from=origin,
     )
     write_text_atomic(output, text)
     click.echo(f"Wrote {output} ({fmt}); nothing was changed in AD or the tenant.")

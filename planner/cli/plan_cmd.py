@@ -271,6 +271,37 @@ def render(doc: dict[str, Any], fmt: str, color: bool) -> str:
     return render_text(doc, color=color)
 
 
+def apply_advice(out: Path, plan: Any, found: Observed) -> str:
+    """What ``plan -out FILE`` prints: what ``wbplan apply FILE`` needs to run (apply re-reads
+    what the plan observed, so it connects even when the plan came from a snapshot), and the
+    ``--emit`` alternative, which needs no connection."""
+    from planner.apply.stale import needed_sources
+
+    if not plan.applyable:
+        return f"Saved the plan to {out}. It has nothing for apply to do."
+    ad, tenant = needed_sources(plan)
+    needs = []
+    if ad:
+        needs.append(f"--ldap-url {found.state.source.ldap_url or 'ldaps://DC.EXAMPLE.COM'}")
+    if tenant:
+        needs.append("Graph credentials (WBPLAN_GRAPH_TOKEN, AZURE_*, or --graph-auth azure-cli)")
+    command = f"wbplan apply {out} " + " and ".join(needs) if needs else f"wbplan apply {out}"
+    emit_hint = (
+        f"Or, for an administrator without the tool (no connection needed): "
+        f"wbplan apply {out} --emit powershell -o prep.ps1 (or --emit ldif -o prep.ldif)."
+    )
+    if not found.snapshots:
+        return (
+            f"Saved the plan to {out}. To perform exactly these actions, run with the same "
+            f"connection options: {command}\n{emit_hint}"
+        )
+    return (
+        f"Saved the plan to {out} (planned from {found.label}). Apply re-reads everything the "
+        f"plan observed and refuses it if anything changed, so it needs a live connection: "
+        f"{command}\n{emit_hint}"
+    )
+
+
 def emit(text: str, output: Path | None) -> None:
     """Print, or write to --output."""
     if output is None:
@@ -334,7 +365,7 @@ def plan(
       wbplan plan --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com -out plan.wbplan --detailed-exitcode
       wbplan plan --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --state-tenant state/tenant.json --max-state-age 1d
     """
-    from planner.planfile import plan_document, save_plan
+    from planner.planfile import ace_target_dacls, observation_of, plan_document, save_plan
     from planner.planning import has_changes
 
     loaded, result, found = compute_plan_observed(policy_paths, state_file, opts)
@@ -342,11 +373,14 @@ def plan(
     text = render(doc, fmt, bool(ctx.obj.get("color")) and output is None)
     emit(with_note(text, found.note()) if fmt == "text" else text, output)
     if out is not None:
-        save_plan(result, loaded.policy, out)
-        click.echo(
-            f"Saved the plan to {out}. To perform exactly these actions, run: wbplan apply {out}",
-            err=True,
+        save_plan(
+            result,
+            loaded.policy,
+            out,
+            observation=observation_of(found.state, found.label),
+            dacls=ace_target_dacls(result, found.state),
         )
+        click.echo(apply_advice(out, result, found), err=True)
     if detailed_exitcode:
         sys.exit(EXIT_CHANGES if has_changes(result) else EXIT_OK)
 

@@ -3,6 +3,7 @@
 # wbplan: the Active Directory part of plan 'exchange-hybrid-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
 # plan sha256:2443db864ef771c3ce020f6035ae38e3eb737f61fe3b3288594cd1ebbb820171 made <timestamp> by wbplan <wbplan_version>
+# planned from state.json at <timestamp>
 # policy policy.yaml sha256:25f7a32eb43d23d85eaf83d0faf1280e6dc3b06f2894912c72543adf7cd44f3b
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,

@@ -3,6 +3,7 @@
 # wbplan: the Active Directory part of plan 'schema-too-old', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
 # plan sha256:9e1bc3d25d9834841f0e4920ec924b6b09e13b53022dbabf72f734da7b9f7c48 made <timestamp> by wbplan <wbplan_version>
+# planned from state.json at <timestamp>
 # policy policy.yaml sha256:1f1cb36c84acc58d131f14e6e028e07a70d832b16fceb670561db58f11cecba4
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
 # Each step reads the object first and changes nothing when it is already as planned,
