@@ -17,7 +17,7 @@ import pydantic
 
 from planner.errors import Diagnostic
 from planner.model.policy import Policy
-from planner.policy.semantics import semantic_diagnostics
+from planner.policy.semantics import semantic_diagnostics, waiver_warnings
 from planner.policy.shape import describe, shape_diagnostics
 from planner.policy.yamlmarks import ParsedYaml, PathKey, parse_yaml
 from planner.references import source
@@ -162,6 +162,8 @@ def load_file(path: Path, today: dt.date) -> tuple[LoadedPolicy | None, list[Dia
         policy = Policy.model_validate(parsed.data)
     except pydantic.ValidationError as exc:  # the schema accepted what the model refuses: a bug
         raise AssertionError(f"policy schema and model disagree on {name}: {exc}") from exc
+    diags.extend(waiver_warnings(policy, parsed, name))
+    diags.sort(key=lambda d: (d.line, d.column, d.code))
     return LoadedPolicy(path, policy, hashlib.sha256(raw).hexdigest(), parsed), diags
 
 

@@ -8,11 +8,13 @@ They run on the raw parsed data (tolerating shape errors found by the schema) so
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterator
 from typing import Any, Literal
 
 from planner.errors import Diagnostic
 from planner.model.dn import DnError, dns_name_of, is_at_or_under, is_valid_dn, split_rdns
+from planner.model.policy import Policy
 from planner.policy.shape import quoted
 from planner.policy.yamlmarks import ParsedYaml, PathKey
 from planner.references import source
@@ -219,6 +221,10 @@ class _Checker:
                         severity="warning",
                         hint="renew it before it lapses",
                     )
+            rule_id = w.get("rule")
+            rpath: PathKey = ("waivers", i, "rule")
+            if isinstance(rule_id, str) and rpath not in self.shape_paths:
+                self.check_rule_exists(rpath, rule_id)
             scope = w.get("scope")
             spath: PathKey = ("waivers", i, "scope")
             if isinstance(scope, str) and "=" in scope and spath not in self.shape_paths:
@@ -232,6 +238,82 @@ class _Checker:
                         expected="a DN such as OU=Legacy,DC=contoso,DC=com, a tenant address, or *",
                         found=quoted(scope),
                     )
+
+    def check_rule_exists(self, path: PathKey, rule_id: str) -> None:
+        """A waiver for a rule that does not exist waives nothing (a typo, or a rule id from
+        another tool): an error, so the exception its approver meant is not silently lost."""
+        known = rule_ids()
+        if rule_id in known:
+            return
+        close = difflib.get_close_matches(rule_id.upper(), sorted(known), n=3, cutoff=0.6)
+        if rule_id.upper() in known:
+            hint = f"rule ids are upper case: {rule_id.upper()}"
+        elif close:
+            hint = f"did you mean {' or '.join(close)}? `wbplan rules` lists every rule"
+        else:
+            hint = "`wbplan rules` lists every rule; `wbplan rules ID` explains one"
+        self.add(
+            path,
+            "WBP042",
+            f"waiver for {rule_id}, which is not a wbplan rule: it would waive nothing",
+            expected="the id of a rule in the catalogue",
+            found=quoted(rule_id),
+            hint=hint,
+        )
+
+
+def rule_ids() -> frozenset[str]:
+    """Every rule id of the catalogue (imported late: the rules import this module)."""
+    from planner.checking import catalogue
+
+    return frozenset(r.id for r in catalogue())
+
+
+WRITEBACK_FEATURES = (
+    "password",
+    "device",
+    "group",
+    "exchange_hybrid",
+    "user",
+    "ngc_keys",
+    "hybrid_join",
+)
+
+
+def waiver_warnings(policy: Policy, parsed: ParsedYaml, file: str) -> list[Diagnostic]:
+    """Warnings for waivers of rules that do not apply to ``policy`` (a validated policy): the
+    rule's feature is not enabled, or what it checks is not asked for — such a waiver has no
+    effect, which usually means the policy or the waiver is not what its author thinks."""
+    from planner.rules.base import REGISTRY
+
+    rule_ids()  # registers the rules
+    out: list[Diagnostic] = []
+    for i, waiver in enumerate(policy.waivers):
+        found = REGISTRY.get(waiver.rule)
+        if found is None or found.applies(policy):
+            continue
+        feature = found.info.feature
+        declared = (
+            getattr(policy.writeback, feature, None) if feature in WRITEBACK_FEATURES else None
+        )
+        if feature in WRITEBACK_FEATURES and not (declared is not None and declared.enabled):
+            why = f"it is a {feature} rule and writeback.{feature} is not enabled in this policy"
+        else:
+            why = "what it checks is not asked for by this policy, so `wbplan check` never evaluates it"
+        mark = parsed.mark(("waivers", i, "rule"))
+        out.append(
+            Diagnostic(
+                "warning",
+                "WBP043",
+                file,
+                mark.line,
+                mark.column,
+                f"waivers[{i}].rule",
+                f"waiver for {waiver.rule} has no effect: {why}",
+                hint="remove the waiver, or enable the feature it is meant for",
+            )
+        )
+    return out
 
 
 def semantic_diagnostics(

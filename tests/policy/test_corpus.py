@@ -78,6 +78,7 @@ CODES: dict[str, set[str]] = {
     "device-writeback-two-files": {"WBP032"},
     "group-without-container": {"WBP033"},
     "remove-preparation-while-enabled": {"WBP034"},
+    "waiver-unknown-rule": {"WBP042"},
     "device-domain-outside-forest": {"WBP035"},
     "same-forest-two-files": {"WBP050"},
     # everything at once: every check must still report
@@ -185,6 +186,28 @@ def test_expired_waiver_is_a_warning_so_check_can_report_it() -> None:
     assert [(h["severity"], h["code"]) for h in heads] == [("warning", "WBP040")]
     assert "expired on 2026-10-31" in run.stdout
     assert "WB-WVR-001" in run.stdout
+    assert run.stdout.splitlines()[-1] == "Valid: policy.yaml (1 warning(s))."
+
+
+def test_waiver_for_a_rule_that_does_not_exist_is_an_error_at_the_rule() -> None:
+    run = run_case(INVALID / "waiver-unknown-rule")
+    assert run.exit_code == 1
+    assert run.stdout.startswith(
+        "policy.yaml:18:11: error[WBP042] waivers[0].rule: waiver for WB-PWD-999, which is not "
+        "a wbplan rule: it would waive nothing\n"
+    )
+    assert "found:    'WB-PWD-999'" in run.stdout
+
+
+def test_waiver_for_a_rule_of_a_disabled_feature_is_a_warning() -> None:
+    run = run_case(VALID / "waiver-disabled-feature")
+    assert run.exit_code == 0
+    heads = _diagnostic_heads(run.stdout)
+    assert [(h["severity"], h["code"], h["line"]) for h in heads] == [("warning", "WBP043", "20")]
+    assert (
+        "waiver for WB-GRP-001 has no effect: it is a group rule and writeback.group is not "
+        "enabled in this policy" in run.stdout
+    )
     assert run.stdout.splitlines()[-1] == "Valid: policy.yaml (1 warning(s))."
 
 
