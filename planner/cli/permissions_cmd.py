@@ -16,7 +16,15 @@ from planner.cli.app import cli, policy_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def permissions(policy_paths: tuple[Path, ...], example: bool, fmt: str) -> None:
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the tables to a file instead of stdout.",
+)
+def permissions(
+    policy_paths: tuple[Path, ...], example: bool, fmt: str, output: Path | None
+) -> None:
     """Print the Graph permissions and AD rights each command needs for the policy.
 
     Per command (refresh/plan/check read; apply writes) and per feature the policy declares:
@@ -30,6 +38,7 @@ def permissions(policy_paths: tuple[Path, ...], example: bool, fmt: str) -> None
       wbplan permissions
       wbplan permissions --policy policies/prod.yaml --format json
     """
+    from planner.cli.plan_cmd import emit
     from planner.cli.refresh_cmd import single_policy
     from planner.permissions import permissions as compute
     from planner.permissions import render_text
@@ -39,6 +48,6 @@ def permissions(policy_paths: tuple[Path, ...], example: bool, fmt: str) -> None
     shown = loaded.path.as_posix()
     if fmt == "json":
         doc = {"policy_file": shown, **asdict(found)}
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        emit(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
     else:
-        click.echo(render_text(found, shown), nl=False)
+        emit(render_text(found, shown), output)

@@ -406,40 +406,56 @@ def show(ctx: click.Context, /, plan_file: Path, fmt: str, output: Path | None) 
 
 
 @cli.command()
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path))
 @policy_option
 @click.option(
     "--state", "state_file", type=click.Path(path_type=Path), help="Plan against a snapshot."
 )
 @click.option(
     "--plan",
-    "plan_file",
+    "old_plan_file",
     type=click.Path(path_type=Path),
-    help="Draw a saved plan instead of planning.",
+    hidden=True,
+    help="Deprecated spelling of PLAN_FILE.",
 )
 @ldap_options
 @graph_options
 @click.option(
     "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
 )
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the graph to a file instead of stdout.",
+)
 def graph(
+    plan_file: Path | None,
     policy_paths: tuple[Path, ...],
     state_file: Path | None,
-    plan_file: Path | None,
+    old_plan_file: Path | None,
     fmt: str,
+    output: Path | None,
     **opts: Any,
 ) -> None:
     """Draw the plan's dependency graph (Mermaid or Graphviz DOT).
 
+    With PLAN_FILE, draws that saved plan (no connection); otherwise plans like `wbplan plan`.
+
     \b
-    Example:
+    Examples:
       wbplan graph --format dot | dot -Tsvg > plan.svg
+      wbplan graph plan.wbplan -o plan.mmd
     """
     from planner.planfile import load_plan, plan_document
     from planner.render.graph import render_dot, render_mermaid
 
+    if plan_file is not None and old_plan_file is not None:
+        raise UsageError("give the saved plan once: PLAN_FILE (--plan is its old spelling)")
+    plan_file = plan_file or old_plan_file
     if plan_file is not None:
         result, _policy = load_plan(plan_file)
     else:
         _loaded, result = compute_plan(policy_paths, state_file, opts)
     doc = plan_document(result)
-    click.echo(render_mermaid(doc) if fmt == "mermaid" else render_dot(doc), nl=False)
+    emit(render_mermaid(doc) if fmt == "mermaid" else render_dot(doc), output)

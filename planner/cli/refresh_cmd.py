@@ -93,6 +93,7 @@ def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool 
     "state/<metadata.name>.tenant.json.",
 )
 @click.option(
+    "-out",
     "--out",
     "out",
     type=click.Path(path_type=Path),
