@@ -76,7 +76,8 @@ def mask_words(mask: int) -> str:
             words.append(name)
             rest &= ~bits
     for name, bits in _COMPOSITES:
-        if rest & bits == bits:
+        # judged on the whole mask: GR and GW share READ_CONTROL
+        if mask & bits == bits and rest & bits:
             words.append(name)
             rest &= ~bits
     for name, bits in _BITS:
@@ -153,7 +154,14 @@ class Names:
             )
         if ace.flags & NO_PROPAGATE_INHERIT_ACE:
             words.append("(one level)")
-        words.append(f"to {self.sid(ace.trustee)}")
+        name = self.sid(ace.trustee)
+        # Names first; a domain principal's SID beside it (well-known names are unambiguous).
+        shown = (
+            f"{name} ({ace.trustee})"
+            if name != ace.trustee and ace.trustee.upper().startswith("S-1-5-21-")
+            else name
+        )
+        words.append(f"to {shown}")
         if ace.inherited:
             words.append("(inherited)")
         return " ".join(words)

@@ -89,6 +89,7 @@ def make_plan(
     ):
         observed.add("ad.drs_services[]")
     summary = summarise(active, deferred)
+    principals = _principals(policy, state, ordered)
     destructive = summary.destroy > 0 or any(
         c.blast_radius is not None and c.blast_radius.count > 0 for c in ordered
     )
@@ -113,7 +114,27 @@ def make_plan(
         # it needed went unobserved (an unread tenant is unknown, never "matches").
         complete=not deferred and not any(c.action_reason == "not_observed" for c in active),
         destructive=destructive,
+        principals=principals,
     )
+
+
+def _principals(
+    policy: Policy, state: ObservedState, changes: list[ResourceChange]
+) -> dict[str, str]:
+    """SID → name for the trustees of the plan's ACEs (display only)."""
+    from planner.acewords import Names
+
+    names = Names(state, policy.connector.account)
+    sids: set[str] = set()
+    for c in changes:
+        for side in (c.change.before, c.change.after):
+            if isinstance(side, dict):
+                if isinstance(side.get("trustee"), str):
+                    sids.add(side["trustee"])
+                for ace in side.get("deny_aces") or ():
+                    if isinstance(ace, dict) and isinstance(ace.get("trustee"), str):
+                        sids.add(ace["trustee"])
+    return {sid: names.sid(sid) for sid in sorted(sids) if names.sid(sid) != sid}
 
 
 def has_changes(plan: Plan) -> bool:

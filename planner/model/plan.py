@@ -230,3 +230,6 @@ class Plan(Frozen):
     errored: bool = False
     destructive: bool = False
     """True when any change deletes something, directly or through its blast radius."""
+    principals: dict[str, str] = {}
+    """Display only: SID → ``DOMAIN\\name`` (or a well-known name) of every trustee the plan's
+    ACEs name, as observed, so renderers show names first and SIDs beside them."""

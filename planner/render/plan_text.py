@@ -50,14 +50,30 @@ def ace_line(ace: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _detail(change: dict[str, Any], indent: str) -> list[str]:
+def ace_words(ace: Any, principals: dict[str, str]) -> str:
+    """The ACE apply writes (``change.after``; for a removal ``change.before``) in dsacls words,
+    trustee by name with its SID: what a reviewer reads is what runs."""
+    from planner.acewords import Names
+    from planner.model.state import Ace
+
+    if not isinstance(ace, dict):
+        return "(no ACE recorded)"
+    names = Names(None)
+    names.sids.update(principals)
+    return names.ace(Ace.model_validate(ace))
+
+
+def _detail(
+    change: dict[str, Any], indent: str, principals: dict[str, str] | None = None
+) -> list[str]:
+    principals = principals or {}
     detail = change["change"]
     action = detail["actions"][0]
     before, after = detail.get("before"), detail.get("after")
     lines: list[str] = []
     if change.get("ace") and action in ("create", "delete"):
-        trustee = (after or before or {}).get("trustee", "")
-        lines.append(f"{indent}ace: {ace_line(change['ace'])} trustee={trustee}")
+        concrete = after if action == "create" else before
+        lines.append(f"{indent}ace: {ace_words(concrete, principals)}")
     elif isinstance(after, dict) and action == "create":
         for k in sorted(k for k in after if k != "dn"):
             lines.append(f"{indent}{k} = {_value(after[k])}")
@@ -83,12 +99,17 @@ def _detail(change: dict[str, Any], indent: str) -> list[str]:
     return lines
 
 
-def _block(change: dict[str, Any], color: bool, indent: str = "  ") -> list[str]:
+def _block(
+    change: dict[str, Any],
+    color: bool,
+    indent: str = "  ",
+    principals: dict[str, str] | None = None,
+) -> list[str]:
     action = change["change"]["actions"][0]
     head = f"{indent}{_c(SYMBOLS[action], action, color)} {change['address']}"
     verb = "was not observed" if change["action_reason"] == "not_observed" else VERBS[action]
     lines = [f"{indent}# {change['address']} {verb} ({change['action_reason']})", head]
-    lines.extend(_detail(change, indent + "      "))
+    lines.extend(_detail(change, indent + "      ", principals))
     return lines
 
 
@@ -143,7 +164,7 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
             blocked_under.setdefault(b, []).append(d)
     for c in acting:
         out.append("")
-        out.extend(_block(c, color))
+        out.extend(_block(c, color, principals=doc.get("principals") or {}))
         for d in blocked_under.get(c["address"], []):
             out.append(
                 f"      blocks: {SYMBOLS[d['change']['actions'][0]]} {d['address']} ({d['action_reason']})"

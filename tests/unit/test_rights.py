@@ -302,3 +302,13 @@ def test_explicit_deny_on_parent_is_inherited_before_allow() -> None:
     assert rights_on_new_child(parent, [CONNECTOR], USER_CLASS_GUID, [RESET]).denied == {
         "reset-password"
     }
+
+
+def test_mask_words_read_like_dsacls() -> None:
+    from planner.acewords import mask_words
+
+    assert mask_words(0x300FF) == "GR GW CC DC DT SD"  # the wizard's device container grant
+    assert mask_words(0xF01FF) == "GA"
+    assert mask_words(0x20094 | 0x20028) == "GR GW"  # GR and GW share READ_CONTROL
+    assert mask_words(0x30) == "RP WP"
+    assert mask_words(0x100) == "CA"
