@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'keys-and-hybrid-join-remove-preparation', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:7928d5e8392cc77c7a66af3f22a24a8a84b29f849a961819b56fd44b117a6207 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:15d1d23685500f7f3f40dad67335605e3c7aa25d0ef07ece37757793f65da203 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:a7f59348c63c31840d7d017e4e18862ef900af445392412d6e391360d58e6205
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
