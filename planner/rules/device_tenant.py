@@ -57,6 +57,13 @@ def device_rights(ctx: RuleContext) -> list[Result]:
     return [*rights_results(ctx, aces, "the device writeback rights"), *deny_results(ctx, "device")]
 
 
+def _json(value: object) -> str:
+    """Booleans and null as JSON and Graph write them (``true``/``false``/``null``)."""
+    if value is True or value is False or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return str(value)
+
+
 def device_declared(policy: Policy) -> bool:
     """Device writeback is declared (on or off): the tenant flag must match either way."""
     return policy.writeback.device is not None
@@ -111,7 +118,12 @@ def flag_matches(ctx: RuleContext, flag: str) -> list[Result]:
         evidence["blast_radius"] = outcome.extra["blast_radius"].model_dump(mode="json")
     verdict = "matches" if status == "pass" else "does not match"
     return [
-        Result(status, address, f"{flag} is {current}; {verdict} the policy ({want})", evidence)
+        Result(
+            status,
+            address,
+            f"{flag} is {_json(current)}; {verdict} the policy ({_json(want)})",
+            evidence,
+        )
     ]
 
 

@@ -86,7 +86,8 @@ def _flag_off(ctx: RuleContext, flag: str, what: str) -> list[Result]:
         return [
             Result("fail", address, f"{what} is enabled in the tenant ({flag} is true)", evidence)
         ]
-    return [Result("pass", address, f"{what} is not enabled ({flag} is {value})", evidence)]
+    shown = "false" if value is False else "absent" if value is None else str(value)
+    return [Result("pass", address, f"{what} is not enabled ({flag} is {shown})", evidence)]
 
 
 @rule(
