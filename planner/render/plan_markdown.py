@@ -4,14 +4,22 @@ Layout, top to bottom:
 
 1. a title, the lineage, and the **summary table** (add / change / destroy / manual / deferred /
    unverifiable counts, applyable, complete);
-2. a destructive-change **banner** (a GitHub ``[!CAUTION]`` alert) when ``doc["destructive"]``,
-   with the destroy count and every blast radius (count and first DNs);
-3. one ``<details>`` block per feature (a change's ``features``; changes of no feature under
-   "shared"): a line per change with its symbol and action, address, reason, ``before → after``,
-   ``todo`` instructions for manual / unverifiable items and, for deferred changes, what blocks
-   them (a change of several features is listed under each);
-4. the dependency graph as Mermaid (``render/graph.py``), collapsed;
-5. the closing line, identical to the text renderer's ``summary_line``.
+2. a destructive-change **banner** (a GitHub ``[!CAUTION]`` alert, as tfcmt's) when
+   ``doc["destructive"]``, with the destroy count and every blast radius (count and first DNs);
+3. one **open** ``<details open>`` block per feature with changes or failures (a change's
+   ``features``; changes of no feature under "shared"): a line per change with its symbol and
+   action, address, reason, ``before → after`` as short values (``value: false → true``,
+   ``msDS-DeviceLocation: CN=A… → CN=B…``, an ACE in dsacls words), ``todo`` instructions for
+   manual / unverifiable items, what blocks a deferred change, and its ``why`` with the sources
+   (a change of several features is listed under each);
+4. the features with nothing to change, on **one line**;
+5. the dependency graph as Mermaid (``render/graph.py``), collapsed;
+6. the closing line, identical to the text renderer's ``summary_line``.
+
+Valid CommonMark + GFM tables: ``<summary>`` lines are HTML (Markdown is not rendered inside an
+HTML block), so they carry ``<code>`` and escaped text, never backticks; plain text has ``\\``,
+``*``, ``<``, ``>`` and ``&`` escaped so a DN's ``\\,`` keeps its backslash; values are code
+spans (where backslashes are literal).
 
 GitHub refuses comments over 65,536 characters. When the full rendering is longer than
 ``limit``, the graph is dropped and the per-feature lines are cut where the budget ends; the
@@ -21,15 +29,18 @@ changes are not shown and where to find them (the JSON plan artifact).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from planner.acewords import Names
+from planner.model.state import Ace
 from planner.references import Source, confidence_text, sources
 from planner.render.graph import render_mermaid
-from planner.render.plan_text import SYMBOLS, ace_line, summary_line
+from planner.render.plan_text import SYMBOLS, summary_line
 
 DEFAULT_LIMIT = 65_000
 """Characters; GitHub's comment limit is 65,536 and CI tools often append a footer."""
@@ -40,8 +51,10 @@ MERMAID_MAX_EDGES = 500
 """Mermaid's default ``maxEdges``: GitHub refuses to draw a diagram with more edges."""
 BANNER_DNS = 5
 """Blast-radius DNs named in the banner (the feature block lists every DN the plan carries)."""
-VALUE_MAX = 240
+VALUE_MAX = 120
 """A ``before`` / ``after`` value longer than this is cut with an ellipsis (the JSON has it all)."""
+VALUES_SHOWN = 8
+"""Attributes of one change shown as ``key: before → after`` lines; the rest are counted."""
 
 FEATURE_TITLES = {
     "shared": "Shared prerequisites",
@@ -78,18 +91,114 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+_PUNCTUATION_AFTER_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
+"""A backslash CommonMark would take as an escape (before ASCII punctuation, as in ``\\,``)."""
+
+
 def prose(text: str) -> str:
     """Plain text for Markdown: ``<``, ``>`` and ``&`` escaped outside backtick spans (so an
-    instruction naming ``<connector SID>`` is not swallowed as an HTML tag)."""
+    instruction naming ``<connector SID>`` is not swallowed as an HTML tag), ``*`` and a backslash
+    before punctuation backslash-escaped there (so a DN's ``\\,`` keeps its backslash and nothing
+    turns bold; ``CONTOSO\\MSOL`` needs nothing)."""
     parts = text.split("`")
     for i in range(0, len(parts), 2):
-        parts[i] = parts[i].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        parts[i] = (
+            _PUNCTUATION_AFTER_BACKSLASH.sub(r"\\\\", parts[i])
+            .replace("*", "\\*")
+            .replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+        )
     return "`".join(parts)
 
 
-def _compact(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+def html_code(text: str) -> str:
+    """``<code>`` for HTML blocks (``<summary>``), where backticks are not Markdown."""
+    return f"<code>{html.escape(text, quote=False)}</code>"
+
+
+def _short(text: str) -> str:
     return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"
+
+
+def _is_ace(value: Any) -> bool:
+    return isinstance(value, dict) and {"qualifier", "mask", "trustee"} <= set(value)
+
+
+def _names(doc: dict[str, Any]) -> Names:
+    """Names for the plan's trustees: the plan's ``principals`` and the connector's SID."""
+    names = Names(None)
+    for change in doc.get("resource_changes", []):
+        after = change["change"].get("after")
+        if change.get("type") == "ad.connector" and isinstance(after, dict) and after.get("sid"):
+            names.sids[str(after["sid"]).upper()] = change["address"].split("[", 1)[1][:-1]
+    for sid, name in (doc.get("principals") or {}).items():
+        names.sids[sid.upper()] = name
+    return names
+
+
+def ace_words(value: dict[str, Any], names: Names) -> str:
+    """An ACE of the plan document in dsacls words (``allow WP pwdLastSet on descendant user
+    objects to CONTOSO\\MSOL_…``)."""
+    ace = Ace(
+        qualifier=value["qualifier"],
+        trustee=value["trustee"],
+        mask=value["mask"],
+        flags=value.get("flags", 0),
+        object_type=value.get("object_type"),
+        inherited_object_type=value.get("inherited_object_type"),
+    )
+    return names.ace(ace)
+
+
+def _plain(value: Any, names: Names) -> str:
+    """A value as short text: ``true``, ``CN=…``, an ACE in words, lists joined with ``; ``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if _is_ace(value):
+        return ace_words(value, names)
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_plain(v, names) for v in value) if value else "(none)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain(v, names)}" for k, v in sorted(value.items()))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _side(value: Any, names: Names) -> str:
+    if value is None or value == []:
+        return "(none)"
+    if _is_ace(value) or (
+        isinstance(value, list) and len(value) == 1 and all(_is_ace(v) for v in value)
+    ):
+        return code(_plain(value, names))  # an ACE in words is short enough and read whole
+    return code(_short(_plain(value, names)))
+
+
+def before_after(change: dict[str, Any], names: Names) -> list[str]:
+    """``before → after`` lines: ``ACE (none) → `allow …```, or one ``key: before → after`` per
+    attribute that differs (``value: `false` → `true```)."""
+    detail = change["change"]
+    before, after = detail.get("before"), detail.get("after")
+    if before is None and after is None:
+        return []
+    if _is_ace(before) or _is_ace(after):
+        return [f"ACE: {_side(before, names)} → {_side(after, names)}"]
+    if isinstance(after, dict) and before is None:
+        after = {k: v for k, v in after.items() if k != "dn"}  # the address names the DN
+    if isinstance(before, dict) or isinstance(after, dict):
+        b = before if isinstance(before, dict) else {}
+        a = after if isinstance(after, dict) else {}
+        keys = [k for k in sorted(set(b) | set(a)) if b.get(k) != a.get(k)]
+        lines = [
+            f"{prose(k)}: {_side(b.get(k), names)} → {_side(a.get(k), names)}"
+            for k in keys[:VALUES_SHOWN]
+        ]
+        if len(keys) > VALUES_SHOWN:
+            lines.append(f"… and {len(keys) - VALUES_SHOWN} more (the JSON plan has them)")
+        return lines
+    return [f"{_side(before, names)} → {_side(after, names)}"]
 
 
 def _action(change: dict[str, Any]) -> str:
@@ -101,30 +210,6 @@ def _badge(change: dict[str, Any]) -> str:
     action = _action(change)
     symbol = SYMBOLS[action].strip() or "="
     return code(f"{symbol} {ACTION_WORDS[action]}")
-
-
-def _side(value: Any) -> str:
-    return "(none)" if value is None else code(_compact(value))
-
-
-def _before_after(change: dict[str, Any]) -> str | None:
-    action = _action(change)
-    detail = change["change"]
-    before, after = detail.get("before"), detail.get("after")
-    if change.get("ace") and action in ("create", "delete"):
-        trustee = (after or before or {}).get("trustee", "")
-        ace = code(f"{ace_line(change['ace'])} trustee={trustee}")
-        return f"ACE {ace} → (none)" if action == "delete" else f"(none) → ACE {ace}"
-    if before is None and after is None:
-        return None
-    if isinstance(after, dict) and before is None:
-        after = {k: v for k, v in after.items() if k != "dn"}  # the address names the DN
-    if isinstance(before, dict) and isinstance(after, dict):
-        keys = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
-        if keys:  # only what differs, as the text renderer shows it
-            before = {k: before[k] for k in keys if k in before}
-            after = {k: after[k] for k in keys if k in after}
-    return f"{_side(before)} → {_side(after)}"
 
 
 def source_link(s: Source) -> str:
@@ -148,14 +233,20 @@ def why_line(why: str, references: Any, confidence: str, note: str | None) -> st
     return line
 
 
-def change_lines(change: dict[str, Any], *, deferred: bool) -> list[str]:
+def change_lines(
+    change: dict[str, Any], *, deferred: bool, names: Names | None = None
+) -> list[str]:
     """The Markdown list item for one change (a line, plus indented detail lines)."""
+    names = names or Names(None)
     prefix = "⏸ deferred " if deferred else ""
     head = f"- {prefix}{_badge(change)} {code(change['address'])} — {code(change['action_reason'])}"
     lines = [head]
-    ba = _before_after(change)
-    if ba is not None:
-        lines.append(f"  - before → after: {ba}")
+    ba = before_after(change, names)
+    if len(ba) == 1:
+        lines.append(f"  - {ba[0]}")
+    elif ba:
+        lines.append("  - before → after:")
+        lines.extend(f"    - {line}" for line in ba)
     radius = change.get("blast_radius")
     if radius:
         lines.append(
@@ -206,21 +297,20 @@ class _Block:
         if self.unchanged:
             parts.append(f"{self.unchanged} unchanged")
         title = FEATURE_TITLES.get(self.key, self.key)
-        return f"<details><summary><b>{prose(title)}</b> ({code(self.key)}): {', '.join(parts) or 'nothing'}</summary>"
+        return (
+            f"<details open><summary><b>{html.escape(title, quote=False)}</b> "
+            f"({html_code(self.key)}): {', '.join(parts) or 'nothing'}</summary>"
+        )
 
     def opener(self) -> str:
-        empty = (
-            ""
-            if self.items
-            else f"_Nothing to change: {self.unchanged} resource(s) match the policy._\n"
-        )
-        return self.summary() + "\n\n" + empty
+        return self.summary() + "\n\n"
 
     closer = "\n</details>\n"
 
 
 def _blocks(doc: dict[str, Any]) -> list[_Block]:
     blocks: dict[str, _Block] = {}
+    names = _names(doc)
 
     def block(key: str) -> _Block:
         return blocks.setdefault(key, _Block(key))
@@ -235,7 +325,9 @@ def _blocks(doc: dict[str, Any]) -> list[_Block]:
                     continue
                 counter = "deferred" if deferred else action
                 b.counts[counter] = b.counts.get(counter, 0) + 1
-                b.items.append((change["address"], change_lines(change, deferred=deferred)))
+                b.items.append(
+                    (change["address"], change_lines(change, deferred=deferred, names=names))
+                )
     order = list(FEATURE_TITLES)
     return sorted(
         blocks.values(),
@@ -288,6 +380,17 @@ def _banner(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def unchanged_line(blocks: Sequence[_Block]) -> str:
+    """The features with nothing to change, on one line (empty when there are none)."""
+    quiet = [b for b in blocks if not b.items]
+    if not quiet:
+        return ""
+    named = ", ".join(
+        f"{prose(FEATURE_TITLES.get(b.key, b.key))} ({b.unchanged} matching)" for b in quiet
+    )
+    return f"**Nothing to change:** {named}.\n"
+
+
 def _graph(doc: dict[str, Any]) -> str | None:
     mermaid = render_mermaid(doc)
     if len(mermaid) > MERMAID_MAX_CHARS or mermaid.count(" --> ") > MERMAID_MAX_EDGES:
@@ -305,15 +408,20 @@ def render_markdown(doc: dict[str, Any], *, limit: int = DEFAULT_LIMIT) -> str:
     head = _head(doc)
     tail = "\n" + summary_line(doc) + "\n"
     blocks = _blocks(doc)
+    quiet = unchanged_line(blocks)
     graph = _graph(doc)
     body = "".join(
-        b.opener() + "".join("\n".join(ls) + "\n" for _, ls in b.items) + b.closer for b in blocks
+        b.opener() + "".join("\n".join(ls) + "\n" for _, ls in b.items) + b.closer
+        for b in blocks
+        if b.items
     )
+    if quiet:
+        body += ("\n" if body else "") + quiet
     middle = body + ("\n" + (graph if graph is not None else GRAPH_OMITTED + "\n"))
     full = head + "\n" + middle + tail
     if len(full) <= limit:
         return full
-    return _truncated(head, tail, blocks, limit)
+    return _truncated(head, tail, blocks, quiet, limit)
 
 
 class Foldable(Protocol):
@@ -359,10 +467,11 @@ def fit_blocks(blocks: Sequence[Foldable], budget: int) -> tuple[str, list[objec
     return "".join(parts), shown
 
 
-def _truncated(head: str, tail: str, blocks: list[_Block], limit: int) -> str:
+def _truncated(head: str, tail: str, blocks: list[_Block], quiet: str, limit: int) -> str:
     every = {address for b in blocks for address, _ in b.items}
-    reserve = len(POINTER.format(n=len(every))) + len(GRAPH_OMITTED) + 8
+    reserve = len(POINTER.format(n=len(every))) + len(GRAPH_OMITTED) + len(quiet) + 8
     budget = limit - len(head) - len(tail) - reserve - 1
     body, shown = fit_blocks(blocks, budget)
     pointer = POINTER.format(n=len(every - set(shown)))
-    return head + "\n" + body + "\n" + pointer + "\n\n" + GRAPH_OMITTED + "\n" + tail
+    quiet_part = quiet + "\n" if quiet else ""
+    return head + "\n" + body + "\n" + quiet_part + pointer + "\n\n" + GRAPH_OMITTED + "\n" + tail

@@ -63,6 +63,8 @@ REGISTERED_DEVICES = f"CN=RegisteredDevices,{BASE}"
 STAFF = f"OU=Staff,{BASE}"
 CLOUD_GROUPS = f"OU=CloudGroups,{BASE}"
 CONTRACTORS = f"OU=Contractors,{BASE}"
+SALES_EMEA = f"OU=Sales\\, EMEA,{BASE}"
+"""An OU whose name holds a comma, escaped in its DN (RFC 4514)."""
 
 TENANT = "7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b"
 TENANT_DOMAIN = "contoso.onmicrosoft.com"
@@ -807,6 +809,34 @@ def deny_ace_defeats_grant() -> tuple[str, World]:
         objects=[
             domain_root([unexpire_for_authenticated_users()]),
             ou(STAFF, [deny, *password_aces()]),
+        ]
+    )
+
+
+@scenario("escaped-dn")
+def escaped_dn() -> tuple[str, World]:
+    """A scope root whose DN holds an escaped comma (OU=Sales\\, EMEA) and a deny ACE.
+
+    The deny of Reset Password needs a person, the two other grants are planned; every output
+    line (address, todo, before → after) keeps the DN's backslash."""
+    deny = Ace(
+        qualifier="deny",
+        trustee=CONNECTOR_SID,
+        mask=CONTROL_ACCESS,
+        flags=CI | IO,
+        object_type=EXTENDED_RIGHTS["User-Force-Change-Password"],
+        inherited_object_type=CLASS_GUIDS["user"],
+    )
+    writeback = f"""\
+  password:
+    enabled: true
+    scope: ['{SALES_EMEA}']
+    unexpire_password: true
+"""
+    return writeback, World(
+        objects=[
+            domain_root([unexpire_for_authenticated_users()]),
+            ou(SALES_EMEA, [deny]),
         ]
     )
 

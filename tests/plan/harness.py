@@ -33,7 +33,9 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS_DIR = HERE / "scenarios"
 REPO = HERE.parent.parent
 
-MARKDOWN = frozenset({"half-prepared", "schema-too-old", "group-disable-blast-radius"})
+MARKDOWN = frozenset(
+    {"half-prepared", "schema-too-old", "group-disable-blast-radius", "escaped-dn"}
+)
 """Scenarios that also keep a Markdown golden."""
 
 VOLATILE = {"timestamp": "<timestamp>", "wbplan_version": "<wbplan_version>"}

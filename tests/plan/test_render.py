@@ -28,7 +28,7 @@ from planner.policy.loader import load_policies
 from planner.render.graph import node_id, render_dot, render_mermaid, short_address
 from planner.render.plan_markdown import GRAPH_OMITTED, code, render_markdown
 from planner.render.plan_text import render_text, summary_line
-from tests.plan.harness import REPO, SCENARIOS_DIR, wbplan
+from tests.plan.harness import MARKDOWN, REPO, SCENARIOS_DIR, wbplan
 
 POLICY = "policies/example.yaml"
 STATE = "state/example.json"
@@ -95,8 +95,9 @@ def test_markdown_has_summary_first_details_graph_and_closing_line() -> None:
     assert "Output truncated" not in md
     for address in acting_addresses(doc):
         assert code(address) in md
-    for feature in ("password", "device", "group", "shared"):
-        assert f"(`{feature}`)" in md
+    for feature in ("password", "device", "group"):
+        assert f"(<code>{feature}</code>)" in md
+    assert "**Nothing to change:** Shared prerequisites (" in md
     assert "[!CAUTION]" not in md  # nothing destructive
 
 
@@ -114,13 +115,13 @@ def test_markdown_truncates_under_a_small_limit() -> None:
     assert shown, "the budget should leave room for some changes"
     assert int(match.group(1)) == len(acting_addresses(doc) - shown) > 0
     assert "`wbplan plan --format json`" in md
-    assert md.count("<details>") == md.count("</details>")
+    assert md.count("<details") == md.count("</details>")
 
 
 def test_truncation_keeps_the_destructive_banner() -> None:
     doc = scenario_doc("group-disable-blast-radius")
     full = render_markdown(doc)
-    limit = full.index("<details>") + 300
+    limit = full.index("<details open>") + 450  # the change itself is longer
     md = render_markdown(doc, limit=limit)
     assert len(md) <= limit
     assert "[!CAUTION]" in md and "**37** group(s)" in md
@@ -154,6 +155,105 @@ def test_markdown_escapes_html_and_backticks() -> None:
     md = render_markdown({**doc, "resource_changes": [change]})
     assert "Grant it to &lt;connector SID&gt; &amp; retry; run `dsacls <DN>`" in md
     assert "``ad.connector[odd`name]``" in md
+
+
+def test_markdown_opens_changed_features_and_folds_unchanged_ones_into_a_line() -> None:
+    md = (SCENARIOS_DIR / "half-prepared" / "plan.md").read_text("utf-8")
+    summaries = re.findall(r"^<details( open)?><summary>(.*)</summary>$", md, re.M)
+    features = [text for is_open, text in summaries if is_open]
+    assert [re.match(r"<b>(.*?)</b>", f).group(1) for f in features] == [  # type: ignore[union-attr]
+        "Password writeback",
+        "Device writeback",
+        "Group writeback (v1)",
+    ]
+    assert [text for is_open, text in summaries if not is_open] == [
+        "Dependency graph (29 resource(s))"
+    ]
+    assert (
+        "**Nothing to change:** Shared prerequisites (5 matching), "
+        "User writeback (withdrawn) (1 matching).\n" in md
+    )
+    assert md.index("**Nothing to change:**") > md.rindex("<details open>")
+
+
+def test_markdown_keeps_why_and_shows_short_before_after() -> None:
+    doc = scenario_doc("half-prepared")
+    md = render_markdown(doc)
+    assert "{" not in md.split("```mermaid")[0]  # no JSON blobs
+    assert "  - value: `false` → `true`\n" in md
+    assert "  - value: `true` → `false`\n" in md
+    assert (
+        "  - ACE: (none) → `allow WP pwdLastSet on descendant user objects to "
+        "CONTOSO\\MSOL_1a2b3c4d5e6f" in md
+    )
+    assert "    - msDS-DeviceLocation: (none) → `CN=RegisteredDevices,DC=contoso,DC=test`\n" in md
+    items = md.count("\n- `")
+    assert items == len(acting_addresses(doc))
+    assert md.count("\n  - why: ") == items
+
+
+def test_markdown_shortens_drifted_values() -> None:
+    doc = scenario_doc("drs-location-drift")
+    change = next(c for c in doc["resource_changes"] if c["change"]["actions"] == ["manual"])
+    line = next(ln for ln in render_markdown(doc).splitlines() if "msDS-DeviceLocation: " in ln)
+    assert line == (
+        "  - msDS-DeviceLocation: `CN=Devices,DC=contoso,DC=test` → "
+        "`CN=RegisteredDevices,DC=contoso,DC=test`"
+    )
+    long_dn = "CN=" + "x" * 300 + ",DC=contoso,DC=test"
+    change = {**change, "change": {**change["change"], "before": {"msDS-DeviceLocation": long_dn}}}
+    md = render_markdown({**doc, "resource_changes": [change], "deferred_changes": []})
+    line = next(ln for ln in md.splitlines() if "msDS-DeviceLocation: " in ln)
+    assert "x" * 300 not in line and "…` → `CN=" in line
+
+
+def _rendered(md: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").render(md)
+
+
+def _markdown_goldens() -> list[Path]:
+    return sorted(SCENARIOS_DIR / name / "plan.md" for name in MARKDOWN)
+
+
+@pytest.mark.parametrize("path", _markdown_goldens(), ids=lambda p: p.parent.name)
+def test_markdown_golden_is_valid_commonmark_with_gfm_tables(path: Path) -> None:
+    md = path.read_text("utf-8")
+    rendered = _rendered(md)
+    summaries = re.findall(r"<summary>(.*?)</summary>", rendered, re.S)
+    assert summaries
+    for text in summaries:
+        assert "`" not in text, text
+    assert rendered.index("<table>") < rendered.index("<details")
+    assert "<th" in rendered and "<td" in rendered
+    assert rendered.count("<details") == rendered.count("</details>")
+    # a comment is one document: every <details> block is raw HTML, never escaped into text
+    assert "&lt;details" not in rendered and "&lt;summary" not in rendered
+    assert len(md) < 65_536
+
+
+def test_markdown_keeps_escaped_commas_in_every_line() -> None:
+    assert "escaped-dn" in MARKDOWN
+    md = (SCENARIOS_DIR / "escaped-dn" / "plan.md").read_text("utf-8")
+    rendered = _rendered(md)
+    found = re.findall(r"Sales(..)", rendered)
+    assert len(found) >= 8
+    assert set(found) == {"\\,"}, found
+    todo = next(ln for ln in rendered.splitlines() if "todo: A deny ACE on" in ln)
+    assert "OU=Sales\\, EMEA,DC=contoso,DC=test" in todo
+
+
+def test_markdown_summary_lines_escape_html() -> None:
+    doc = scenario_doc("half-prepared")
+    change = next(c for c in doc["resource_changes"] if c["change"]["actions"] == ["create"])
+    odd = {**change, "features": ["a<b>`x`"]}
+    md = render_markdown({**doc, "resource_changes": [odd], "deferred_changes": []})
+    line = next(ln for ln in md.splitlines() if ln.startswith("<details open>"))
+    assert "<code>a&lt;b&gt;`x`</code>" in line
+    rendered = _rendered(md)
+    summary = re.search(r"<summary>(.*?)</summary>", rendered)
+    assert summary is not None and "<code>a&lt;b&gt;`x`</code>" in summary.group(1)
 
 
 # --------------------------------------------------------------------------------------------
