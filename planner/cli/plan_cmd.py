@@ -307,7 +307,15 @@ def emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from planner.fileio import write_text_atomic
+
+        try:
+            write_text_atomic(output, text)  # creates the folder (a CI step's out/plan.md)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write {output}: {exc.strerror or exc}",
+                hint="choose a writable path for -o/--output",
+            ) from exc
         click.echo(f"Wrote {output}.", err=True)
 
 

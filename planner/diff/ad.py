@@ -207,10 +207,10 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
             # Objects it governs are denied by ACEs the plan lists as manual ad.deny steps.
             return Outcome("no-op", "satisfied")
         denies = [a for a in check.evidence if a.qualifier == "deny"]
-        shown = (
-            "; ".join(f"deny {hex(a.mask)} to {a.trustee}" for a in denies)
-            or "an explicit deny ACE"
-        )
+        from planner.acewords import Names
+
+        names = Names(index.state)
+        shown = "; ".join(names.ace(a) for a in denies) or "an explicit deny ACE"
         return Outcome(
             "manual",
             "denied_by_ace",

@@ -154,3 +154,14 @@ def test_a_snapshot_that_breaks_the_schema_names_the_json_path(tmp_path: Path) -
     proc = run("plan", "--policy", str(REPO / "policies" / "example.yaml"), "--state", str(path))
     assert proc.returncode == 1
     assert "ad.schema_info.object_version" in proc.stderr
+
+
+def test_output_into_a_missing_folder_creates_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from planner.cli import cli
+
+    target = tmp_path / "out" / "nested" / "plan.md"
+    result = CliRunner().invoke(cli, ["plan", "--example", "--format", "markdown", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8").startswith("### wbplan plan")
