@@ -162,6 +162,8 @@ def test_output_into_a_missing_folder_creates_it(tmp_path: Path) -> None:
     from planner.cli import cli
 
     target = tmp_path / "out" / "nested" / "plan.md"
-    result = CliRunner().invoke(cli, ["plan", "--example", "--format", "markdown", "-o", str(target)])
+    result = CliRunner().invoke(
+        cli, ["plan", "--example", "--format", "markdown", "-o", str(target)]
+    )
     assert result.exit_code == 0, result.output
     assert target.read_text(encoding="utf-8").startswith("### wbplan plan")
