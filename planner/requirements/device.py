@@ -346,7 +346,9 @@ def expand(ctx: Context) -> list[Resource]:
         "deviceWritebackEnabled",
         True,
         FEATURE,
-        "features.deviceWritebackEnabled turns device writeback on in the tenant, after the forest is prepared",
+        "features.deviceWritebackEnabled is the tenant's record of device writeback, set after the forest is "
+        "prepared; it does not enable the feature by itself: Microsoft's documented step is the Connect wizard's "
+        "device writeback option (connect.option[device-writeback]), which is still required",
         (
             ad_object(service),
             *(w.address for w in wizard),

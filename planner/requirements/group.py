@@ -117,7 +117,9 @@ def expand(ctx: Context) -> list[Resource]:
         flag_name,
         True,
         FEATURE,
-        "features.unifiedGroupWritebackEnabled turns Microsoft 365 group writeback on",
+        "features.unifiedGroupWritebackEnabled is the tenant's record of Microsoft 365 group writeback; it does not "
+        "enable the feature by itself: Microsoft's documented step is the Connect wizard's Group writeback option "
+        "(connect.option[group-writeback]), which is still required",
         (ou.address, *(a.address for a in aces), setting.address),
         references=("S36a", "S19"),
     )
