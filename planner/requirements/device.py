@@ -18,14 +18,13 @@ from planner.model.dn import (
 from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import (
     CI,
-    CI_IO,
     DEVICE_CLASSES,
     SCHEMA_2012R2,
     Context,
     ace_resource,
     ad_object,
 )
-from planner.requirements.scoped import At, below_root, scoped
+from planner.requirements.scoped import At, below_root, placed_ace, placed_right, scoped
 from planner.requirements.tenant import connect_option, feature_flag
 from planner.rights import (
     CREATE_CHILD,
@@ -118,23 +117,11 @@ def device_write(
     inheritance disabled)."""
     device_class = ctx.class_guid("msDS-Device")
     mask = READ_PROPERTY | WRITE_PROPERTY
+    ace = placed_ace(at, mask, device_class, "msDS-Device")
+    right = placed_right(at, "read-write-devices", mask, device_class)
     if at == "object":
-        ace = AceSpec(mask=mask, flags=CI)
-        right = RightSpec(name="read-write-devices", mask=mask, applies_to="object")
         why = f"{dn} has inheritance disabled: the connector needs RP WP on the device itself"
     else:
-        ace = AceSpec(
-            mask=mask,
-            flags=CI_IO,
-            inherited_object_type=device_class,
-            inherited_object_type_name="msDS-Device",
-        )
-        right = RightSpec(
-            name="read-write-devices",
-            mask=mask,
-            applies_to="descendants",
-            target_class=device_class,
-        )
         why = (
             "The connector writes the device attributes (altSecurityIdentities, msDS-DeviceID, …) on msDS-Device objects"
             if at == "root"

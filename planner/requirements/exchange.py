@@ -4,16 +4,14 @@ the connector on descendant user, inetOrgPerson, group and contact objects of ea
 
 from __future__ import annotations
 
-from planner.model.plan import AceSpec, Resource, RightSpec
+from planner.model.plan import Resource
 from planner.requirements.common import (
-    CI,
-    CI_IO,
     Context,
     ace_resource,
     ad_object,
 )
 from planner.requirements.group import exchange_gate
-from planner.requirements.scoped import At, below_root, scoped
+from planner.requirements.scoped import At, below_root, placed_ace, placed_right, scoped
 from planner.requirements.tenant import connect_option
 from planner.rights import (
     READ_PROPERTY,
@@ -34,17 +32,11 @@ def _grant(ctx: Context, *, root: str, dn: str, cls: str, at: At, remove: bool) 
     disabled: the cmdlet's /I:T form without class filter)."""
     guid = ctx.class_guid(cls)
     mask = READ_PROPERTY | WRITE_PROPERTY
+    ace = placed_ace(at, mask, guid, cls)
+    right = placed_right(at, f"read-write-{cls}", mask, guid)
     if at == "object":
-        ace = AceSpec(mask=mask, flags=CI)
-        right = RightSpec(name=f"read-write-{cls}", mask=mask, applies_to="object")
         why = f"{dn} has inheritance disabled: the connector needs RPWP on the object itself to write the Exchange hybrid attributes"
     else:
-        ace = AceSpec(
-            mask=mask, flags=CI_IO, inherited_object_type=guid, inherited_object_type_name=cls
-        )
-        right = RightSpec(
-            name=f"read-write-{cls}", mask=mask, applies_to="descendants", target_class=guid
-        )
         why = (
             f"Exchange hybrid writes msExch* attributes and proxyAddresses back to {cls} objects: RPWP on descendant {cls} objects"
             if at == "root"

@@ -12,13 +12,12 @@ from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.model.state import NEW_GROUP_WRITEBACK_DEFAULT
 from planner.requirements.common import (
     CI,
-    CI_IO,
     EXCHANGE_MIN_RANGE_UPPER,
     Context,
     ace_resource,
     ad_object,
 )
-from planner.requirements.scoped import At, below_root, scoped
+from planner.requirements.scoped import At, below_root, placed_ace, placed_right, scoped
 from planner.requirements.tenant import connect_option, feature_flag
 from planner.rights import (
     CREATE_CHILD,
@@ -179,33 +178,14 @@ def _manage(
     disabled)."""
     group = ctx.class_guid("group")
     mask = DS_GENERIC_READ | DS_GENERIC_WRITE | DELETE | DELETE_TREE
+    ace = placed_ace(at, mask, group, "group")
+    rights = (
+        placed_right(at, "read-write-groups", READ_PROPERTY | WRITE_PROPERTY, group),
+        placed_right(at, "delete-groups-tree", DELETE | DELETE_TREE, group),
+    )
     if at == "object":
-        ace = AceSpec(mask=mask, flags=CI)
-        rights = (
-            RightSpec(
-                name="read-write-groups", mask=READ_PROPERTY | WRITE_PROPERTY, applies_to="object"
-            ),
-            RightSpec(name="delete-groups-tree", mask=DELETE | DELETE_TREE, applies_to="object"),
-        )
         why = f"{dn} has inheritance disabled: the connector needs GR/GW/Delete/DeleteTree on the group itself"
     else:
-        ace = AceSpec(
-            mask=mask, flags=CI_IO, inherited_object_type=group, inherited_object_type_name="group"
-        )
-        rights = (
-            RightSpec(
-                name="read-write-groups",
-                mask=READ_PROPERTY | WRITE_PROPERTY,
-                applies_to="descendants",
-                target_class=group,
-            ),
-            RightSpec(
-                name="delete-groups-tree",
-                mask=DELETE | DELETE_TREE,
-                applies_to="descendants",
-                target_class=group,
-            ),
-        )
         why = (
             "GR/GW/Delete/DeleteTree on descendant group objects (Set-ADSyncUnifiedGroupWritebackPermissions)"
             if at == "root"

@@ -9,12 +9,11 @@ from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.references import Confidence
 from planner.requirements.common import (
     CI,
-    CI_IO,
     Context,
     ace_resource,
     ad_object,
 )
-from planner.requirements.scoped import At, below_root, scoped
+from planner.requirements.scoped import At, below_root, placed_ace, placed_right, scoped
 from planner.requirements.tenant import connect_option
 from planner.rights import (
     CONTROL_ACCESS,
@@ -79,53 +78,34 @@ def _grant(
     right_words = "Reset Password" if mask == CONTROL_ACCESS else f"Write {label}"
     confidence: Confidence = "documented"
     note: str | None = None
+    ace = placed_ace(at, mask, cls_guid, object_class, guid, label)
+    spec = placed_right(at, name, mask, cls_guid, guid, sets)
     if at == "object":
-        ace = AceSpec(mask=mask, flags=CI, object_type=guid, object_type_name=label)
-        spec = RightSpec(
-            name=name, mask=mask, object_type=guid, applies_to="object", property_sets=sets
-        )
         why = (
             f"{dn} has inheritance disabled, so no grant made above reaches it: the connector needs "
             f"{right_words} on the object itself (Set-ADSyncPasswordWritebackPermissions -ADobjectDN)"
         )
         refs: tuple[str, ...] = ("S1", "S2")
+    elif at == "container":
+        why = (
+            f"{dn} has inheritance disabled, so the grant on {scope} does not reach the {object_class} objects "
+            f"below it: the connector needs {right_words} on descendant {object_class} objects of {dn} itself "
+            "(Set-ADSyncPasswordWritebackPermissions -ADobjectDN)"
+        )
+        refs = ("S1", "S2")
+    elif object_class == "user":
+        why = (
+            f"The connector needs {right_words} on descendant user objects of each scope root "
+            "(Set-ADSyncPasswordWritebackPermissions)"
+        )
+        refs = ("S29", "S1", "S2")
     else:
-        ace = AceSpec(
-            mask=mask,
-            flags=CI_IO,
-            object_type=guid,
-            inherited_object_type=cls_guid,
-            object_type_name=label,
-            inherited_object_type_name=object_class,
+        why = (
+            f"{object_class} objects are in scope, and an ACE scoped to user does not reach them (inheritance "
+            f"matches the exact class): the connector needs {right_words} on descendant {object_class} objects"
         )
-        spec = RightSpec(
-            name=name,
-            mask=mask,
-            object_type=guid,
-            applies_to="descendants",
-            target_class=cls_guid,
-            property_sets=sets,
-        )
-        if at == "container":
-            why = (
-                f"{dn} has inheritance disabled, so the grant on {scope} does not reach the {object_class} objects "
-                f"below it: the connector needs {right_words} on descendant {object_class} objects of {dn} itself "
-                "(Set-ADSyncPasswordWritebackPermissions -ADobjectDN)"
-            )
-            refs = ("S1", "S2")
-        elif object_class == "user":
-            why = (
-                f"The connector needs {right_words} on descendant user objects of each scope root "
-                "(Set-ADSyncPasswordWritebackPermissions)"
-            )
-            refs = ("S29", "S1", "S2")
-        else:
-            why = (
-                f"{object_class} objects are in scope, and an ACE scoped to user does not reach them (inheritance "
-                f"matches the exact class): the connector needs {right_words} on descendant {object_class} objects"
-            )
-            refs = ("S1", "S2")
-            confidence, note = "inferred", OTHER_CLASS_NOTE
+        refs = ("S1", "S2")
+        confidence, note = "inferred", OTHER_CLASS_NOTE
     return ace_resource(
         ctx,
         dn=dn,

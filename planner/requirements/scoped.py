@@ -11,13 +11,66 @@ from collections.abc import Callable
 from typing import Literal
 
 from planner.model.dn import dn_key
-from planner.model.plan import Resource
-from planner.requirements.common import Context, ad_object
+from planner.model.plan import AceSpec, Resource, RightSpec
+from planner.requirements.common import CI, CI_IO, Context, ad_object
 from planner.scope_rights import analyse
 
 At = Literal["root", "container", "object"]
 Build = Callable[[str, str, str, At], Resource]
 """(grant, object class, DN, placement) → the grant requirement."""
+
+
+def placed_ace(
+    at: At,
+    mask: int,
+    cls_guid: str,
+    cls_name: str,
+    object_type: str | None = None,
+    object_type_name: str | None = None,
+) -> AceSpec:
+    """The ACE a grant writes at its placement: on the object itself (``object``: CI and no class
+    filter, the ADSyncConfig cmdlets' /I:T form for a non-container target), or inherited by the
+    descendant objects of the class (``root``/``container``: CI|IO with the class as inherited
+    object type, their /I:S form)."""
+    if at == "object":
+        return AceSpec(
+            mask=mask, flags=CI, object_type=object_type, object_type_name=object_type_name
+        )
+    return AceSpec(
+        mask=mask,
+        flags=CI_IO,
+        object_type=object_type,
+        inherited_object_type=cls_guid,
+        object_type_name=object_type_name,
+        inherited_object_type_name=cls_name,
+    )
+
+
+def placed_right(
+    at: At,
+    name: str,
+    mask: int,
+    cls_guid: str,
+    object_type: str | None = None,
+    property_sets: tuple[str, ...] = (),
+) -> RightSpec:
+    """The effective right that satisfies a grant at its placement (see :func:`placed_ace`)."""
+    if at == "object":
+        return RightSpec(
+            name=name,
+            mask=mask,
+            object_type=object_type,
+            applies_to="object",
+            property_sets=property_sets,
+        )
+    return RightSpec(
+        name=name,
+        mask=mask,
+        object_type=object_type,
+        applies_to="descendants",
+        target_class=cls_guid,
+        property_sets=property_sets,
+    )
 
 
 def scoped(scope: str, analysis: str, object_class: str, grant: str, at: At) -> dict[str, object]:
