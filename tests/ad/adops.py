@@ -5,13 +5,16 @@ path, except the binary DACL merge the apply issue will use too)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # ldap3 is first imported (with its pyasn1 deprecation warning silenced) by the Samba plugin.
 import ldap3
 from ldap3.protocol.microsoft import security_descriptor_control
 
 from planner.model.policy import Policy
+
+if TYPE_CHECKING:
+    from tests.support.samba import SambaDC
 from planner.model.state import Ace, SecurityDescriptor
 from planner.observe.sd import merge_into_descriptor, parse_descriptor, remove_aces, sid_from_bytes
 
@@ -94,6 +97,27 @@ def protect_without_inherited(conn: ldap3.Connection, dn: str) -> SecurityDescri
     write_sd(conn, dn, merge_into_descriptor(read_sd(conn, dn), [], protect=True))
     write_sd(conn, dn, remove_aces(read_sd(conn, dn), was_inherited))
     return parse_descriptor(read_sd(conn, dn))
+
+
+def may_replace(conn: ldap3.Connection, dn: str, attribute: str, value: Any) -> bool:
+    """Ask the DC: does this bind's replace of ``attribute`` on ``dn`` succeed? Only an
+    insufficientAccessRights refusal is a no; any other error fails the test."""
+    try:
+        conn.modify(dn, {attribute: [(ldap3.MODIFY_REPLACE, [value])]})
+    except ldap3.core.exceptions.LDAPInsufficientAccessRightsResult:
+        return False
+    return True
+
+
+def principal_may_replace(
+    dc: SambaDC, principal_dn: str, password: str, dn: str, attribute: str, value: Any
+) -> bool:
+    """:func:`may_replace` on a fresh bind as ``principal_dn`` (the DC as judge)."""
+    conn = dc.connection(principal_dn, password)
+    try:
+        return may_replace(conn, dn, attribute, value)
+    finally:
+        conn.unbind()
 
 
 def allow(

@@ -46,6 +46,7 @@ from tests.ad.adops import (
     add_group,
     add_member,
     add_ou,
+    may_replace,
     object_sid,
     protect_without_inherited,
     read_sd,
@@ -217,18 +218,12 @@ def _draw(conn: ldap3.Connection, cfg: Config, p: Principals, rng: random.Random
 
 def _attempt(conn: ldap3.Connection, dn: str, op: str, n: int) -> bool:
     """Ask the DC: does the connector's attempt succeed? Refusals must be access refusals."""
-    changes = {
-        "reset-password": {
-            "unicodePwd": [(ldap3.MODIFY_REPLACE, [f'"Judge!{n}Pw#x9Q"'.encode("utf-16-le")])]
-        },
-        "write-lockoutTime": {"lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])]},
-        "write-pwdLastSet": {"pwdLastSet": [(ldap3.MODIFY_REPLACE, ["0"])]},
+    attribute, value = {
+        "reset-password": ("unicodePwd", f'"Judge!{n}Pw#x9Q"'.encode("utf-16-le")),
+        "write-lockoutTime": ("lockoutTime", "0"),
+        "write-pwdLastSet": ("pwdLastSet", "0"),
     }[op]
-    try:
-        conn.modify(dn, changes)
-    except ldap3.core.exceptions.LDAPInsufficientAccessRightsResult:
-        return False
-    return True
+    return may_replace(conn, dn, attribute, value)
 
 
 def _observe(dc: SambaDC, policy: Policy) -> ObservedState:

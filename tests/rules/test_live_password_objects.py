@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import ldap3
 import pytest
 
 from planner.model.policy import Policy
@@ -28,6 +27,7 @@ from tests.ad.adops import (
     deny,
     object_sid,
     password_writeback_aces,
+    principal_may_replace,
     protect_without_inherited,
 )
 from tests.rules.support import BASE, findings, make_policy, observe, report
@@ -64,15 +64,8 @@ def _user(
 
 
 def _dc_allows(dc: SambaDC, connector_dn: str, user: str, attribute: str) -> bool:
-    conn = dc.connection(connector_dn, CONNECTOR_PASSWORD)
     value: object = '"Judge!Pw#x9Q1"'.encode("utf-16-le") if attribute == "unicodePwd" else "0"
-    try:
-        conn.modify(user, {attribute: [(ldap3.MODIFY_REPLACE, [value])]})
-    except ldap3.core.exceptions.LDAPInsufficientAccessRightsResult:
-        return False
-    finally:
-        conn.unbind()
-    return True
+    return principal_may_replace(dc, connector_dn, CONNECTOR_PASSWORD, user, attribute, value)
 
 
 def _check(dc: SambaDC, root: str) -> tuple[Policy, ObservedState, Report]:

@@ -42,6 +42,7 @@ from tests.ad.adops import (
     allow,
     deny,
     object_sid,
+    principal_may_replace,
     protect_without_inherited,
 )
 from tests.ad.conftest import options_for
@@ -65,14 +66,7 @@ def dc(samba_factory: SambaFactory) -> Iterator[tuple[SambaDC, str, str]]:
 
 
 def _writes(dc: SambaDC, connector: str, dn: str, attribute: str, value: str) -> bool:
-    conn = dc.connection(connector, CONNECTOR_PASSWORD)
-    try:
-        conn.modify(dn, {attribute: [(ldap3.MODIFY_REPLACE, [value])]})
-    except ldap3.core.exceptions.LDAPInsufficientAccessRightsResult:
-        return False
-    finally:
-        conn.unbind()
-    return True
+    return principal_may_replace(dc, connector, CONNECTOR_PASSWORD, dn, attribute, value)
 
 
 def _protect_keeping_nothing(conn: ldap3.Connection, dn: str) -> None:
