@@ -7,7 +7,11 @@ runs when none of its prerequisites failed or waits on a person:
   ``skipped`` (naming the failed change); independent branches still run;
 - ``manual`` changes are not executed (their instructions are printed, status ``manual``); their
   dependents, and the plan's ``deferred_changes``, are ``blocked``;
-- ``no-op`` and ``read`` changes do nothing and are not journaled.
+- ``no-op`` and ``read`` changes do nothing and are not journaled;
+- a write whose reply was lost (the connection broke while it was in flight) is ``unknown``:
+  the DC may have made it or not; its dependents are skipped like a failed change's;
+- a stop request (SIGTERM/SIGINT, see :class:`StopFlag`) lets the running step finish; the
+  steps not started stay ``pending``.
 
 Nothing here prints: progress goes through a callback the CLI renders.
 """
@@ -15,11 +19,13 @@ Nothing here prints: progress goes through a callback the CLI renders.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from planner.apply.executors import Targets, execute
 from planner.apply.journal import Journal, JournalEntry
+from planner.apply.ldapwrite import ReplyLostError
 from planner.errors import WbplanError
 from planner.model.plan import Plan, ResourceChange
 from planner.observe.live import now_iso
@@ -42,10 +48,30 @@ class ApplyResult:
     skipped: int = 0
     blocked: int = 0
     manual: int = 0
+    unknown: int = 0
+    not_started: int = 0
+    """Changes left ``pending`` because a stop was requested."""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.skipped == 0
+        return (
+            self.failed == 0
+            and self.skipped == 0
+            and self.unknown == 0
+            and self.not_started == 0
+            and not self.warnings
+        )
+
+
+@dataclass
+class StopFlag:
+    """Set by a signal handler: finish the running step, start no other."""
+
+    requested: str | None = None
+    """The signal's name, once one arrived."""
+    journal: Path | None = None
+    """The journal of the run, once it exists (printed when the run is stopped)."""
 
 
 def journal_entries(plan: Plan) -> list[tuple[ResourceChange, JournalEntry]]:
@@ -68,6 +94,11 @@ def journal_entries(plan: Plan) -> list[tuple[ResourceChange, JournalEntry]]:
                     action=action,
                     dn=change.dn,
                     depends_on=list(change.depends_on),
+                    planned={
+                        "dn": change.dn,
+                        "before": change.change.before,
+                        "after": change.change.after,
+                    },
                 ),
             )
         )
@@ -83,7 +114,13 @@ def _starter(journal: Journal, entry: JournalEntry) -> Callable[[dict[str, Any]]
     return started
 
 
-def run_apply(plan: Plan, targets: Targets, journal: Journal, progress: Progress) -> ApplyResult:
+def run_apply(
+    plan: Plan,
+    targets: Targets,
+    journal: Journal,
+    progress: Progress,
+    stop: StopFlag | None = None,
+) -> ApplyResult:
     """Execute ``plan`` against ``targets``; every step is written to ``journal`` first."""
     pairs = journal_entries(plan)
     journal.entries.extend(e for _, e in pairs)
@@ -123,9 +160,18 @@ def run_apply(plan: Plan, targets: Targets, journal: Journal, progress: Progress
             journal.update(entry, status="blocked", note=f"waits for {blocker}")
             progress("blocked", entry)
             continue
+        if stop is not None and stop.requested:
+            result.not_started += 1
+            continue
         progress("start", entry)
         try:
             outcome = execute(change, targets, _starter(journal, entry))
+        except ReplyLostError as exc:
+            failed[change.address] = change.address
+            result.unknown += 1
+            journal.update(entry, status="unknown", error=str(exc), finished=now_iso())
+            progress("unknown", entry)
+            continue
         except WbplanError as exc:
             failed[change.address] = change.address
             result.failed += 1
@@ -135,12 +181,17 @@ def run_apply(plan: Plan, targets: Targets, journal: Journal, progress: Progress
         changes: dict[str, Any] = {"after_image": outcome.after, "note": outcome.note}
         if outcome.before is not None:
             changes["before_image"] = outcome.before
+        if outcome.warnings:
+            changes["warnings"] = list(outcome.warnings)
+            result.warnings.extend(outcome.warnings)
         journal.update(entry, status="done", finished=now_iso(), **changes)
         result.added += action == "create"
         result.changed += action == "update"
         result.destroyed += action == "delete"
         progress("done", entry)
     for change in plan.deferred_changes:
+        if stop is not None and stop.requested:
+            break
         entry = by_address[change.address]
         result.blocked += 1
         journal.update(entry, status="blocked", note="waits for " + ", ".join(change.blocked_by))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from planner.apply.ldapwrite import SwapConflictError
 from planner.errors import GraphError, LdapError, UsageError
 from planner.model.dn import dn_key
 from planner.model.plan import ResourceChange
@@ -22,7 +23,7 @@ from planner.model.state import Ace, ObservedState
 from planner.observe.sd import merge_into_descriptor, parse_descriptor, remove_aces
 
 if TYPE_CHECKING:
-    from planner.apply.ldapwrite import AdWriter
+    from planner.apply.ldapwrite import AdWriter, Swap
     from planner.graphapi.client import GraphClient
 
 Image = dict[str, Any]
@@ -37,6 +38,8 @@ class Outcome:
     after: Image
     note: str | None = None
     before: Image | None = None
+    warnings: tuple[str, ...] = ()
+    """Things a person must check (a concurrent change that may have been overwritten)."""
 
 
 @dataclass
@@ -152,27 +155,108 @@ def _update_attributes(change: ResourceChange, t: Targets, started: Started) -> 
     return {"kind": "attributes", "values": ad.values(dn, list(wanted)) or {}}
 
 
-def _change_ace(change: ResourceChange, t: Targets, started: Started, *, add: bool) -> Outcome:
-    ad, dn = t.need_ad(change.address), _dn(change)
+MAX_SWAPS = 5
+"""How often a DACL change is re-read, re-merged and re-written when somebody else changed the
+DACL in between (a refused compare-and-swap) or removed wbplan's ACE right after its write."""
+
+
+def explicit_aces(data: bytes) -> list[Ace]:
+    """The explicit ACEs of a descriptor, in order."""
+    return [a for a in parse_descriptor(data).aces if not a.inherited]
+
+
+def has_ace(data: bytes, ace: Ace) -> bool:
+    """Whether ``ace`` is explicit on the descriptor ``data``."""
+    return ace in explicit_aces(data)
+
+
+def planned_ace(change: ResourceChange) -> Ace:
+    """The ACE an ``ad.ace`` change adds (create) or removes (delete)."""
+    add = change.change.actions[0] == "create"
     ace = Ace.model_validate(change.change.after if add else change.change.before)
     if ace.trustee.startswith("<"):
         raise UsageError(f"{change.address}: the plan has no trustee SID (connector not found)")
-    before = ad.read_sd(dn)
-    started(sd_image(before))
-    if add:
-        wanted = merge_into_descriptor(before, [ace])
-        if len(parse_descriptor(wanted).aces) == len(parse_descriptor(before).aces):
-            return Outcome(sd_image(before), "the ACE was already present; nothing written")
-    else:
-        wanted = remove_aces(before, [ace])
-        if len(parse_descriptor(wanted).aces) == len(parse_descriptor(before).aces):
-            raise LdapError(
-                f"the ACE the plan removes is not on {dn} (an explicit ACE with exactly that "
-                "trustee, mask, flags and object types)",
-                hint="plan again: wbplan removes only ACEs exactly as it granted them",
-            )
-    ad.write_sd(dn, wanted)
-    return Outcome(sd_image(ad.read_sd(dn)))
+    return ace
+
+
+def concurrent_note(dn: str, swap: Swap, read: bytes, written: bytes) -> str | None:
+    """What to tell when the DACL was changed by somebody else around a guarded replace.
+
+    With exactly one other change: if the DACL now is what wbplan wrote, that change came
+    between wbplan's read and its write and was overwritten; otherwise it came after the write
+    and nothing was lost. With more, either may have happened."""
+    if swap.atomic or swap.concurrent == 0:
+        return None
+    overwritten = swap.after.data == written or explicit_aces(swap.after.data) == explicit_aces(
+        written
+    )
+    if swap.concurrent == 1 and not overwritten:
+        return None
+    certainty = "was" if swap.concurrent == 1 else "may have been"
+    return (
+        f"WARNING: somebody else changed the DACL of {dn} while wbplan wrote it "
+        f"({swap.concurrent} other change(s)); a change made between wbplan's read and its "
+        f"write {certainty} overwritten — this DC offers no compare-and-swap of "
+        f"nTSecurityDescriptor. The DACL wbplan read: {parse_descriptor(read).sddl}"
+    )
+
+
+def swap_ace(
+    ad: AdWriter,
+    dn: str,
+    ace: Ace,
+    *,
+    add: bool,
+    on_read: Callable[[bytes], None] | None = None,
+) -> tuple[bytes | None, Swap | None, bytes, list[str]]:
+    """Add ``ace`` to (or remove it from) the DACL of ``dn`` without losing anybody else's
+    change: read, merge, compare-and-swap (:meth:`AdWriter.swap_sd`), re-read and verify that
+    the ACE is (or is no longer) there; on a conflict, start again (at most ``MAX_SWAPS``).
+
+    Returns the descriptor written (None: nothing to do), the swap, the descriptor read last,
+    and warnings (a change by somebody else that a DC without compare-and-swap may have
+    overwritten)."""
+    warnings: list[str] = []
+    for _ in range(MAX_SWAPS):
+        read = ad.read_descriptor(dn)
+        if on_read is not None:
+            on_read(read.data)
+        if has_ace(read.data, ace) == add:
+            return None, None, read.data, warnings
+        wanted = merge_into_descriptor(read.data, [ace]) if add else remove_aces(read.data, [ace])
+        try:
+            swap = ad.swap_sd(dn, read, wanted)
+        except SwapConflictError:
+            continue
+        note = concurrent_note(dn, swap, read.data, wanted)
+        if note:
+            warnings.append(note)
+        if has_ace(swap.after.data, ace) == add:
+            return wanted, swap, read.data, warnings
+    raise LdapError(
+        f"the DACL of {dn} kept changing while wbplan wrote it ({MAX_SWAPS} attempts)",
+        hint="somebody else is editing it; try again when they are done",
+    )
+
+
+def _change_ace(change: ResourceChange, t: Targets, started: Started, *, add: bool) -> Outcome:
+    ad, dn = t.need_ad(change.address), _dn(change)
+    ace = planned_ace(change)
+
+    def on_read(data: bytes) -> None:
+        started(sd_image(data))  # the before-image is the DACL the write is computed from
+
+    written, swap, read, warnings = swap_ace(ad, dn, ace, add=add, on_read=on_read)
+    if written is None or swap is None:
+        if add:
+            return Outcome(sd_image(read), "the ACE was already present; nothing written")
+        raise LdapError(
+            f"the ACE the plan removes is not on {dn} (an explicit ACE with exactly that "
+            "trustee, mask, flags and object types)",
+            hint="plan again: wbplan removes only ACEs exactly as it granted them",
+        )
+    how = "compare-and-swap" if swap.atomic else "replace guarded by the replication version"
+    return Outcome({**sd_image(swap.after.data), "written_by": how}, warnings=tuple(warnings))
 
 
 def group_dn(t: Targets, name: str) -> str:

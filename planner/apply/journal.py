@@ -38,10 +38,13 @@ from planner.observe.live import now_iso
 JOURNAL_FORMAT = "wbplan-journal"
 JOURNAL_VERSION = 1
 
-Status = Literal["pending", "started", "done", "failed", "skipped", "blocked", "manual"]
-"""``pending`` not reached yet; ``started`` write sent, outcome not recorded (a crash);
-``done``; ``failed`` (``error`` says why); ``skipped`` a prerequisite failed; ``blocked`` a
-manual step (or a deferred prerequisite) comes first; ``manual`` a person must act."""
+Status = Literal["pending", "started", "done", "failed", "unknown", "skipped", "blocked", "manual"]
+"""``pending`` not reached yet (or not started because the run was stopped); ``started`` write
+sent, outcome not recorded (a crash); ``done``; ``failed`` (``error`` says why: the DC or
+Graph refused, nothing was changed); ``unknown`` the reply to a write was lost — the change
+may or may not have been made (rollback reads the object to decide); ``skipped`` a
+prerequisite failed; ``blocked`` a manual step (or a deferred prerequisite) comes first;
+``manual`` a person must act."""
 
 
 class _Mutable(BaseModel):
@@ -66,6 +69,12 @@ class JournalEntry(_Mutable):
     depends_on: list[str] = []
     started: str | None = None
     finished: str | None = None
+    planned: dict[str, Any] | None = None
+    """The plan's change as it was approved (``before``/``after``): rollback checks that the
+    entry's DN and images agree with it and only undoes that change."""
+    warnings: list[str] = []
+    """What a person must check (a concurrent change a DC without compare-and-swap may have
+    overwritten)."""
 
 
 class JournalDoc(_Mutable):
@@ -77,7 +86,11 @@ class JournalDoc(_Mutable):
     wbplan_version: str
     started: str
     finished: str | None = None
-    outcome: Literal["running", "complete", "failed", "refused", "aborted"] = "running"
+    outcome: Literal["running", "complete", "failed", "refused", "aborted", "interrupted"] = (
+        "running"
+    )
+    """``interrupted``: a stop was requested (SIGTERM/SIGINT); the running step finished and
+    the steps not started are ``pending``. ``aborted``: an error ended the run mid-way."""
     lock_id: str | None = None
     lineage: dict[str, Any] = {}
     """Forest, forest GUID and tenant id the run worked on."""
@@ -88,6 +101,8 @@ class JournalDoc(_Mutable):
     sources: dict[str, str | None] = {}
     """LDAP and Graph URLs (never credentials)."""
     entries: list[JournalEntry] = []
+    signature: str | None = None
+    """HMAC of everything else when ``WBPLAN_PLAN_KEY`` is set (:mod:`planner.signing`)."""
 
 
 def new_journal_path(directory: Path, *, suffix: str = "") -> Path:
@@ -113,7 +128,10 @@ class Journal:
         return self.doc.entries
 
     def save(self) -> None:
-        """Rewrite the whole file atomically."""
+        """Rewrite the whole file atomically (signed when a signing key is configured)."""
+        from planner.signing import sign_journal
+
+        sign_journal(self.doc)
         text = json.dumps(self.doc.model_dump(mode="json"), indent=2, sort_keys=False)
         write_text_atomic(self.path, text + "\n")
 
@@ -123,7 +141,9 @@ class Journal:
             setattr(entry, key, value)
         self.save()
 
-    def finish(self, outcome: Literal["complete", "failed", "refused", "aborted"]) -> None:
+    def finish(
+        self, outcome: Literal["complete", "failed", "refused", "aborted", "interrupted"]
+    ) -> None:
         self.doc.outcome = outcome
         self.doc.finished = now_iso()
         self.save()

@@ -5,12 +5,17 @@ the bind account lacks (``insufficientAccessRights`` → which right on which DN
 directory objected to (constraint and object-class violations, an existing entry, a non-leaf
 delete …). Security descriptors are always read and written with the SD-flags control asking
 for the DACL only, so owner, group and SACL are never sent or touched.
+
+A DACL is changed by :meth:`AdWriter.swap_sd`, never by a blind replace: a compare-and-swap
+(one modify that deletes the exact value read and adds the new one) where the DC enforces it,
+and otherwise a replace guarded by the attribute's replication version (see :class:`Swap`).
 """
 
 from __future__ import annotations
 
+import struct
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +49,56 @@ _CAUSES: dict[int, str] = {
 }
 _INSUFFICIENT_ACCESS = 50
 _NO_SUCH_OBJECT = 32
+_NO_SUCH_ATTRIBUTE = 16
+_UNWILLING = 53
+
+ATT_NT_SECURITY_DESCRIPTOR = 0x20119
+"""The attribute id of nTSecurityDescriptor in replPropertyMetaData (MS-ADA3 / MS-DRSR)."""
+
+
+def sd_version(blob: bytes) -> int | None:
+    """The replication version of nTSecurityDescriptor in a ``replPropertyMetaData`` value
+    (MS-DRSR REPL_PROPERTY_META_DATA_BLOB: 16-byte header, then 48-byte entries of attid,
+    version, time, originating DSA, originating USN, local USN). The version grows by exactly
+    one with every originating change of the attribute, which is how a write made by someone
+    else between wbplan's read and its own write is detected."""
+    try:
+        _, _, count, _ = struct.unpack_from("<IIII", blob, 0)
+        for i in range(count):
+            attid, version = struct.unpack_from("<II", blob, 16 + 48 * i)
+            if attid == ATT_NT_SECURITY_DESCRIPTOR:
+                return int(version)
+    except struct.error:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A DACL-only security descriptor as read, with its replication version (None when the
+    bind account may not read ``replPropertyMetaData``)."""
+
+    data: bytes
+    version: int | None
+
+
+@dataclass(frozen=True)
+class Swap:
+    """What :meth:`AdWriter.swap_sd` did.
+
+    ``atomic``: the DC compared and swapped in one operation (nothing written in between can be
+    lost). Otherwise the write was a replace, and ``concurrent`` counts the other changes of
+    the DACL the replication version shows between wbplan's read and its re-read: when it is
+    not 0, a change made between the read and the write may have been overwritten (the caller
+    reports it). ``after`` is the descriptor re-read after the write."""
+
+    after: Descriptor
+    atomic: bool
+    concurrent: int
+
+
+class SwapConflictError(LdapError):
+    """The DACL changed between the read and a compare-and-swap (the DC refused the swap)."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +115,31 @@ class AdWriter:
     def __init__(self, session: LdapSession) -> None:
         self.session = session
         self.conn: Any = session.connection
+        self.cas: bool | None = None
+        """Whether the DC enforces a compare-and-swap of nTSecurityDescriptor (None: not tried
+        yet). Samba 4.17 refuses the delete-old/add-new modify ("MOD_DELETE for
+        nTSecurityDescriptor not supported yet", unwillingToPerform) and has no LDAP assertion
+        control (RFC 4528); whether Windows AD accepts it for nTSecurityDescriptor is
+        UNCONFIRMED (AD documents it for single-valued attributes in general)."""
+        self.between_read_and_write: Callable[[str], None] | None = None
+        """Test hook: called between the read and the write of a DACL (a concurrent writer)."""
 
     # ----------------------------------------------------------------- reads
 
     def read_sd(self, dn: str) -> bytes:
         """The DACL-only security descriptor of ``dn``."""
         return self.session.read_security(dn)
+
+    def read_descriptor(self, dn: str) -> Descriptor:
+        """The DACL-only descriptor of ``dn`` and its replication version, in one read."""
+        entry = self.session.require(
+            dn, ["nTSecurityDescriptor", "replPropertyMetaData"], security=True
+        )
+        found = entry.raw("nTSecurityDescriptor")
+        if not found:
+            return Descriptor(self.session.read_security(dn), None)  # raises the access error
+        meta = entry.raw("replPropertyMetaData")
+        return Descriptor(found[0], sd_version(meta[0]) if meta else None)
 
     def identity(self, dn: str) -> ObjectIdentity | None:
         """objectGUID and uSNChanged of ``dn`` (None when it does not exist)."""
@@ -107,8 +181,58 @@ class AdWriter:
             lambda: self.conn.modify(
                 dn, {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [data])]}, controls=controls
             ),
-            right=f"Modify permissions (WRITE_DAC) on {dn}",
+            right=_write_dac(dn),
         )
+
+    def swap_sd(self, dn: str, old: Descriptor, new: bytes) -> Swap:
+        """Replace the DACL ``old`` (as read) of ``dn`` by ``new`` only if it is still ``old``.
+
+        Where the DC enforces it, one modify deletes the exact old value and adds the new one:
+        a DACL changed since the read makes it fail (``SwapConflictError``; the caller re-reads,
+        re-merges and tries again). Where the DC refuses that modify (Samba), the write is a
+        replace, and the replication version read before and after tells whether anybody else
+        changed the DACL in between (:class:`Swap` ``concurrent``)."""
+        if self.between_read_and_write is not None:
+            self.between_read_and_write(dn)
+        if self.cas is not False:
+            code = self._try_swap(dn, old.data, new)
+            if code == 0:
+                self.cas = True
+                return Swap(self.read_descriptor(dn), atomic=True, concurrent=0)
+            if code == _NO_SUCH_ATTRIBUTE:
+                now = self.read_descriptor(dn)
+                if now.data != old.data or now.version != old.version:
+                    raise SwapConflictError(f"the DACL of {dn} changed since wbplan read it")
+                # The DC compares differently than assumed: the value read is still there.
+                self.cas = False
+            elif code == _UNWILLING:
+                self.cas = False
+            else:
+                result = self.conn.result or {}
+                raise write_failure(
+                    "modify", dn, code, str(result.get("message") or ""), _write_dac(dn)
+                )
+        self.write_sd(dn, new)
+        after = self.read_descriptor(dn)
+        if old.version is None or after.version is None:
+            concurrent = 0 if after.data == new else 1
+        else:
+            concurrent = max(0, after.version - old.version - 1)
+        return Swap(after, atomic=False, concurrent=concurrent)
+
+    def _try_swap(self, dn: str, old: bytes, new: bytes) -> int:
+        controls = security_descriptor_control(sdflags=DACL_SECURITY_INFORMATION)
+        changes = {
+            "nTSecurityDescriptor": [(ldap3.MODIFY_DELETE, [old]), (ldap3.MODIFY_ADD, [new])]
+        }
+        self.session.requests += 1
+        try:
+            self.conn.modify(dn, changes, controls=controls)
+        except ldap3_exc.LDAPOperationResult:
+            pass  # a connection that raises on results: the code is in conn.result
+        except (ldap3_exc.LDAPCommunicationError, ldap3_exc.LDAPResponseTimeoutError, OSError):
+            raise _lost(self.session.url, "modify", dn) from None
+        return int((self.conn.result or {}).get("result", -1))
 
     def add(self, dn: str, attributes: Mapping[str, list[str]]) -> None:
         """Add ``dn`` with exactly ``attributes`` (objectClass among them)."""
@@ -160,16 +284,29 @@ class AdWriter:
         try:
             call()
         except (ldap3_exc.LDAPCommunicationError, ldap3_exc.LDAPResponseTimeoutError, OSError):
-            raise LdapConnectError(
-                f"lost the connection to {self.session.url} during the {op} of {dn}",
-                hint="check the DC; the journal records whether the step started — run "
-                "`wbplan plan` to see where AD stands",
-            ) from None
+            raise _lost(self.session.url, op, dn) from None
         result = self.conn.result or {}
         code = result.get("result")
         if code == 0:
             return
         raise write_failure(op, dn, code, str(result.get("message") or ""), right)
+
+
+class ReplyLostError(LdapConnectError):
+    """The connection broke while a write was in flight: the DC may or may not have made it
+    (the journal marks the step ``unknown``; rollback reads the object to decide)."""
+
+
+def _lost(url: str, op: str, dn: str) -> ReplyLostError:
+    return ReplyLostError(
+        f"lost the connection to {url} during the {op} of {dn}; the DC may have made it or not",
+        hint="check the DC; the journal marks the step unknown — `wbplan plan` shows where AD "
+        "stands, and `wbplan rollback JOURNAL` reads the object before it undoes anything",
+    )
+
+
+def _write_dac(dn: str) -> str:
+    return f"Modify permissions (WRITE_DAC) on {dn}"
 
 
 def write_failure(op: str, dn: str, code: Any, message: str, right: str) -> LdapError:

@@ -1,28 +1,61 @@
-"""Rollback: restore the before-images an apply journal recorded, newest first.
+"""Rollback: undo what an apply journal recorded, newest first, deciding per step from the
+object as it is *now*.
 
-Before each restore the object must still look exactly as apply left it (the after-image): the
-same DACL bytes, the same created object (objectGUID, attribute values, no children), the same
-attribute values, membership or tenant value. Otherwise rollback stops *before* writing that
-entry — it never overwrites a change somebody made after apply — and says what differs and what
-the user can do; entries already restored stay restored. An entry that already equals its
-before-image is skipped, so rollback can be re-run after the user fixed what stopped it.
+- **DACL changes** (``ad.ace``): rollback removes exactly the ACE apply added (or re-adds the
+  one it removed) — nothing else. When the DACL is still byte for byte what apply left, the
+  whole before-image is written back (byte-identical restore); when somebody changed the DACL
+  since, only wbplan's ACE is taken out and their changes stay. Every write is a
+  compare-and-swap where the DC offers one (see :meth:`AdWriter.swap_sd`).
+- **Created objects** are deleted only if they are the object apply created (objectGUID, or for
+  a step whose reply was lost: the planned attributes, created after the step started) and are
+  unchanged, with no children.
+- **Attribute, membership and tenant changes** are restored when the value is still what apply
+  set; already as before → nothing to do; changed by somebody else → refused with details.
+
+Steps whose outcome is ``started`` or ``unknown`` (a crash, a lost reply) are decided the same
+way, from the live object. A step that cannot be proven safe is refused *and rollback goes on*
+with the others (except a created object whose later steps were refused: it is kept), then
+reports every refusal. Before anything is written, every entry must agree with the change the
+plan approved (embedded in the journal): same DN, images that differ by exactly the planned
+ACE; with ``WBPLAN_PLAN_KEY`` set the journal's signature must verify. A journal edited to
+point elsewhere is refused as a whole.
 
 Rollback writes a journal of its own (operation ``rollback``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner.apply.executors import Targets, is_member, sd_bytes, sd_image
+import pydantic
+
+from planner.apply.engine import StopFlag
+from planner.apply.executors import (
+    Targets,
+    explicit_aces,
+    has_ace,
+    is_member,
+    sd_bytes,
+    sd_image,
+    swap_ace,
+)
 from planner.apply.journal import Journal, JournalDoc, JournalEntry
-from planner.errors import RollbackRefusedError, UsageError, WbplanError
+from planner.apply.ldapwrite import SwapConflictError
+from planner.errors import JournalError, RollbackRefusedError, UsageError, WbplanError
+from planner.model.dn import dn_key, is_at_or_under
+from planner.model.state import Ace
 from planner.observe.live import now_iso
 from planner.observe.sd import parse_descriptor
 
 Progress = Callable[[str, JournalEntry], None]
+
+RESTORABLE = ("done", "started", "unknown")
+"""Outcomes after which the object may differ from its before-image."""
 
 
 @dataclass
@@ -30,7 +63,17 @@ class RollbackResult:
     restored: int = 0
     unchanged: int = 0
     failed: int = 0
+    not_started: int = 0
+    """Steps left because a stop was requested (SIGTERM/SIGINT)."""
     refused: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    """One line per refused step: address and why."""
+
+
+class Written(str):
+    """A note on a step that did write (the others' notes say why nothing was written)."""
+
+    __slots__ = ()
 
 
 class _RefusedError(Exception):
@@ -42,13 +85,135 @@ class _RefusedError(Exception):
 
 def restorable(doc: JournalDoc) -> list[JournalEntry]:
     """Entries that may have written something, newest first."""
-    return [e for e in reversed(doc.entries) if e.status in ("done", "started")]
+    return [e for e in reversed(doc.entries) if e.status in RESTORABLE]
+
+
+# --------------------------------------------------------------------------- the journal's word
+
+
+def _image_bytes(e: JournalEntry, image: dict[str, Any], which: str) -> bytes:
+    try:
+        data = base64.b64decode(str(image.get("sd_base64", "")), validate=True)
+        parse_descriptor(data)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise JournalError(
+            f"journal entry {e.seq} ({e.address}): its {which}-image is not a security descriptor",
+            hint="a journal must not be edited by hand; restore from a backup of the journal",
+        ) from exc
+    return data
+
+
+def planned_ace_of(e: JournalEntry) -> Ace:
+    """The ACE the approved change of an ``ad.ace`` entry added (create) or removed (delete)."""
+    planned = e.planned or {}
+    raw = planned.get("after") if e.action == "create" else planned.get("before")
+    try:
+        return Ace.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise JournalError(
+            f"journal entry {e.seq} ({e.address}) does not carry the ACE its plan approved",
+            hint="a journal must not be edited by hand (journals of wbplan before 0.9 cannot "
+            "be rolled back ACE by ACE: restore by hand from their before-images)",
+        ) from exc
+
+
+def check_journal(doc: JournalDoc) -> None:
+    """Refuse a journal whose entries do not agree with the changes the plan approved (before
+    anything is read or written)."""
+    from planner.signing import verify_journal
+
+    verify_journal(doc)
+    for e in restorable(doc):
+        planned = e.planned
+        if planned is None and not e.type.startswith("ad."):
+            continue  # tenant steps are decided from Graph's values alone
+        if planned is None:
+            raise JournalError(
+                f"journal entry {e.seq} ({e.address}) does not carry the change its plan "
+                "approved; rollback cannot tell what apply did",
+                hint="restore by hand from the journal's before-images",
+            )
+        if (e.dn or planned.get("dn")) and dn_key(e.dn or "") != dn_key(planned.get("dn") or ""):
+            raise JournalError(
+                f"journal entry {e.seq} ({e.address}) names {e.dn}, but the plan's change was "
+                f"for {planned.get('dn')}: the journal was edited",
+                hint="rollback refuses an edited journal; restore by hand",
+            )
+        before, after = e.before_image or {}, e.after_image or {}
+        if e.type == "ad.ace" and before.get("kind") == "security_descriptor":
+            ace = planned_ace_of(e)
+            old = _image_bytes(e, before, "before")
+            if after:
+                new = _image_bytes(e, after, "after")
+                _check_sd_pair(e, ace, old, new)
+        elif e.type == "ad.object" and e.action == "create":
+            wanted = object_attributes_of(e)
+            recorded = (after.get("attributes") or {}) if after else {}
+            extra = sorted(set(recorded) - set(wanted))
+            if extra:
+                raise JournalError(
+                    f"journal entry {e.seq} ({e.address}) records attributes the plan did not "
+                    f"create ({', '.join(extra)}): the journal was edited",
+                    hint="rollback refuses an edited journal; restore by hand",
+                )
+        elif e.type == "ad.object" and before.get("kind") == "attributes":
+            names = set(planned.get("after") or {})
+            if set(before.get("values") or {}) - names:
+                raise JournalError(
+                    f"journal entry {e.seq} ({e.address}) would restore attributes the plan "
+                    "did not change: the journal was edited",
+                    hint="rollback refuses an edited journal; restore by hand",
+                )
+
+
+def _check_sd_pair(e: JournalEntry, ace: Ace, old: bytes, new: bytes) -> None:
+    """Before- and after-image of a DACL step differ by the planned ACE and by nothing wbplan
+    did not report (concurrent changes are recorded in the entry's warnings)."""
+    before, after = Counter(_keys(explicit_aces(old))), Counter(_keys(explicit_aces(new)))
+    key = ace.model_dump_json()
+    added = after - before
+    removed = before - after
+    if e.action == "create":
+        mine, others = added, removed
+    else:
+        mine, others = removed, added
+    unexplained = (mine - Counter({key: 1})) + others
+    if mine and key not in mine:
+        unexplained = mine + others
+    if unexplained and not e.warnings:
+        raise JournalError(
+            f"journal entry {e.seq} ({e.address}): its before- and after-image differ by more "
+            "than the planned ACE: the journal was edited",
+            hint="rollback refuses an edited journal; restore by hand",
+        )
+
+
+def _keys(aces: list[Ace]) -> list[str]:
+    return [a.model_dump_json() for a in aces]
+
+
+def object_attributes_of(e: JournalEntry) -> dict[str, list[str]]:
+    """The attributes the approved create of an ``ad.object`` entry added."""
+    from planner.apply.executors import _text
+
+    after = dict((e.planned or {}).get("after") or {})
+    after.pop("dn", None)
+    return {name: _text(value) for name, value in after.items()}
+
+
+# --------------------------------------------------------------------------- the run
 
 
 def run_rollback(
-    doc: JournalDoc, targets: Targets, journal: Journal, progress: Progress
+    doc: JournalDoc,
+    targets: Targets,
+    journal: Journal,
+    progress: Progress,
+    stop: StopFlag | None = None,
 ) -> RollbackResult:
-    """Restore ``doc``'s entries; stops at the first entry that no longer matches."""
+    """Undo ``doc``'s entries, each decided from the live object; refused steps are reported
+    together at the end (``RollbackRefusedError``)."""
+    check_journal(doc)
     todo = restorable(doc)
     for source in todo:
         journal.entries.append(
@@ -61,47 +226,55 @@ def run_rollback(
                 before_image=source.after_image,
                 after_image=source.before_image,
                 note=f"restores entry {source.seq} ({source.action}, {source.status})",
+                planned=source.planned,
             )
         )
     journal.save()
     result = RollbackResult()
+    refused_dns: list[str] = []
+    hints: list[str] = []
     for source, entry in zip(todo, journal.entries[-len(todo) :] if todo else [], strict=True):
+        if stop is not None and stop.requested:
+            result.not_started += 1
+            continue
         progress("start", entry)
         try:
             journal.update(entry, status="started", started=now_iso())
-            note = _restore(source, targets, _earlier_descriptors(doc, source))
+            blocked = [d for d in refused_dns if source.dn and is_at_or_under(d, source.dn)]
+            if blocked and source.action == "create" and source.type == "ad.object":
+                raise _RefusedError(
+                    f"{source.dn} is kept: the rollback of {blocked[0]} below it was refused",
+                    "resolve that step first, then run rollback again",
+                )
+            note = _restore(source, targets)
         except _RefusedError as refusal:
             result.refused.append(source.address)
+            result.reasons.append(f"{source.address}: {refusal.what}")
+            hints.append(refusal.hint)
+            if source.dn:
+                refused_dns.append(source.dn)
             journal.update(entry, status="failed", error=refusal.what, finished=now_iso())
             progress("failed", entry)
-            raise RollbackRefusedError(
-                f"rollback stopped at {source.address}: {refusal.what}", hint=refusal.hint
-            ) from None
+            continue
         except WbplanError as exc:
             result.failed += 1
             journal.update(entry, status="failed", error=str(exc), finished=now_iso())
             progress("failed", entry)
             raise
-        if note:
+        if note and not isinstance(note, Written):
             result.unchanged += 1
         else:
             result.restored += 1
-        journal.update(entry, status="done", note=note or entry.note, finished=now_iso())
+        journal.update(entry, status="done", note=str(note or entry.note), finished=now_iso())
         progress("done", entry)
+    if result.refused:
+        lines = "\n  ".join(result.reasons)
+        raise RollbackRefusedError(
+            f"rollback refused {len(result.refused)} step(s); the other "
+            f"{result.restored + result.unchanged} were restored or already as before:\n  {lines}",
+            hint=hints[0] if len(set(hints)) == 1 else _FIX,
+        )
     return result
-
-
-def _earlier_descriptors(doc: JournalDoc, entry: JournalEntry) -> list[bytes]:
-    """Before-images of the apply's earlier descriptor changes on the same DN: a DACL equal to
-    one of them has been rolled back past ``entry`` already."""
-    return [
-        sd_bytes(e.before_image or {})
-        for e in doc.entries
-        if e.seq < entry.seq
-        and e.dn == entry.dn
-        and e.status in ("done", "started")
-        and (e.before_image or {}).get("kind") == "security_descriptor"
-    ]
 
 
 _FIX = (
@@ -111,14 +284,16 @@ _FIX = (
 )
 
 
-def _restore(e: JournalEntry, t: Targets, earlier: list[bytes]) -> str | None:
+def _restore(e: JournalEntry, t: Targets) -> str | None:
     """Check and restore one entry; returns a note when nothing had to be written."""
     before, after = e.before_image or {}, e.after_image or {}
     kind = before.get("kind")
-    if kind == "security_descriptor":
-        return _restore_sd(e, t, before, after, earlier)
-    if kind == "absent":
+    if e.type == "ad.ace":
+        return _restore_ace(e, t, before, after)
+    if kind == "absent" or (e.type == "ad.object" and e.action == "create" and not before):
         return _remove_created(e, t, after)
+    if not before:
+        return "the step did not get to read the object; nothing was written"
     if kind == "attributes":
         return _restore_attributes(e, t, before, after)
     if kind == "membership":
@@ -141,26 +316,43 @@ def _ace_diff(now: bytes, expected: bytes) -> str:
     return ", ".join(parts) or "the descriptor's flags or inherited ACEs differ"
 
 
-def _restore_sd(
-    e: JournalEntry, t: Targets, before: dict[str, Any], after: dict[str, Any], earlier: list[bytes]
+def _restore_ace(
+    e: JournalEntry, t: Targets, before: dict[str, Any], after: dict[str, Any]
 ) -> str | None:
+    """Take out the ACE apply added (or put back the one it removed), nothing else."""
     assert e.dn is not None
     ad = t.need_ad(e.address)
-    now, old = ad.read_sd(e.dn), sd_bytes(before)
-    if now == old or now in earlier:
-        # restored already (an earlier run of this rollback got further on this DN)
-        return "the DACL already equals the before-image"
-    if e.status != "done" or not after:
-        raise _RefusedError(
-            f"apply was interrupted on {e.dn} and its DACL differs from the before-image",
-            "compare the DACL with the journal's before-image and restore it by hand",
-        )
-    if now != sd_bytes(after):
-        raise _RefusedError(
-            f"the DACL of {e.dn} changed after apply ({_ace_diff(now, sd_bytes(after))})", _FIX
-        )
-    ad.write_sd(e.dn, old)
-    return None
+    ace = planned_ace_of(e)
+    added = e.action == "create"
+    if not before:
+        # the step stopped before it read the DACL: apply wrote nothing
+        return "the step did not get to read the DACL; nothing was written"
+    old = sd_bytes(before)
+    if has_ace(old, ace) == added:
+        return "the ACE was already " + ("there" if added else "absent") + " before apply"
+    now = ad.read_descriptor(e.dn)
+    if has_ace(now.data, ace) != added:
+        return "the ACE is already " + ("absent" if added else "back") + " (as before apply)"
+    if after and now.data == sd_bytes(after) and not e.warnings:
+        # untouched since apply: write the before-image back, byte for byte
+        try:
+            swap = ad.swap_sd(e.dn, now, old)
+        except SwapConflictError:
+            swap = None
+        if swap is not None and has_ace(swap.after.data, ace) != added and not swap.concurrent:
+            return None
+    written, swap2, _, warnings = swap_ace(ad, e.dn, ace, add=not added)
+    if warnings:
+        raise _RefusedError(" ".join(warnings), "check the DACL with whoever changed it")
+    if written is None:
+        return "the ACE is already " + ("absent" if added else "back") + " (as before apply)"
+    return Written(
+        "removed only wbplan's ACE; the DACL had changed since apply and those changes were "
+        f"kept ({_ace_diff(swap2.after.data if swap2 else written, old)})"
+        if added
+        else "put wbplan's removed ACE back; the DACL had changed since apply and those "
+        "changes were kept"
+    )
 
 
 def _remove_created(e: JournalEntry, t: Targets, after: dict[str, Any]) -> str | None:
@@ -170,10 +362,7 @@ def _remove_created(e: JournalEntry, t: Targets, after: dict[str, Any]) -> str |
     if identity is None:
         return "the object does not exist (any more)"
     if e.status != "done" or not after:
-        raise _RefusedError(
-            f"apply was interrupted while creating {e.dn}; it exists now",
-            f"check that {e.dn} is the object apply meant to create, then delete it by hand",
-        )
+        return _remove_unconfirmed(e, ad)
     if identity.object_guid != after.get("object_guid"):
         raise _RefusedError(
             f"{e.dn} is another object than the one apply created (objectGUID "
@@ -195,6 +384,55 @@ def _remove_created(e: JournalEntry, t: Targets, after: dict[str, Any]) -> str |
     return None
 
 
+def _remove_unconfirmed(e: JournalEntry, ad: Any) -> str | None:
+    """A create whose reply was lost (or a crash): the object exists; delete it only when it
+    carries exactly the planned attributes, was created after the step started and is empty."""
+    assert e.dn is not None
+    wanted = {k: v for k, v in object_attributes_of(e).items() if k != "objectClass"}
+    now = ad.values(e.dn, [*wanted, "whenCreated"]) or {}
+    created = "".join(now.pop("whenCreated", []))
+    differ = [n for n in wanted if sorted(now.get(n, [])) != sorted(wanted[n])]
+    if differ:
+        raise _RefusedError(
+            f"apply's create of {e.dn} has no confirmed outcome, and the object there now "
+            f"differs from the planned one ({', '.join(differ)})",
+            f"check whether {e.dn} is the object apply meant to create; delete it by hand if so",
+        )
+    if e.started and created and _generalized(created) < _iso_minus(e.started, 300):
+        raise _RefusedError(
+            f"{e.dn} was created at {created}, before apply's step started ({e.started})",
+            "leave it: it is not the object apply created",
+        )
+    children = ad.has_children(e.dn)
+    if children:
+        raise _RefusedError(
+            f"{e.dn} (apply's create had no confirmed outcome) now has children "
+            f"({', '.join(children)})",
+            "move or delete the children first if they are not needed, then run rollback again",
+        )
+    ad.delete(e.dn)
+    return Written("deleted: the planned object, created by the step whose reply was lost")
+
+
+def _generalized(text: str) -> str:
+    """``20261201123456.0Z`` → ``2026-12-01T12:34:56Z`` (comparable with journal times)."""
+    t = text.split(".", maxsplit=1)[0].rstrip("Z")
+    return f"{t[0:4]}-{t[4:6]}-{t[6:8]}T{t[8:10]}:{t[10:12]}:{t[12:14]}Z"
+
+
+def _iso_minus(iso: str, seconds: int) -> str:
+    import datetime as dt
+
+    when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) - dt.timedelta(seconds=seconds)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _planned_values(e: JournalEntry) -> dict[str, list[str]]:
+    from planner.apply.executors import _text
+
+    return {k: sorted(_text(v)) for k, v in dict((e.planned or {}).get("after") or {}).items()}
+
+
 def _restore_attributes(
     e: JournalEntry, t: Targets, before: dict[str, Any], after: dict[str, Any]
 ) -> str | None:
@@ -206,7 +444,8 @@ def _restore_attributes(
         raise _RefusedError(f"{e.dn} does not exist any more", "nothing to restore there")
     if now == old:
         return "the attributes already equal the before-image"
-    if e.status != "done" or now != (after.get("values") or {}):
+    left = (after.get("values") or {}) if e.status == "done" else _planned_values(e)
+    if now != left:
         raise _RefusedError(f"attributes of {e.dn} changed after apply: now {now}", _FIX)
     ad.replace(e.dn, old)
     return None
@@ -220,7 +459,8 @@ def _restore_membership(
     now = is_member(ad, group, member)
     if now == bool(before.get("member")):
         return "the membership already equals the before-image"
-    if e.status != "done" or now != bool(after.get("member")):
+    left = bool(after.get("member")) if e.status == "done" else e.action == "create"
+    if now != left:
         raise _RefusedError(f"the membership of {member} in {group} changed after apply", _FIX)
     ad.member(group, member, add=bool(before.get("member")))
     return None
@@ -240,8 +480,13 @@ def _restore_feature(
     now, old = sync.features.get(name), before.get("value")
     if bool(now) == bool(old):
         return "the flag already equals the before-image"
-    if e.status != "done" or now != after.get("value"):
-        raise _RefusedError(f"{name} is {now!r} now; apply left it {after.get('value')!r}", _FIX)
+    left = (
+        after.get("value")
+        if e.status == "done"
+        else (e.planned or {}).get("after", {}).get("value")
+    )
+    if now != left:
+        raise _RefusedError(f"{name} is {now!r} now; apply left it {left!r}", _FIX)
     # An absent flag (None) reads as off: it is restored as false (Graph has no "unset").
     set_sync_feature(client, sync.id, name, bool(old))
     return None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planner import __version__
-from planner.apply.engine import ApplyResult, Progress, run_apply
+from planner.apply.engine import ApplyResult, Progress, StopFlag, run_apply
 from planner.apply.executors import Targets
 from planner.apply.journal import Journal, JournalDoc, new_journal_path
 from planner.apply.lock import LockInfo
@@ -88,6 +88,7 @@ def execute_plan(
     *,
     journal_dir: Path,
     progress: Progress,
+    stop: StopFlag | None = None,
 ) -> ApplyRun:
     """Check ``state`` (a fresh observation) against the plan, then execute and journal it.
 
@@ -111,13 +112,18 @@ def execute_plan(
         ),
     )
     journal.save()
+    if stop is not None:
+        stop.journal = journal.path
     try:
         with open_targets(sources, state) as targets:
-            result = run_apply(plan, targets, journal, progress)
+            result = run_apply(plan, targets, journal, progress, stop)
     except BaseException:
         journal.finish("aborted")
         raise
-    journal.finish("complete" if result.ok else "failed")
+    if result.not_started:
+        journal.finish("interrupted")
+    else:
+        journal.finish("complete" if result.ok else "failed")
     return ApplyRun(result, journal.path)
 
 
@@ -214,6 +220,7 @@ def rollback_journal(
     *,
     journal_dir: Path,
     progress: Progress,
+    stop: StopFlag | None = None,
 ) -> RollbackRun:
     """Restore ``doc``'s before-images (see :mod:`planner.apply.rollback`)."""
     if doc.operation != "apply":
@@ -245,12 +252,14 @@ def rollback_journal(
     with open_targets(sources, None, ad=need_ad, graph=need_graph) as targets:
         check_journal_lineage(doc, targets)
         journal.save()
+        if stop is not None:
+            stop.journal = journal.path
         try:
-            result = run_rollback(doc, targets, journal, progress)
+            result = run_rollback(doc, targets, journal, progress, stop)
         except BaseException as exc:
             from planner.errors import RollbackRefusedError
 
             journal.finish("refused" if isinstance(exc, RollbackRefusedError) else "failed")
             raise
-    journal.finish("complete")
+    journal.finish("interrupted" if result.not_started else "complete")
     return RollbackRun(result, journal.path)

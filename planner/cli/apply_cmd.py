@@ -6,16 +6,22 @@ The runs themselves are :mod:`planner.apply.run`.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
 from planner.cli.app import cli, graph_options, ldap_options, live_policy_option
 from planner.cli.refresh_cmd import live_sources, single_policy
 from planner.errors import EXIT_ERROR, UsageError
+
+if TYPE_CHECKING:
+    from planner.apply.engine import StopFlag
 
 DEFAULT_WAIT = 300.0
 
@@ -48,8 +54,15 @@ class Printer:
             took = time.monotonic() - self.started.get(entry.seq, time.monotonic())
             note = f" ({entry.note})" if entry.note and entry.action != "restore" else ""
             click.echo(f"{head} {self._style(done, 'green')} after {took:.0f}s{note}")
+            for warning in entry.warnings:
+                click.echo(f"{head} {self._style(warning, 'yellow')}")
         elif event == "failed":
             click.echo(f"{head} {self._style('Failed', 'red')}: {entry.error}")
+        elif event == "unknown":
+            click.echo(
+                f"{head} {self._style('Outcome unknown', 'red')}: {entry.error} "
+                "(rollback reads the object to decide)"
+            )
         elif event == "skipped":
             click.echo(f"{head} {self._style('Skipped', 'yellow')}: {entry.note}")
         elif event == "blocked":
@@ -66,17 +79,65 @@ def _confirm(question: str, what: str) -> None:
         sys.exit(EXIT_ERROR)
 
 
-def _summary(result: Any, journal: Path) -> None:
+@contextlib.contextmanager
+def graceful_stop() -> Iterator[StopFlag]:
+    """SIGINT/SIGTERM (what CI sends on cancel) finish the running step, write the journal's
+    final state and release the lock; a second signal stops at once (the journal then says
+    which step was ``started``)."""
+    from planner.apply.engine import StopFlag
+
+    flag = StopFlag()
+
+    def handler(signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if flag.requested:
+            raise KeyboardInterrupt
+        flag.requested = name
+        click.echo(
+            f"\n{name} received: finishing the current step, then stopping "
+            "(send it again to stop at once).",
+            err=True,
+        )
+
+    caught = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, handler) for s in caught}
+    try:
+        yield flag
+    except KeyboardInterrupt:
+        where = f" Journal: {flag.journal}" if flag.journal else ""
+        click.echo(f"\nStopped at once; a step may be half-done.{where}", err=True)
+        sys.exit(EXIT_ERROR)
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def _summary(result: Any, journal: Path, stop: StopFlag | None = None) -> None:
     counts = (
         f"Resources: {result.added} added, {result.changed} changed, {result.destroyed} destroyed."
     )
-    if result.ok:
+    if result.not_started:
+        why = stop.requested if stop is not None and stop.requested else "a stop request"
+        click.echo(
+            f"\nApply interrupted by {why}! {counts} {result.not_started} change(s) not "
+            "started (`wbplan plan` shows what is left)."
+        )
+    elif result.ok:
         click.echo(f"\nApply complete! {counts}")
-    else:
+    elif result.failed or result.skipped or result.unknown:
+        unknown = (
+            f" {result.unknown} with an unknown outcome (the reply was lost)"
+            if result.unknown
+            else ""
+        )
         click.echo(
             f"\nApply failed! {counts} {result.failed} failed, {result.skipped} skipped "
-            "(their prerequisites failed)."
+            f"(their prerequisites failed).{unknown}"
         )
+    else:
+        click.echo(f"\nApply complete, with warnings! {counts}")
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}")
     if result.manual or result.blocked:
         click.echo(
             f"{result.manual} manual step(s) to do by hand; {result.blocked} change(s) blocked "
@@ -216,10 +277,20 @@ def apply(
         # Read only what the plan needs: a tenant credential in the environment must not make
         # an LDAP-only plan look stale (its tenant was never observed).
         sources = _only(sources, *needed_sources(plan))
-        with locks.held(lock_dir, plan.lineage.forest, plan.lineage.tenant_id, "apply") as held:
+        with (
+            locks.held(lock_dir, plan.lineage.forest, plan.lineage.tenant_id, "apply") as held,
+            graceful_stop() as stop,
+        ):
             state = observe_live(policy, sources)
             run = execute_plan(
-                plan, policy, sources, state, held, journal_dir=journal_dir, progress=printer
+                plan,
+                policy,
+                sources,
+                state,
+                held,
+                journal_dir=journal_dir,
+                progress=printer,
+                stop=stop,
             )
     else:
         loaded = single_policy(policy_paths, live=True)
@@ -242,10 +313,18 @@ def apply(
                 # Time passed at the prompt: the world must still be what was shown
                 # (execute_plan refuses the plan as stale against this fresh observation).
                 state = observe_live(policy, sources)
-            run = execute_plan(
-                plan, policy, sources, state, held, journal_dir=journal_dir, progress=printer
-            )
-    _summary(run.result, run.journal)
+            with graceful_stop() as stop:
+                run = execute_plan(
+                    plan,
+                    policy,
+                    sources,
+                    state,
+                    held,
+                    journal_dir=journal_dir,
+                    progress=printer,
+                    stop=stop,
+                )
+    _summary(run.result, run.journal, stop)
     failed = not run.result.ok
     if wait is not None and not failed:
         failed = not _wait(policy, sources, wait, wait_interval)
@@ -407,10 +486,15 @@ def rollback(
     lock_dir: Path,
     **opts: Any,
 ) -> None:
-    """Restore every before-image an apply journal recorded, newest first.
+    """Undo what an apply journal recorded, newest first, deciding each step from the object
+    as it is now.
 
-    Each object must still look exactly as apply left it; otherwise rollback stops before
-    touching it and says what differs. Rollback writes a journal of its own.
+    An ACE apply added is removed (and nothing else); a DACL still exactly as apply left it
+    gets its before-image back byte for byte. Objects apply created are deleted if they are
+    still the ones it created, unchanged and empty; values are restored if still as apply set
+    them. A step that cannot be proven safe is refused, the others go on, and every refusal is
+    reported (exit 1). A journal edited to point elsewhere is refused as a whole. Rollback
+    writes a journal of its own.
 
     \b
     Example:
@@ -437,7 +521,7 @@ def rollback(
         )
     forest = str(doc.lineage.get("forest", ""))
     tenant = str(doc.lineage.get("tenant_id", ""))
-    with locks.held(lock_dir, forest, tenant, "rollback") as held:
+    with locks.held(lock_dir, forest, tenant, "rollback") as held, graceful_stop() as stop:
         run = rollback_journal(
             doc,
             journal,
@@ -445,8 +529,16 @@ def rollback(
             held,
             journal_dir=journal_dir,
             progress=Printer(bool(ctx.obj.get("color"))),
+            stop=stop,
         )
     r = run.result
+    if r.not_started:
+        click.echo(
+            f"\nRollback interrupted by {stop.requested}! {r.restored} restored, {r.unchanged} "
+            f"already as before, {r.not_started} not started. Journal: {run.journal} "
+            f"(run `wbplan rollback {journal}` again to finish)"
+        )
+        sys.exit(EXIT_ERROR)
     click.echo(
         f"\nRollback complete! {r.restored} restored, {r.unchanged} already as before. Journal: {run.journal}"
     )
