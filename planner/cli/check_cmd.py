@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from planner.cli.app import cli, graph_options, ldap_options, policy_option, snapshot_options
+from planner.cli.refresh_cmd import progress_options
 from planner.errors import EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK
 
 REPORT_FORMATS = ["text", "json", "junit", "sarif", "markdown", "html"]
@@ -190,6 +191,7 @@ def exit_code(report: Any) -> int:
     help="SARIF only. Folder the policy's URI is relative to (uriBaseId %SRCROOT%). "
     "Default: the git top level of the policy file's folder, else the current directory.",
 )
+@progress_options
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -208,7 +210,8 @@ def check(
     With no --policy, inside a wbplan checkout only, checks its policies/example.yaml against
     state/example.json (offline); --example does that from any folder with the bundled copies.
     Waived and unknown findings never fail the check. WBPLAN_TODAY=YYYY-MM-DD pins the date
-    waivers expire against.
+    waivers expire against. Live reads show their progress on stderr when it is a terminal
+    (--progress: also when not; --quiet: never).
 
     \b
     Examples:
@@ -247,7 +250,8 @@ def check(
     text = render_report(report, fmt, color, sarif_waived=sarif_waived, sarif_location=location)
     if fmt == "text":
         text = with_note(text, found.note())
-    emit(text, output)
-    if output is not None or fmt != "text":  # the verdict on stderr, where CI logs show it
+    quiet = bool(opts.get("quiet"))
+    emit(text, output, quiet=quiet)
+    if not quiet and (output is not None or fmt != "text"):  # the verdict on stderr, for CI logs
         click.echo(summary_line(report), err=True)
     sys.exit(exit_code(report))

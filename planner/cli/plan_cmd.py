@@ -19,7 +19,13 @@ from planner.cli.app import (
     policy_option,
     snapshot_options,
 )
-from planner.cli.refresh_cmd import live_sources, single_policy, wants_live
+from planner.cli.refresh_cmd import (
+    live_sources,
+    progress_for,
+    progress_options,
+    single_policy,
+    wants_live,
+)
 from planner.errors import EXIT_CHANGES, EXIT_OK, StateFileError, UsageError
 
 PLAN_FORMATS = ["text", "json", "markdown"]
@@ -113,6 +119,7 @@ def observe(loaded: Any, state_file: Path | None, example: bool, opts: dict[str,
     from planner.cli.app import example_paths
     from planner.observe.live import observe_live
     from planner.observe.snapshot import load_state
+    from planner.progress import showing
 
     limit = opts.get("max_state_age")
     tenant_file: Path | None = opts.get("state_tenant")
@@ -130,7 +137,8 @@ def observe(loaded: Any, state_file: Path | None, example: bool, opts: dict[str,
     if sources.ldap is not None or sources.graph is not None:
         if example:  # resolve_policy_paths refuses this first; never the example against live
             raise UsageError("the example policy is never read against a live directory")
-        return Observed(observe_live(loaded.policy, sources), "live")
+        with showing(progress_for(opts)):
+            return Observed(observe_live(loaded.policy, sources), "live")
     if not example:
         raise UsageError(
             "no observed state: pass --state FILE (a snapshot) or --ldap-url and Graph credentials to read live",
@@ -155,6 +163,7 @@ def _with_tenant_snapshot(
     from planner.model.state import Source
     from planner.observe.live import LiveSources, observe_live
     from planner.observe.snapshot import load_state
+    from planner.progress import showing
 
     if opts.get("graph_url"):
         raise UsageError(
@@ -177,7 +186,8 @@ def _with_tenant_snapshot(
         snapshots.append((str(state_file), ad_state.observed_at))
         ad_label, ad_live = str(state_file), False
     elif sources.ldap is not None:
-        ad_state = observe_live(loaded.policy, LiveSources(ldap=sources.ldap))
+        with showing(progress_for(opts)):
+            ad_state = observe_live(loaded.policy, LiveSources(ldap=sources.ldap))
         ad_label, ad_live = "live AD", True
     else:
         raise UsageError(
@@ -302,8 +312,8 @@ def apply_advice(out: Path, plan: Any, found: Observed) -> str:
     )
 
 
-def emit(text: str, output: Path | None) -> None:
-    """Print, or write to --output."""
+def emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
+    """Print, or write to --output (saying so on stderr unless ``quiet``)."""
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -316,7 +326,8 @@ def emit(text: str, output: Path | None) -> None:
                 f"cannot write {output}: {exc.strerror or exc}",
                 hint="choose a writable path for -o/--output",
             ) from exc
-        click.echo(f"Wrote {output}.", err=True)
+        if not quiet:
+            click.echo(f"Wrote {output}.", err=True)
 
 
 @cli.command()
@@ -349,6 +360,7 @@ def emit(text: str, output: Path | None) -> None:
     is_flag=True,
     help="Exit 0 no changes, 1 error, 2 changes (manual steps count; unknowns alone do not).",
 )
+@progress_options
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -379,7 +391,8 @@ def plan(
     loaded, result, found = compute_plan_observed(policy_paths, state_file, opts)
     doc = plan_document(result)
     text = render(doc, fmt, bool(ctx.obj.get("color")) and output is None)
-    emit(with_note(text, found.note()) if fmt == "text" else text, output)
+    quiet = bool(opts.get("quiet"))
+    emit(with_note(text, found.note()) if fmt == "text" else text, output, quiet=quiet)
     if out is not None:
         save_plan(
             result,
@@ -388,7 +401,8 @@ def plan(
             observation=observation_of(found.state, found.label),
             dacls=ace_target_dacls(result, found.state),
         )
-        click.echo(apply_advice(out, result, found), err=True)
+        if not quiet:
+            click.echo(apply_advice(out, result, found), err=True)
     if detailed_exitcode:
         sys.exit(EXIT_CHANGES if has_changes(result) else EXIT_OK)
 
@@ -437,6 +451,7 @@ def show(ctx: click.Context, /, plan_file: Path, fmt: str, output: Path | None) 
     type=click.Path(path_type=Path),
     help="Write the graph to a file instead of stdout.",
 )
+@progress_options
 def graph(
     plan_file: Path | None,
     policy_paths: tuple[Path, ...],
@@ -466,4 +481,8 @@ def graph(
     else:
         _loaded, result = compute_plan(policy_paths, state_file, opts)
     doc = plan_document(result)
-    emit(render_mermaid(doc) if fmt == "mermaid" else render_dot(doc), output)
+    emit(
+        render_mermaid(doc) if fmt == "mermaid" else render_dot(doc),
+        output,
+        quiet=bool(opts.get("quiet")),
+    )

@@ -7,8 +7,9 @@ apply into ``LiveSources``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -20,6 +21,8 @@ from planner.cli.app import (
     load_valid_policies,
 )
 from planner.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 GRAPH_CREDENTIAL_ENV = ("WBPLAN_GRAPH_TOKEN", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
 
@@ -69,6 +72,34 @@ def live_sources(opts: dict[str, Any]) -> Any:
     return LiveSources(ldap=ldap, graph=graph)
 
 
+def progress_options(f: F) -> F:
+    """``--quiet`` and ``--progress``, for commands that may read live (refresh, plan, check,
+    graph)."""
+    f = click.option(
+        "--progress",
+        "show_progress",
+        is_flag=True,
+        help="Show the progress of live reads on stderr even when it is not a terminal (plain "
+        "lines, e.g. for a CI log). On a terminal it is shown anyway.",
+    )(f)
+    return click.option(
+        "--quiet",
+        is_flag=True,
+        help="Nothing informational on stderr: no progress, no 'Wrote FILE' or advice lines "
+        "(errors and warnings still print).",
+    )(f)
+
+
+def progress_for(opts: dict[str, Any]) -> Any:
+    """The progress display the parsed options ask for (``planner.progress.for_stderr``):
+    none with --quiet, else on stderr when it is a terminal or with --progress."""
+    from planner.progress import for_stderr
+
+    if opts.get("quiet") and opts.get("show_progress"):
+        raise UsageError("--quiet and --progress exclude each other", hint="drop one of them")
+    return for_stderr(quiet=bool(opts.get("quiet")), force=bool(opts.get("show_progress")))
+
+
 def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool = False) -> Any:
     """The one valid policy a command works on (``example``/``live``: see
     :func:`planner.cli.app.resolve_policy_paths`)."""
@@ -99,6 +130,7 @@ def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool 
     type=click.Path(path_type=Path),
     help="Snapshot file to write. Default: state/<metadata.name>.json",
 )
+@progress_options
 def refresh(
     policy_paths: tuple[Path, ...], out: Path | None, tenant_only: bool, **opts: Any
 ) -> None:
@@ -109,7 +141,9 @@ def refresh(
     azure-cli or device-code. Microsoft serves the directory-sync features
     (/directory/onPremisesSynchronization) to a signed-in Global Administrator only (delegated;
     application permissions are not supported), so a CI service principal cannot read them: an
-    administrator writes a tenant-only snapshot, and CI plans with --state-tenant FILE.
+    administrator writes a tenant-only snapshot, and CI plans with --state-tenant FILE. The
+    progress of the read shows on stderr when it is a terminal (--progress: also when not;
+    --quiet: never).
 
     \b
     Examples:
@@ -138,7 +172,10 @@ def refresh(
             "nothing to read: neither --ldap-url nor a Graph endpoint/credential was given",
             hint="pass --ldap-url ldaps://DC and/or set WBPLAN_GRAPH_TOKEN or AZURE_* credentials",
         )
-    state = observe_live(loaded.policy, LiveSources(ldap=sources.ldap, graph=sources.graph))
+    progress = progress_for(opts)
+    state = observe_live(
+        loaded.policy, LiveSources(ldap=sources.ldap, graph=sources.graph), progress
+    )
     name = loaded.policy.metadata.name
     target = out or Path("state") / (f"{name}.tenant.json" if tenant_only else f"{name}.json")
     save_state(state, target)

@@ -51,6 +51,7 @@ from planner.observe.ad_scan import DaclTable, scan_devices, scan_groups, scan_s
 from planner.observe.ad_schema import read_schema
 from planner.observe.ldapconn import LdapSession
 from planner.observe.sd import guid_from_bytes, sid_from_bytes
+from planner.progress import NO_PROGRESS, Progress
 
 ROOT_DSE_ATTRIBUTES = (
     "defaultNamingContext",
@@ -174,17 +175,21 @@ def _scope_roots(configured: Sequence[str], domains: Sequence[Domain]) -> list[s
     return list(configured) if configured else [d.dn for d in domains]
 
 
-def observe_ad(session: LdapSession, policy: Policy) -> AdState:
-    """Read the forest behind ``session`` as far as ``policy`` needs (see module docstring)."""
+def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PROGRESS) -> AdState:
+    """Read the forest behind ``session`` as far as ``policy`` needs (see module docstring);
+    each phase is reported to ``progress`` (display only)."""
     reader = AdReader(session)
+    progress.phase("Reading AD: rootDSE and domains")
     root_dse = read_root_dse(session)
     forest = dns_name_of(root_dse.root_domain_naming_context) or policy.forest
     objects: dict[str, AdObject] = {}
     domains, forest_guid = _read_domains(reader, root_dse, objects)
+    progress.phase("Reading AD: schema")
     schema = read_schema(
         reader, root_dse.schema_naming_context, root_dse.configuration_naming_context
     )
     wb = policy.writeback
+    progress.phase("Reading AD: the objects the policy names")
 
     # Scope root → the object classes its features act on (merged when both use one root).
     scope_classes: dict[str, tuple[str, list[str]]] = {}
@@ -211,7 +216,7 @@ def observe_ad(session: LdapSession, policy: Policy) -> AdState:
         drs_dns, location = _read_device_tree(reader, policy, root_dse, forest, schema, objects)
         located = objects.get(dn_key(location))
         if located is not None and located.exists and schema.classes.get("msDS-Device"):
-            devices = scan_devices(reader, location)
+            devices = scan_devices(reader, location, progress)
     if wb.hybrid_join is not None:
         config = root_dse.configuration_naming_context
         add_object(objects, reader.read_object(drs_configuration_dn(config)))
@@ -219,12 +224,14 @@ def observe_ad(session: LdapSession, policy: Policy) -> AdState:
 
     groups = []
     if wb.group is not None and wb.group.container:
+        progress.phase(f"Reading AD: group writeback OU {wb.group.container}")
         group_ou = reader.read_object(wb.group.container)
         add_object(objects, group_ou)
         if group_ou is not None and group_ou.exists:
-            found = scan_groups(reader, wb.group.container)
+            found = scan_groups(reader, wb.group.container, progress)
             groups = [found] if found is not None else []
 
+    progress.phase("Reading AD: the connector account")
     connector = read_connector(reader, policy.connector.account, domains)
     well_known: dict[str, str | None] = {}
     if wb.ngc_keys is not None:
@@ -253,7 +260,7 @@ def observe_ad(session: LdapSession, policy: Policy) -> AdState:
         obj = objects.get(dn_key(root))
         if obj is not None and obj.exists:
             classes = tuple(dict.fromkeys(scope_classes[dn_key(root)][1]))
-            scan = scan_scope(reader, root, table, classes)
+            scan = scan_scope(reader, root, table, classes, progress)
             if scan is not None:
                 scopes.append(scan)
 

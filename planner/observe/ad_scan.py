@@ -27,6 +27,7 @@ from planner.model.state import (
 from planner.observe.ad_common import NO_ATTRIBUTES, AdReader, object_address
 from planner.observe.ldapconn import Entry
 from planner.observe.sd import SecurityDescriptorError, guid_from_bytes, parse_descriptor
+from planner.progress import NO_PROGRESS, Progress, counted
 
 GROUPS_LISTED = 20
 # objectCategory (not objectClass) so that subclasses such as groupPolicyContainer, which hold
@@ -122,20 +123,32 @@ def scan_scope(
     root: str,
     table: DaclTable,
     classes: Sequence[str] = ("user", "inetOrgPerson"),
+    progress: Progress = NO_PROGRESS,
 ) -> ScopeScan | None:
     """Every container and every object of ``classes`` under ``root`` (the root excluded: it
     is read as an object of its own), with their DACLs; None when the scan failed (an
-    ``Unread`` entry names ``ad.scope[root]``)."""
+    ``Unread`` entry names ``ad.scope[root]``). ``progress`` gets the running count of
+    entries read (both searches) and of LDAP pages."""
     root_key = dn_key(root)
     containers: list[ScopedObject] = []
     objects: list[ScopedObject] = []
     ous = 0
     root_seen = False
     wanted = {c.lower() for c in classes}
+    session = reader.session
+    first_request = session.requests
+    progress.phase(f"Reading AD: scope {root}", "objects")
+
+    def pages() -> int:
+        return session.requests - first_request
+
+    read = 0
     with reader.section(f"ad.scope[{root}]"):
         for entry in reader.session.search(
             root, CONTAINERS_FILTER, ("objectClass", "nTSecurityDescriptor"), security=True
         ):
+            read += 1
+            progress.update(read, pages())
             if not root_seen and dn_key(entry.dn) == root_key:
                 root_seen = True  # one DN normalisation per entry until the root went by
                 continue
@@ -149,6 +162,8 @@ def scan_scope(
         for entry in reader.session.search(
             root, _filter_for(classes), SCAN_ATTRIBUTES, security=True
         ):
+            read += 1
+            progress.update(read, pages())
             cls = _most_specific(entry)
             if cls.lower() not in wanted:
                 continue
@@ -174,10 +189,16 @@ def scan_scope(
     return None
 
 
-def scan_groups(reader: AdReader, container: str) -> GroupsInContainer | None:
+def scan_groups(
+    reader: AdReader, container: str, progress: Progress = NO_PROGRESS
+) -> GroupsInContainer | None:
     """Count of the groups under the writeback OU and the first few DNs (sorted)."""
+    session = reader.session
+    first_request = session.requests
+    progress.phase(f"Reading AD: groups under {container}", "groups")
     with reader.section(f"ad.groups[{container}]"):
-        dns = [e.dn for e in reader.session.search(container, "(objectClass=group)", NO_ATTRIBUTES)]
+        found = session.search(container, "(objectClass=group)", NO_ATTRIBUTES)
+        dns = [e.dn for e in counted(found, progress, lambda: session.requests - first_request)]
         dns.sort(key=dn_key)
         return GroupsInContainer(
             container=container, count=len(dns), first=tuple(dns[:GROUPS_LISTED])
@@ -185,14 +206,20 @@ def scan_groups(reader: AdReader, container: str) -> GroupsInContainer | None:
     return None
 
 
-def scan_devices(reader: AdReader, location: str) -> AdDevices | None:
+def scan_devices(
+    reader: AdReader, location: str, progress: Progress = NO_PROGRESS
+) -> AdDevices | None:
     """msDS-Device objects directly under the device location (their only possible parent)."""
+    session = reader.session
+    first_request = session.requests
+    progress.phase(f"Reading AD: devices under {location}", "devices")
     with reader.section(f"ad.devices[{location}]"):
         ids: list[str] = []
         count = 0
-        for entry in reader.session.search(
+        found = session.search(
             location, "(objectClass=msDS-Device)", ["msDS-DeviceID"], scope="one"
-        ):
+        )
+        for entry in counted(found, progress, lambda: session.requests - first_request):
             count += 1
             for raw in entry.raw("msDS-DeviceID"):
                 ids.append(_device_id(raw))

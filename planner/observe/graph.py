@@ -35,6 +35,7 @@ from planner.model.state import (
     TenantState,
     Unread,
 )
+from planner.progress import NO_PROGRESS, Progress, counted
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +56,28 @@ VERIFY_AT = {
     "tenant.domains": f"{_ADMIN} → Settings → Domain names",
 }
 
+PHASES = {
+    "tenant.organization": "organization",
+    "tenant.licences": "licences (subscribedSkus)",
+    "tenant.sync": "directory synchronisation features",
+    "tenant.setting[Group.Unified]": "the Group.Unified setting",
+    "tenant.domains": "domains",
+}
+"""What the progress display says while a section is read."""
+
 T = TypeVar("T")
 
 
-def observe_tenant(client: GraphClient, policy: Policy) -> TenantState:
-    """Read every tenant section the policy needs (see the module docstring)."""
+def observe_tenant(
+    client: GraphClient, policy: Policy, progress: Progress = NO_PROGRESS
+) -> TenantState:
+    """Read every tenant section the policy needs (see the module docstring); each section is
+    reported to ``progress`` (display only)."""
     unread: list[Unread] = []
 
     def section(what: str, read: Callable[[], T]) -> T | None:
+        if what != "tenant.devices":  # read_devices reports its own, counted phase
+            progress.phase(f"Reading tenant: {PHASES.get(what, what)}")
         try:
             return read()
         except GraphForbiddenError as exc:
@@ -93,7 +108,7 @@ def observe_tenant(client: GraphClient, policy: Policy) -> TenantState:
         group_unified = section("tenant.setting[Group.Unified]", lambda: read_group_unified(client))
     devices = None
     if policy.writeback.device is not None:
-        devices = section("tenant.devices", lambda: read_devices(client))
+        devices = section("tenant.devices", lambda: read_devices(client, progress))
     domains = section("tenant.domains", lambda: read_domains(client))
 
     tenant_id = (
@@ -209,8 +224,15 @@ def find_group_unified(client: GraphClient) -> dict[str, Any] | None:
     return None
 
 
-def read_devices(client: GraphClient) -> TenantDevices:
+def read_devices(client: GraphClient, progress: Progress = NO_PROGRESS) -> TenantDevices:
     """``GET /devices`` (paged, minimal ``$select``) with counts by ``trustType``."""
+    first_request = client.requests
+    progress.phase("Reading tenant: devices", "devices")
+    found = counted(
+        client.get_all("/devices", {"$select": DEVICE_SELECT, "$top": DEVICE_PAGE_SIZE}),
+        progress,
+        lambda: client.requests - first_request,
+    )
     items = tuple(
         TenantDevice(
             device_id=str(d.get("deviceId", "")).lower(),
@@ -218,7 +240,7 @@ def read_devices(client: GraphClient) -> TenantDevices:
             trust_type=_opt_str(d.get("trustType")),
             account_enabled=_opt_bool(d.get("accountEnabled")),
         )
-        for d in client.get_all("/devices", {"$select": DEVICE_SELECT, "$top": DEVICE_PAGE_SIZE})
+        for d in found
     )
     counts = Counter(d.trust_type or "unknown" for d in items)
     return TenantDevices(counts_by_trust_type=dict(sorted(counts.items())), items=items)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from planner import __version__
 from planner.model.policy import Policy
 from planner.model.state import ObservedState, Source
+from planner.progress import Progress, active
 
 if TYPE_CHECKING:  # the LDAP and Graph stacks load only when something is read live
     from planner.graphapi.client import GraphOptions
@@ -32,27 +33,37 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def observe_live(policy: Policy, sources: LiveSources) -> ObservedState:
-    """Observe everything the policy needs from the configured sources."""
+def observe_live(
+    policy: Policy, sources: LiveSources, progress: Progress | None = None
+) -> ObservedState:
+    """Observe everything the policy needs from the configured sources, reporting each phase
+    to ``progress`` (default: the display a command made active with
+    ``planner.progress.showing``, else none); the result does not depend on it."""
     from planner.graphapi.auth import make_token_provider
     from planner.graphapi.client import GraphClient
     from planner.observe.ad import observe_ad
     from planner.observe.graph import observe_tenant
     from planner.observe.ldapconn import connect
 
+    if progress is None:
+        progress = active()
     ad = tenant = None
-    if sources.ldap is not None:
-        session = connect(sources.ldap)
-        try:
-            ad = observe_ad(session, policy)
-        finally:
-            session.close()
-    if sources.graph is not None:
-        client = GraphClient(sources.graph, make_token_provider(sources.graph))
-        try:
-            tenant = observe_tenant(client, policy)
-        finally:
-            client.close()
+    try:
+        if sources.ldap is not None:
+            progress.phase(f"Connecting to AD: {sources.ldap.url}")
+            session = connect(sources.ldap)
+            try:
+                ad = observe_ad(session, policy, progress)
+            finally:
+                session.close()
+        if sources.graph is not None:
+            client = GraphClient(sources.graph, make_token_provider(sources.graph))
+            try:
+                tenant = observe_tenant(client, policy, progress)
+            finally:
+                client.close()
+    finally:
+        progress.close()
     return ObservedState(
         wbplan_version=__version__,
         observed_at=now_iso(),
