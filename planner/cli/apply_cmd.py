@@ -7,6 +7,7 @@ The runs themselves are :mod:`planner.apply.run`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import signal
 import sys
 import time
@@ -177,7 +178,17 @@ def _print_tenant_instructions(plan: Any) -> None:
     type=click.Path(path_type=Path),
     default=Path("state/locks"),
     show_default=True,
-    help="Where the per forest/tenant lock lives (share it between the machines that apply).",
+    help="Where the lock file lives for a run without an LDAP connection (tenant-only plans). "
+    "With --ldap-url the lock is an object in AD under CN=Program Data (one lock for every "
+    "runner on the forest).",
+)
+@click.option(
+    "--lock-ttl",
+    type=click.FloatRange(min=60),
+    default=7200.0,
+    show_default=True,
+    help="Seconds after which the AD lock counts as expired (reported, never taken silently: "
+    "break it with `wbplan force-unlock ID`).",
 )
 @click.option(
     "--wait",
@@ -211,6 +222,7 @@ def apply(
     auto_approve: bool,
     journal_dir: Path,
     lock_dir: Path,
+    lock_ttl: float,
     wait: float | None,
     wait_interval: float,
     emit: str | None,
@@ -239,7 +251,7 @@ def apply(
       wbplan apply plan.wbplan --ldap-url ldaps://dc1.contoso.com --wait=600
       wbplan apply plan.wbplan --emit powershell -o prep.ps1     # offline, from the file alone
     """
-    from planner.apply import lock as locks
+    from planner.apply.locking import run_lock
     from planner.apply.run import execute_plan
     from planner.apply.stale import check_sources, needed_sources
     from planner.cli.plan_cmd import render
@@ -249,6 +261,7 @@ def apply(
     if (emit is None) != (output is None):
         raise UsageError("--emit and -o/--output go together", hint="e.g. --emit ldif -o prep.ldif")
     color = bool(ctx.obj.get("color"))
+    ttl = dt.timedelta(seconds=lock_ttl)
     # A missing, tampered or outdated plan file is refused before anything else is considered.
     saved = load_plan_file(plan_file) if plan_file is not None else None
     sources = live_sources(opts)
@@ -278,7 +291,9 @@ def apply(
         # an LDAP-only plan look stale (its tenant was never observed).
         sources = _only(sources, *needed_sources(plan))
         with (
-            locks.held(lock_dir, plan.lineage.forest, plan.lineage.tenant_id, "apply") as held,
+            run_lock(
+                sources, lock_dir, plan.lineage.forest, plan.lineage.tenant_id, "apply", ttl=ttl
+            ) as held,
             graceful_stop() as stop,
         ):
             state = observe_live(policy, sources)
@@ -295,7 +310,7 @@ def apply(
     else:
         loaded = single_policy(policy_paths, live=True)
         policy = loaded.policy
-        with locks.held(lock_dir, policy.forest, policy.tenant.id, "apply") as held:
+        with run_lock(sources, lock_dir, policy.forest, policy.tenant.id, "apply", ttl=ttl) as held:
             plan, state = _plan_now(loaded, sources)
             if emit is not None:
                 assert output is not None
@@ -474,7 +489,12 @@ def _wait(policy: Any, sources: Any, timeout: float, interval: float) -> bool:
     show_default=True,
 )
 @click.option(
-    "--lock-dir", type=click.Path(path_type=Path), default=Path("state/locks"), show_default=True
+    "--lock-dir",
+    type=click.Path(path_type=Path),
+    default=Path("state/locks"),
+    show_default=True,
+    help="Where the lock file lives for a rollback without an LDAP connection; with --ldap-url "
+    "the lock is the object in AD that apply uses.",
 )
 @click.pass_context
 def rollback(
@@ -500,8 +520,8 @@ def rollback(
     Example:
       wbplan rollback state/journal/20261122T180000Z.json --ldap-url ldaps://dc1.contoso.com
     """
-    from planner.apply import lock as locks
     from planner.apply.journal import load_journal
+    from planner.apply.locking import run_lock
     from planner.apply.rollback import restorable
     from planner.apply.run import rollback_journal
 
@@ -521,7 +541,7 @@ def rollback(
         )
     forest = str(doc.lineage.get("forest", ""))
     tenant = str(doc.lineage.get("tenant_id", ""))
-    with locks.held(lock_dir, forest, tenant, "rollback") as held, graceful_stop() as stop:
+    with run_lock(sources, lock_dir, forest, tenant, "rollback") as held, graceful_stop() as stop:
         run = rollback_journal(
             doc,
             journal,
@@ -546,19 +566,23 @@ def rollback(
 
 @cli.command("force-unlock")
 @click.argument("lock_id")
+@ldap_options
 @click.option(
     "--lock-dir", type=click.Path(path_type=Path), default=Path("state/locks"), show_default=True
 )
-def force_unlock(lock_id: str, lock_dir: Path) -> None:
+def force_unlock(lock_id: str, lock_dir: Path, **opts: Any) -> None:
     """Break a lock left behind by a crashed apply (needs the lock's exact id).
+
+    With --ldap-url it breaks the lock object in AD (what apply and rollback with an LDAP
+    connection take); without, the lock file under --lock-dir.
 
     \b
     Example:
-      wbplan force-unlock 3f2c9a4e-8b1d-4c2e-9f6a-1d2b3c4d5e6f
+      wbplan force-unlock 3f2c9a4e-8b1d-4c2e-9f6a-1d2b3c4d5e6f --ldap-url ldaps://dc1.contoso.com
     """
-    from planner.apply.lock import force_unlock as breaker
+    from planner.apply.locking import force_unlock as breaker
 
-    info = breaker(lock_dir, lock_id)
+    info = breaker(live_sources(opts), lock_dir, lock_id)
     click.echo(
         f"Lock {info.lock_id} ({info.operation} by {info.who}, pid {info.pid}, since {info.since}) "
         f"on {info.forest} / {info.tenant_id} was removed."
