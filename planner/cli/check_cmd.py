@@ -15,6 +15,7 @@ git top level of the policy file's folder, else the working directory); see
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -106,9 +107,11 @@ def render_report(
     *,
     sarif_waived: str = "omit",
     sarif_location: dict[str, str] | None = None,
+    stale_after: dt.timedelta | None = None,
 ) -> str:
     """Render a report in ``fmt``. ``sarif_waived`` and ``sarif_location`` (the policy's SARIF
-    ``artifactLocation``) apply to ``sarif`` only."""
+    ``artifactLocation``) apply to ``sarif`` only; ``stale_after`` (the age past which the
+    observed state is flagged; default a day) to ``html`` only."""
     if fmt == "json":
         from planner.render.report_json import render_json
 
@@ -132,7 +135,9 @@ def render_report(
     if fmt == "html":
         from planner.render.report_html import render_html
 
-        return render_html(report)
+        if stale_after is None:
+            return render_html(report)
+        return render_html(report, stale_after=stale_after)
     from planner.render.report_text import render_text
 
     return render_text(report, color=color)
@@ -210,8 +215,9 @@ def check(
     With no --policy, inside a wbplan checkout only, checks its policies/example.yaml against
     state/example.json (offline); --example does that from any folder with the bundled copies.
     Waived and unknown findings never fail the check. WBPLAN_TODAY=YYYY-MM-DD pins the date
-    waivers expire against. Live reads show their progress on stderr when it is a terminal
-    (--progress: also when not; --quiet: never).
+    waivers expire against. The HTML report flags a snapshot observed more than a day before
+    the check (with --max-state-age, more than that limit). Live reads show their progress on
+    stderr when it is a terminal (--progress: also when not; --quiet: never).
 
     \b
     Examples:
@@ -247,7 +253,15 @@ def check(
         from planner.render.report_sarif import artifact_location
 
         location = artifact_location(loaded.path, source_root(loaded.path, sarif_root))
-    text = render_report(report, fmt, color, sarif_waived=sarif_waived, sarif_location=location)
+    limit = opts.get("max_state_age")  # (text, timedelta): also the HTML report's stale flag
+    text = render_report(
+        report,
+        fmt,
+        color,
+        sarif_waived=sarif_waived,
+        sarif_location=location,
+        stale_after=limit[1] if limit else None,
+    )
     if fmt == "text":
         text = with_note(text, found.note())
     quiet = bool(opts.get("quiet"))

@@ -8,6 +8,7 @@ the same check never group or count differently.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -37,6 +38,11 @@ STATUS_WORDS: dict[Status, str] = {
     "waived": "waived",
     "error": "errored",
 }
+
+STATE_STALE_AFTER = dt.timedelta(days=1)
+"""A report flags the observation it was checked against when it was made longer than this
+before the check (``check --max-state-age`` sets the threshold instead: older snapshots are then
+refused outright)."""
 
 VALUE_MAX = 240
 """Compact evidence longer than this is cut with an ellipsis in one-line renderings (the JSON
@@ -132,6 +138,43 @@ def verdict(report: Report) -> str:
     if report.fail_on == "should" and s.should_failed:
         reasons.append(f"{s.should_failed} SHOULD finding(s) failed (--fail-on should)")
     return "Not compliant: " + ("; ".join(reasons) or "see the findings") + "."
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def state_age(report: Report) -> dt.timedelta | None:
+    """How long before the check the observed state was read (``timestamp`` − ``observed_at``);
+    None when either time is missing or unreadable. With ``--state-tenant`` this is the age of
+    the older reading (the report's ``observed_at``)."""
+    observed, checked = _parse_time(report.observed_at), _parse_time(report.timestamp)
+    if observed is None or checked is None:
+        return None
+    return checked - observed
+
+
+def is_stale(report: Report, stale_after: dt.timedelta = STATE_STALE_AFTER) -> bool:
+    """The observation is older than ``stale_after`` at the time of the check."""
+    age = state_age(report)
+    return age is not None and age > stale_after
+
+
+def duration_text(delta: dt.timedelta) -> str:
+    """A duration in its two largest units, rounded down: ``3d 4h``, ``5h``, ``12m 5s``."""
+    seconds = max(0, int(delta.total_seconds()))
+    values = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        values.append((seconds // size, unit))
+        seconds %= size
+    first = next((i for i, (n, _u) in enumerate(values) if n), len(values) - 1)
+    return " ".join(f"{n}{u}" for n, u in values[first : first + 2] if n) or "0s"
 
 
 def waiver_text(waiver: WaiverRef) -> str:

@@ -1,30 +1,39 @@
 """The compliance report as one self-contained HTML page for people (auditors, reviewers).
 
 No external assets and no JavaScript: CSS is inline, evidence is folded with ``<details>``, so the
-file can be mailed, attached to a CI run or archived as it is. Top to bottom: the verdict and the
-context (policy, digest, observed state, forest, tenant, when); summary counts; a table of
-features; one section per feature (features with a failure first) whose findings are ordered
+file can be mailed, attached to a CI run or archived as it is. Top to bottom: the verdict
+(compliant or not, and why); a banner when the observed state is older than a threshold at the
+time of the check (a day, or ``check --max-state-age``); summary counts; a table of features;
+then the context (policy, digest, observed state and its age, forest, tenant, when); one section
+per feature (features with a failure first) whose findings are ordered
 failed, errored, unknown, waived — each with its rule, criticality, address, message,
 remediation, where to verify (unknown), the waiver's reason, approver and expiry (waived), and
-the evidence folded — and passes folded at the end; then the rule catalogue, folded.
+the evidence folded — and passes folded at the end; then the rule catalogue, folded. A print
+stylesheet (``@media print``) prints it on white with every folded block open, the status
+colours kept and no finding split across pages.
 
 Every value from the policy, the observed state or a rule is escaped (``html.escape``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 
 from planner.model.report import Finding, Report, RuleInfo, Status
 from planner.render.report_common import (
+    STATE_STALE_AFTER,
     STATUS_ORDER,
     by_feature,
     counts,
+    duration_text,
     evidence_json,
     feature_title,
+    is_stale,
     rule_confidence,
     rule_index,
     rule_sources,
+    state_age,
     summary_line,
     verdict,
 )
@@ -55,6 +64,13 @@ header.top { display: flex; justify-content: space-between; align-items: flex-st
 .verdict.ok { color: var(--pass); background: var(--pass-bg); border: 1px solid var(--pass); }
 .verdict.bad { color: var(--fail); background: var(--fail-bg); border: 1px solid var(--fail); }
 .subtitle { color: var(--muted); margin: 0 0 16px; }
+.stale { background: var(--waived-bg); border: 1px solid var(--waived); border-left: 5px solid
+  var(--waived); border-radius: 8px; padding: 10px 14px; margin: 0 0 16px; }
+.stale b { color: var(--waived); }
+.flag { font-size: 12px; font-weight: 700; text-transform: uppercase; color: var(--waived);
+  background: var(--waived-bg); border: 1px solid var(--waived); border-radius: 999px;
+  padding: 0 7px; margin-left: 6px; }
+h2.context { font-size: 15px; color: var(--muted); margin: 0 0 6px; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0 0 20px;
   background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 14px 18px; }
 dl.meta dt { color: var(--muted); }
@@ -117,6 +133,21 @@ footer { margin-top: 28px; color: var(--muted); font-size: 14px; border-top: 1px
   padding-top: 12px; }
 .na { color: var(--muted); font-size: 14px; }
 @media (max-width: 760px) { .cards { grid-template-columns: repeat(2, 1fr); } }
+@media print {
+  @page { margin: 14mm 12mm; }
+  body { background: #fff; font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  .verdict, .card, .badge, .crit, .flag, .stale, .box, article.finding, td.num.hot {
+    -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .cards { grid-template-columns: repeat(5, 1fr); }
+  .card, table, dl.meta, article.finding, details.passed { border-color: #d0d5dd; }
+  article.finding, .card, .stale, tr, dl.meta { break-inside: avoid; }
+  section.feature > header, h2 { break-after: avoid; }
+  pre { background: #fff; color: var(--ink); border: 1px solid #d0d5dd; }
+  details::details-content { content-visibility: visible; }
+  summary { cursor: auto; }
+  a { color: inherit; text-decoration: none; }
+}
 """
 
 
@@ -136,12 +167,41 @@ def _anchor(feature: str) -> str:
     return "feature-" + "".join(ch if ch.isalnum() else "-" for ch in feature)
 
 
-def _meta(report: Report) -> str:
+def _observed_at(report: Report, stale_after: dt.timedelta) -> str:
+    """``2026-11-22T18:00:00Z · 8d 18h before this check`` (and a STALE flag)."""
+    shown = _e(report.observed_at or "not recorded")
+    age = state_age(report)
+    if age is None:
+        return shown
+    if age.total_seconds() < 0:
+        return f"{shown} · after this check: check the clocks"
+    shown += f" · {duration_text(age)} before this check"
+    if is_stale(report, stale_after):
+        shown += f'<span class="flag">stale: older than {duration_text(stale_after)}</span>'
+    return shown
+
+
+def _stale_banner(report: Report, stale_after: dt.timedelta) -> str:
+    """The warning under the verdict when the observed state is older than ``stale_after``."""
+    age = state_age(report)
+    if age is None or not is_stale(report, stale_after):
+        return ""
+    return (
+        '<div class="stale" role="note"><b>Stale observation.</b> '
+        f"This check read a state observed {duration_text(age)} before it ran "
+        f"(<code>{_e(report.state_source)}</code>, observed {_e(report.observed_at)}), older "
+        f"than {duration_text(stale_after)}: the verdict describes the directory and tenant as "
+        "they were then. Write a fresh snapshot with <code>wbplan refresh</code> (or check "
+        "live) before relying on it.</div>"
+    )
+
+
+def _meta(report: Report, stale_after: dt.timedelta = STATE_STALE_AFTER) -> str:
     rows = [
         ("Policy", f"{_e(report.policy_name)} · <code>{_e(report.policy_file)}</code>"),
         ("Policy digest", f"<code>{_e(report.policy_digest)}</code>"),
         ("Observed state", f"<code>{_e(report.state_source)}</code>"),
-        ("Observed at", _e(report.observed_at or "not recorded")),
+        ("Observed at", _observed_at(report, stale_after)),
         ("Forest", f"<code>{_e(report.forest)}</code>"),
         ("Tenant", f"<code>{_e(report.tenant_id)}</code>"),
         ("Fails on", f"{_e(report.fail_on.upper())} rules"),
@@ -152,7 +212,7 @@ def _meta(report: Report) -> str:
         ),
     ]
     body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-    return f'<dl class="meta">{body}</dl>'
+    return f'<h2 class="context">About this check</h2><dl class="meta">{body}</dl>'
 
 
 def _cards(report: Report) -> str:
@@ -288,8 +348,9 @@ def _catalogue(report: Report) -> str:
     )
 
 
-def render_html(report: Report) -> str:
-    """The whole page, UTF-8, ending in a newline."""
+def render_html(report: Report, *, stale_after: dt.timedelta = STATE_STALE_AFTER) -> str:
+    """The whole page, UTF-8, ending in a newline. ``stale_after``: the age past which the
+    observed state is flagged (at the time of the check)."""
     rules = rule_index(report)
     groups = by_feature(report)
     ok = report.compliant
@@ -305,7 +366,8 @@ def render_html(report: Report) -> str:
         f'<p class="subtitle">{_e(verdict(report))}</p></div>'
         f'<div class="verdict {"ok" if ok else "bad"}">{"Compliant" if ok else "Not compliant"}</div>'
         "</header>"
-        f"{_meta(report)}{_cards(report)}{_feature_table(groups)}{sections}"
+        f"{_stale_banner(report, stale_after)}{_cards(report)}{_feature_table(groups)}"
+        f"{_meta(report, stale_after)}{sections}"
         f"<footer>{_catalogue(report)}<p>{_e(summary_line(report))}</p></footer>"
         "</main></body></html>\n"
     )

@@ -61,6 +61,10 @@ class PageReport:
     requests: list[str] = field(default_factory=list)
     png: bytes = b""
     height: int = 0
+    values: list[Any] = field(default_factory=list)
+    """What each ``evaluate`` expression returned, in order."""
+    pdf: bytes = b""
+    """The page printed to PDF (``Page.printToPDF``), when asked for."""
 
     def problems(self) -> list[str]:
         """Console errors and warnings, exceptions and browser log errors, one line each."""
@@ -154,8 +158,19 @@ def _high_pipe() -> tuple[int, int]:
     return high
 
 
-def render_page(page: Path, *, width: int = 1280) -> PageReport:
-    """Load ``page`` in headless Chromium; return what it reported and a full-page PNG."""
+def render_page(
+    page: Path,
+    *,
+    width: int = 1280,
+    media: str | None = None,
+    evaluate: tuple[str, ...] = (),
+    pdf: bool = False,
+) -> PageReport:
+    """Load ``page`` in headless Chromium; return what it reported and a full-page PNG.
+
+    ``media`` emulates a CSS media type (``print``) for the layout, the screenshot and
+    ``evaluate`` (JavaScript expressions run in the page after it loaded, their values returned
+    in ``PageReport.values``); ``pdf`` also prints the page to PDF."""
     binary = chromium_binary()
     assert binary is not None, "chromium is not installed (apt-get install chromium)"
     to_browser_r, to_browser_w = _high_pipe()
@@ -184,7 +199,7 @@ def render_page(page: Path, *, width: int = 1280) -> PageReport:
         os.close(from_browser_w)
         pipe = _Pipe(proc, to_browser_w, from_browser_r)
         try:
-            return _load(pipe, page, width)
+            return _load(pipe, page, width, media, evaluate, pdf)
         finally:
             with contextlib.suppress(RuntimeError, TimeoutError, OSError):
                 pipe.send("Browser.close")
@@ -197,7 +212,9 @@ def render_page(page: Path, *, width: int = 1280) -> PageReport:
             os.close(from_browser_r)
 
 
-def _load(pipe: _Pipe, page: Path, width: int) -> PageReport:
+def _load(
+    pipe: _Pipe, page: Path, width: int, media: str | None, evaluate: tuple[str, ...], pdf: bool
+) -> PageReport:
     target = pipe.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
@@ -207,6 +224,8 @@ def _load(pipe: _Pipe, page: Path, width: int) -> PageReport:
         {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
         session=session,
     )
+    if media is not None:
+        pipe.send("Emulation.setEmulatedMedia", {"media": media}, session=session)
     pipe.events.clear()
     pipe.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
     pipe.wait_for("Page.loadEventFired")
@@ -223,6 +242,16 @@ def _load(pipe: _Pipe, page: Path, width: int) -> PageReport:
         session=session,
     )
     report = PageReport(png=base64.b64decode(shot["data"]), height=height)
+    for expression in evaluate:
+        answer = pipe.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session
+        )
+        if "exceptionDetails" in answer:
+            raise RuntimeError(f"{expression}: {answer['exceptionDetails']}")
+        report.values.append(answer.get("result", {}).get("value"))
+    if pdf:
+        printed = pipe.send("Page.printToPDF", {"printBackground": True}, session=session)
+        report.pdf = base64.b64decode(printed["data"])
     for event in pipe.events:
         method, params = event.get("method"), event.get("params", {})
         if method == "Runtime.consoleAPICalled":

@@ -2,7 +2,7 @@
 
 A case is a folder under ``golden/`` holding what ``wbplan check --format FMT`` printed for one
 input, with ``WBPLAN_TODAY`` pinned and the volatile values (the check's timestamp, wbplan's
-version) replaced by placeholders:
+version, the snapshot's age at the check) replaced by placeholders:
 
 - ``example``: ``wbplan check`` with no options, run from the repository root — the shipped
   ``policies/example.yaml`` against ``state/example.json``;
@@ -143,6 +143,8 @@ def _markdown(text: str) -> str:
 
 
 def _html(text: str) -> str:
+    # the snapshot's age at the check (in the context and, when stale, in the banner)
+    text = _sub(r"(?:\d+[dhms] ?)+ before (this check|it ran)", r"&lt;age&gt; before \1", text)
     return _sub(
         r'<time datetime="[^"]*">[^<]*</time> by wbplan [^<]*<',
         f'<time datetime="{XML_TIMESTAMP}">{XML_TIMESTAMP}</time> by wbplan {XML_VERSION}<',

@@ -8,6 +8,7 @@ Screenshots are written to pytest's ``tmp_path`` and copied to ``tests/report/ar
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -78,3 +79,41 @@ def test_the_browser_check_sees_console_errors_and_failed_loads(tmp_path: Path) 
     assert "notDefined" in problems
     assert "missing.png" in problems
     assert any(url.endswith("/missing.png") for url in seen.requests)
+
+
+def test_the_report_prints(tmp_path: Path) -> None:
+    """Under print media: white page and evidence, folded blocks open (the evidence and the
+    passes are on paper), the stale banner kept; the PDF has pages."""
+    page = tmp_path / "example.html"
+    shutil.copyfile(GOLDEN_DIR / "example" / "report.html", page)
+    seen = render_page(
+        page,
+        media="print",
+        evaluate=(
+            "getComputedStyle(document.body).backgroundColor",
+            "getComputedStyle(document.querySelector('pre')).backgroundColor",
+            "document.querySelector('article details pre').checkVisibility()",
+            "document.querySelector('details.passed li').checkVisibility()",
+            "document.querySelector('.stale').checkVisibility()",
+            "document.querySelector('.stale').getBoundingClientRect().top"
+            " < document.querySelector('dl.meta').getBoundingClientRect().top",
+        ),
+        pdf=True,
+    )
+    assert seen.problems() == []
+    assert seen.requests == [page.resolve().as_uri()]
+    assert seen.values == ["rgb(255, 255, 255)", "rgb(255, 255, 255)", True, True, True, True]
+    assert seen.pdf.startswith(b"%PDF-")
+    pages = [int(n) for n in re.findall(rb"/Count (\d+)", seen.pdf)]
+    assert pages and max(pages) >= 2, "a report with a dozen findings takes more than a page"
+    keep(tmp_path, "example-report-print.png", seen.png)
+
+
+def test_folded_blocks_stay_folded_on_screen(tmp_path: Path) -> None:
+    """Negative control for the print test: on screen the evidence is folded."""
+    page = tmp_path / "example.html"
+    shutil.copyfile(GOLDEN_DIR / "example" / "report.html", page)
+    seen = render_page(
+        page, evaluate=("document.querySelector('article details pre').checkVisibility()",)
+    )
+    assert seen.values == [False]
