@@ -121,6 +121,11 @@ def save_plan(
     if dacls:
         body["dacls"] = {dn: sd.model_dump(mode="json") for dn, sd in sorted(dacls.items())}
     doc = {"format": PLANFILE_FORMAT, "checksum": _checksum(body), **body}
+    from planner.signing import sign_document
+
+    signature = sign_document(doc)  # with WBPLAN_PLAN_KEY set (planner/signing.py)
+    if signature is not None:
+        doc["signature"] = signature
     write_text_atomic(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
@@ -152,6 +157,9 @@ def load_plan_file(path: Path) -> SavedPlan:
             f"{path} was modified after it was saved (checksum mismatch)",
             hint="never edit a saved plan; create a new one with `wbplan plan -out FILE`",
         )
+    from planner.signing import verify_plan_document
+
+    verify_plan_document(doc, path)
     version = (body["plan"] or {}).get("format_version")
     if version != PLAN_FORMAT_VERSION:
         raise PlanFileError(

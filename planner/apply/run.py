@@ -22,7 +22,7 @@ from planner.apply.executors import Targets
 from planner.apply.journal import Journal, JournalDoc, new_journal_path
 from planner.apply.lock import LockInfo
 from planner.apply.rollback import RollbackResult, restorable, run_rollback
-from planner.apply.stale import check_not_stale
+from planner.apply.stale import check_not_stale, check_rederived
 from planner.errors import StalePlanError, UsageError
 from planner.model.dn import dn_key
 from planner.model.plan import Plan
@@ -92,8 +92,11 @@ def execute_plan(
 ) -> ApplyRun:
     """Check ``state`` (a fresh observation) against the plan, then execute and journal it.
 
-    ``StalePlanError`` is raised before anything is written — the journal included."""
+    ``StalePlanError`` is raised before anything is written — the journal included — when the
+    world changed since the plan, or when the plan holds a change its policy does not produce
+    (an edited plan file)."""
     check_not_stale(plan, policy, state)
+    check_rederived(plan, policy, state)
     journal = Journal(
         new_journal_path(journal_dir),
         JournalDoc(

@@ -126,3 +126,55 @@ def check_not_stale(plan: Plan, policy: Policy, state: ObservedState) -> None:
             f"made ({plan.timestamp}); nothing was written:\n{listed}",
             hint="review the changes, then make a new plan with `wbplan plan -out FILE` and apply that",
         )
+
+
+def _executed(plan: Plan) -> dict[str, dict[str, object]]:
+    """address → what apply would execute for it (type, action, DN, before, after)."""
+    return {
+        c.address: {
+            "type": c.type,
+            "action": c.change.actions[0],
+            "dn": c.dn,
+            "before": c.change.before,
+            "after": c.change.after,
+        }
+        for c in plan.resource_changes
+        if c.change.actions[0] in EXECUTED
+    }
+
+
+def check_rederived(plan: Plan, policy: Policy, state: ObservedState) -> None:
+    """Apply executes only what the policy requires: the changes are derived again from the
+    plan's policy and the fresh observation (which :func:`check_not_stale` just proved equal to
+    the plan's), and a plan file with any executed change that derivation does not produce
+    exactly — an edited ACE mask, an extra group member, an ACE on another object — is refused
+    before anything is written, naming the change."""
+    from planner.planning import make_plan
+
+    fresh = make_plan(
+        policy,
+        state,
+        policy_file=plan.policy_file,
+        policy_digest=plan.policy_digest,
+        state_source="apply",
+        timestamp=plan.timestamp,
+    )
+    wanted, planned = _executed(fresh), _executed(plan)
+    wrong = []
+    for address, change in planned.items():
+        derived = wanted.get(address)
+        if derived is None:
+            wrong.append(f"  - {address}: the policy does not require this change")
+            continue
+        differ = [k for k in change if change[k] != derived[k]]
+        if differ:
+            wrong.append(
+                f"  - {address}: its {', '.join(differ)} differ from what the policy requires"
+            )
+    if wrong:
+        raise StalePlanError(
+            f"this plan file holds {len(wrong)} change(s) that its policy does not produce; it "
+            "was edited after `wbplan plan` wrote it, and nothing was written:\n"
+            + "\n".join(wrong),
+            hint="never edit a saved plan; make a new one with `wbplan plan -out FILE` and review it",
+        )

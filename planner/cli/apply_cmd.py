@@ -310,35 +310,38 @@ def apply(
     else:
         loaded = single_policy(policy_paths, live=True)
         policy = loaded.policy
-        with run_lock(sources, lock_dir, policy.forest, policy.tenant.id, "apply", ttl=ttl) as held:
-            plan, state = _plan_now(loaded, sources)
-            if emit is not None:
-                assert output is not None
-                _emit(plan, policy, sources, emit, output, state=state)
-                return
-            click.echo(render(plan_document(plan), "text", color), nl=False)
-            if not plan.applyable:
-                _nothing_to_do(plan)
-                return
-            if not auto_approve:
-                _confirm(
-                    "Do you want to perform these actions?",
-                    "wbplan will perform the actions described above.",
-                )
-                # Time passed at the prompt: the world must still be what was shown
-                # (execute_plan refuses the plan as stale against this fresh observation).
-                state = observe_live(policy, sources)
-            with graceful_stop() as stop:
-                run = execute_plan(
-                    plan,
-                    policy,
-                    sources,
-                    state,
-                    held,
-                    journal_dir=journal_dir,
-                    progress=printer,
-                    stop=stop,
-                )
+        # Nobody holds the lock while a person reads the plan: it is taken after approval, and
+        # the world is read again under it (execute_plan refuses the plan as stale if what was
+        # shown changed meanwhile).
+        plan, _ = _plan_now(loaded, sources)
+        if emit is not None:
+            assert output is not None
+            _emit(plan, policy, sources, emit, output)
+            return
+        click.echo(render(plan_document(plan), "text", color), nl=False)
+        if not plan.applyable:
+            _nothing_to_do(plan)
+            return
+        if not auto_approve:
+            _confirm(
+                "Do you want to perform these actions?",
+                "wbplan will perform the actions described above.",
+            )
+        with (
+            run_lock(sources, lock_dir, policy.forest, policy.tenant.id, "apply", ttl=ttl) as held,
+            graceful_stop() as stop,
+        ):
+            state = observe_live(policy, sources)
+            run = execute_plan(
+                plan,
+                policy,
+                sources,
+                state,
+                held,
+                journal_dir=journal_dir,
+                progress=printer,
+                stop=stop,
+            )
     _summary(run.result, run.journal, stop)
     failed = not run.result.ok
     if wait is not None and not failed:
@@ -391,12 +394,13 @@ def _emit(
     administrator (DACLs read now) and list the tenant part; nothing is written to AD or the
     tenant."""
     from planner.apply.run import read_descriptors
-    from planner.apply.stale import check_not_stale
+    from planner.apply.stale import check_not_stale, check_rederived
     from planner.observe.live import observe_live
 
     if state is None:
         state = observe_live(policy, sources)
     check_not_stale(plan, policy, state)
+    check_rederived(plan, policy, state)
     descriptors = read_descriptors(plan, sources)
     ldap_url = sources.ldap.url if sources.ldap is not None else None
     _write_emit(plan, fmt, output, descriptors, ldap_url, observation, "emit")
