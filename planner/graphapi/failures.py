@@ -1,6 +1,8 @@
 """Turning Graph failures into wbplan errors whose message names the cause and whose hint names
 the next step: HTTP status replies (401, 403 with the permission the endpoint needs, 429/503
-after the retry bound, 404, 5xx) and transport failures (TLS, connection).
+after the retry bound, 404, 5xx), transport failures (TLS, connection, a connection reset under
+a request) and the client's bounds (request deadline, body cap, paging loop, foreign paging
+link, page cap, wait budget), whose hints name the ``WBPLAN_GRAPH_*`` variable that raises them.
 
 Kept apart from :mod:`planner.graphapi.client` so the permission table and the wording of every
 message sit in one place.
@@ -308,3 +310,139 @@ def _is_tls_failure(exc: BaseException) -> bool:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# -- bounds: what stops a Graph read that would otherwise run without end ----------------------
+# The environment variables that raise each bound (read by GraphOptions; named in the hints).
+DEADLINE_ENV = "WBPLAN_GRAPH_DEADLINE"
+WAIT_BUDGET_ENV = "WBPLAN_GRAPH_WAIT_BUDGET"
+MAX_PAGES_ENV = "WBPLAN_GRAPH_MAX_PAGES"
+MAX_BODY_ENV = "WBPLAN_GRAPH_MAX_BODY_MB"
+
+
+def seconds(value: float) -> str:
+    """``7``, ``0.5``, ``29.7``: seconds as a person reads them (one decimal at most)."""
+    return f"{round(value, 1):g}"
+
+
+def size(value: int) -> str:
+    """``32 MiB`` for whole mebibytes, else ``65,536 bytes``."""
+    mib = 1024 * 1024
+    return f"{value // mib} MiB" if value >= mib and value % mib == 0 else f"{value:,} bytes"
+
+
+def deadline_error(method: str, endpoint: str, deadline: float) -> GraphError:
+    """The request as a whole (connect, TLS, headers, body) outlived ``deadline`` seconds."""
+    return GraphError(
+        f"Graph did not complete {method} {endpoint} within the {seconds(deadline)} s request "
+        "deadline (connecting, headers and the whole body together)",
+        hint="the network path or a proxy is very slow, or the server stalls mid-reply; check "
+        f"access to the Graph host and run again, or raise {DEADLINE_ENV} (seconds)",
+    )
+
+
+def body_too_large_error(
+    method: str, endpoint: str, limit: int, declared: int | None
+) -> GraphError:
+    """A reply body over ``limit`` bytes: announced by Content-Length (``declared``) or found
+    while reading it in chunks (then nothing past the limit was kept)."""
+    found = (
+        f"it announces {size(declared)}"
+        if declared is not None
+        else f"reading stopped after {size(limit)}"
+    )
+    return GraphError(
+        f"Graph's reply to {method} {endpoint} is larger than the {size(limit)} limit "
+        f"({found}); not read further",
+        hint="a Graph page of what wbplan reads is normally well under 1 MiB; check --graph-url "
+        f"and any proxy between here and Graph, or raise {MAX_BODY_ENV} (MiB) if the reply "
+        "is genuine",
+    )
+
+
+def paging_loop_error(endpoint: str, pages: int, request_id: str) -> GraphError:
+    """``@odata.nextLink`` points back at a page already read."""
+    ref = f" (request-id {request_id})" if request_id else ""
+    return GraphError(
+        f"Graph's paging for GET {endpoint} loops: the next-page link repeats a page already "
+        f"read; stopped after {pages} page{'s' if pages != 1 else ''}{ref}",
+        hint="this is a fault of Graph or of a proxy rewriting its replies, not of the tenant; "
+        "run again later, and if it persists report the request-id to Microsoft support",
+    )
+
+
+def foreign_link_error(endpoint: str, shown: str, origin: str) -> GraphError:
+    """``@odata.nextLink`` leaves the origin of --graph-url (``shown`` carries no userinfo)."""
+    return GraphError(
+        f"Graph's paging link for GET {endpoint} points to another host or scheme ({shown}, "
+        f"not {origin} as --graph-url says); not followed, so the bearer token is not sent there",
+        hint="check --graph-url and any proxy or gateway rewriting Graph replies; Microsoft "
+        "Graph's own paging links stay on the host that served the first page",
+    )
+
+
+def page_cap_error(endpoint: str, limit: int) -> GraphError:
+    """The collection goes on past ``limit`` pages."""
+    return GraphError(
+        f"Graph's paging for GET {endpoint} goes on past {limit} pages; stopped at the page cap",
+        hint="Graph keeps sending new next-page links (a Graph or proxy fault), or the "
+        f"collection is really that large: then raise {MAX_PAGES_ENV} (now {limit})",
+    )
+
+
+def wait_budget_error(
+    what: str,
+    method: str,
+    endpoint: str,
+    wait: float,
+    left: float,
+    budget: float,
+    throttled: bool,
+) -> GraphError:
+    """Waiting ``wait`` more seconds (``what`` says why) would exceed this run's budget."""
+    if left <= 0:
+        beyond = f"but this run's {seconds(budget)} s wait budget is used up"
+    else:
+        beyond = (
+            f"more than the {seconds(left)} s left of this run's {seconds(budget)} s wait budget"
+        )
+    message = f"{what} for {method} {endpoint}, {beyond}; not retried"
+    if throttled:
+        return GraphThrottledError(
+            message,
+            hint=f"Graph is throttling this app or is unavailable; run again in {seconds(wait)} s "
+            "or later, stop other jobs that use the same app registration, or raise "
+            f"{WAIT_BUDGET_ENV} (seconds)",
+        )
+    return GraphError(
+        message,
+        hint=f"Graph or the network path is failing; run again later, or raise {WAIT_BUDGET_ENV} "
+        "(seconds) to wait longer",
+    )
+
+
+def dropped_connection_error(
+    exc: BaseException,
+    method: str,
+    endpoint: str,
+    options: GraphOptions,
+    attempts: int,
+) -> GraphError:
+    """The connection was reset or closed before Graph's reply was complete: after ``attempts``
+    tries of a GET, or at once for a write (which is never repeated)."""
+    host = urlsplit(options.graph_url).netloc
+    if method != "GET":
+        return GraphError(
+            f"the connection to {host} was reset or closed during {method} {endpoint} before "
+            f"Graph's reply was complete ({_reason(exc)}); not repeated, because Graph may "
+            "already have made the change",
+            hint="run `wbplan plan` to see whether the change is in place, then apply again if "
+            "it is not; check the network path and any proxy to the Graph host",
+        )
+    return GraphError(
+        f"the connection to {host} was reset or closed on "
+        f"{'all ' + str(attempts) + ' attempts' if attempts > 1 else 'the only attempt'} "
+        f"of {method} {endpoint} ({_reason(exc)})",
+        hint="check the network path, firewall and any proxy (HTTPS_PROXY) to the Graph host; "
+        "run again later",
+    )

@@ -4,7 +4,14 @@ It answers the endpoints wbplan uses with Graph v1.0's documented JSON shapes
 (``@odata.context``, ``value`` arrays, ``@odata.nextLink`` paging honouring ``$top`` up to a
 configurable page size, ``$select``), checks the bearer token (401 with Graph's error body
 otherwise), keeps state (a PATCH or POST shows in the next GET) and records every request.
-Faults are configured per endpoint: 403, 429/503 with ``Retry-After`` N times, other 5xx.
+Faults are configured per endpoint: 403, 429/503 with ``Retry-After`` N times (a long one
+too), other 5xx; and the faults that test the client's bounds (:class:`GraphClient` docstring):
+an ``@odata.nextLink`` that loops back to a page already served (``loop_next_link``: to itself,
+or round a cycle) or leaves for another origin (``foreign_next_link``); a reply trickled a byte
+at a time, body or headers (``trickle``); a body larger than any page, announced by
+Content-Length or only found by reading (``oversize``); a connection reset or closed before the
+reply, or reset mid-body (``drop_connection``). ``fault_bytes_sent`` counts the body bytes those
+wire faults actually wrote, so a test can tell that the client stopped reading.
 
 Graph's permission model for ``/directory/onPremisesSynchronization`` is enforced: Microsoft
 documents GET and PATCH as delegated only (application permissions "Not supported"; Global
@@ -30,17 +37,21 @@ test), ``graph_options``, ``graph_client`` (token auth from ``WBPLAN_GRAPH_TOKEN
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import socket
 import ssl
+import struct
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -92,6 +103,38 @@ class Fault:
     retry_after: str | None = None
 
 
+@dataclass
+class PagingFault:
+    """Rewrites the ``@odata.nextLink`` of every page served under ``path``."""
+
+    path: str
+    link: str | None
+    """A fixed (foreign) link; None = a loop of ``cycle`` pages back to the first."""
+    cycle: int = 1
+
+
+WireKind = Literal[
+    "trickle-body", "trickle-headers", "oversize", "reset", "close", "reset-mid-body"
+]
+
+
+@dataclass
+class WireFault:
+    """How the reply to a request under ``path`` goes over the wire (see the module docstring)."""
+
+    path: str
+    kind: WireKind
+    remaining: int | None
+    """How many more requests get the fault; None = every request."""
+    interval: float = 0.0
+    """Trickles: seconds between two bytes."""
+    size: int = 0
+    """``oversize``: the body's length in bytes."""
+    declare_length: bool = True
+    """``oversize``: announce ``size`` in Content-Length (else the body ends when the
+    connection closes)."""
+
+
 _ERRORS = {
     403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
     429: ("TooManyRequests", "Too many requests, please retry after some time."),
@@ -120,7 +163,13 @@ class GraphEmulator:
     issued_tokens: set[str] = field(default_factory=set)
     app_only_tokens: set[str] = field(default_factory=set)
     """Tokens of an application rather than a person: refused on ``DELEGATED_ONLY`` paths."""
+    paging_faults: list[PagingFault] = field(default_factory=list)
+    wire_faults: list[WireFault] = field(default_factory=list)
+    fault_bytes_sent: int = 0
+    """Body bytes the wire faults wrote before the client stopped reading (or they ended)."""
     port: int = 0
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _loop_starts: dict[str, str] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -153,6 +202,43 @@ class GraphEmulator:
     def fail(self, path: str, status: int = 500, times: int | None = None) -> None:
         self.faults.append(Fault(None, path, status, times))
 
+    def loop_next_link(self, path: str, cycle: int = 1) -> None:
+        """Every page of the collection ``path`` links to the next of ``cycle`` pages and the
+        last back to the first: with ``cycle=1`` each page's ``@odata.nextLink`` is the very
+        URL it was requested with."""
+        self.paging_faults.append(PagingFault(path, None, cycle))
+
+    def foreign_next_link(self, path: str, link: str) -> None:
+        """Every page of the collection ``path`` links to ``link`` (another host, scheme, …)."""
+        self.paging_faults.append(PagingFault(path, link))
+
+    def trickle(
+        self, path: str, interval: float, headers: bool = False, times: int | None = None
+    ) -> None:
+        """Send the reply one byte every ``interval`` seconds: the body after prompt headers,
+        or (``headers``) the status line and headers too."""
+        kind: WireKind = "trickle-headers" if headers else "trickle-body"
+        self.wire_faults.append(WireFault(path, kind, times, interval=interval))
+
+    def oversize(
+        self, path: str, size: int, declare_length: bool = True, times: int | None = None
+    ) -> None:
+        """Answer with a valid JSON body of ``size`` bytes (a ``value`` array of one long
+        string), streamed in 64 KiB chunks."""
+        fault = WireFault(path, "oversize", times, size=size, declare_length=declare_length)
+        self.wire_faults.append(fault)
+
+    def drop_connection(
+        self,
+        path: str,
+        times: int | None = 1,
+        how: Literal["reset", "close", "reset-mid-body"] = "reset",
+    ) -> None:
+        """Drop the connection of the next ``times`` requests after reading them: a TCP reset
+        before any reply (the client sees ECONNRESET), an orderly close before any reply
+        (``close``: "server disconnected"), or a reset after half of the body."""
+        self.wire_faults.append(WireFault(path, how, times))
+
     def writes(self) -> list[RecordedRequest]:
         return [
             r
@@ -179,6 +265,7 @@ class GraphEmulator:
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping.set()  # ends any trickle still writing
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -214,7 +301,55 @@ class GraphEmulator:
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 code, message = _ERRORS.get(fault.status, ("UnknownError", "Emulated failure."))
                 return fault.status, extra, error_body(code, message)
-            return route(self, method, rel, query, parsed)
+            served = query
+            if any(f.path == rel and f.link is None for f in self.paging_faults):
+                # A loop's own skiptokens (loop1, loop2, …) all serve the first page again.
+                served = {k: v for k, v in query.items() if k != "$skiptoken"}
+            status, extra, payload = route(self, method, rel, served, parsed)
+            if status == 200 and isinstance(payload, dict) and "value" in payload:
+                self._rewrite_next_link(rel, raw_path, query, payload)
+            return status, extra, payload
+
+    def _rewrite_next_link(
+        self, rel: str, raw_path: str, query: dict[str, str], page: dict[str, Any]
+    ) -> None:
+        for fault in self.paging_faults:
+            if rel != fault.path:
+                continue
+            if fault.link is not None:
+                page["@odata.nextLink"] = fault.link
+                return
+            token = query.get("$skiptoken", "")
+            step = int(token[4:]) if token.startswith("loop") else 0
+            if step == 0:
+                self._loop_starts[rel] = f"{self.origin}{raw_path}"  # as the client sent it
+            following = (step + 1) % fault.cycle
+            if following == 0:
+                page["@odata.nextLink"] = self._loop_starts[rel]
+            else:
+                rest = {k: v for k, v in query.items() if k != "$skiptoken"}
+                rest["$skiptoken"] = f"loop{following}"
+                page["@odata.nextLink"] = f"{self.base_url}{rel}?{urlencode(rest)}"
+            return
+
+    def take_wire_fault(self, method: str, raw_path: str) -> WireFault | None:
+        """The wire fault the reply to this request gets, if any (counting it down)."""
+        path = urlsplit(raw_path).path
+        rel = path[len(VERSION) :] if path.startswith(VERSION + "/") else path
+        with self._lock:
+            for fault in self.wire_faults:
+                if not rel.startswith(fault.path):
+                    continue
+                if fault.remaining is None:
+                    return fault
+                if fault.remaining > 0:
+                    fault.remaining -= 1
+                    return fault
+        return None
+
+    def count_sent(self, n: int) -> None:
+        with self._lock:
+            self.fault_bytes_sent += n
 
     def _fault(self, method: str, rel: str) -> Fault | None:
         for fault in self.faults:
@@ -338,6 +473,13 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, extra, payload = emu.handle(self.command, self.path, headers, body)
         data = b"" if payload is None else json.dumps(payload).encode()
+        wire = emu.take_wire_fault(self.command, self.path)
+        if wire is not None:
+            self.close_connection = True  # a faulted connection is never reused
+            # OSError: the client gave up (closed or reset the connection), as expected.
+            with contextlib.suppress(OSError):
+                self._deliver(emu, wire, status, extra, data)
+            return
         self.send_response(status)
         self.send_header("request-id", str(uuid.uuid4()))
         for name, value in extra.items():
@@ -350,8 +492,73 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_PATCH = do_POST = do_DELETE = _serve  # noqa: N815 -- names http.server dispatches to
 
+    # -- wire faults ---------------------------------------------------------------------------
+    def _deliver(
+        self, emu: GraphEmulator, wire: WireFault, status: int, extra: dict[str, str], data: bytes
+    ) -> None:
+        out = self.wfile
+        if wire.kind == "reset":
+            self._reset()
+        elif wire.kind == "close":
+            pass  # nothing written; the server closes the connection (FIN)
+        elif wire.kind == "reset-mid-body":
+            out.write(self._head(status, extra, len(data)))
+            out.write(data[: len(data) // 2])
+            emu.count_sent(len(data) // 2)
+            self._reset()
+        elif wire.kind == "trickle-headers":
+            for byte in self._head(status, extra, len(data)):
+                if emu._stopping.wait(wire.interval):
+                    return
+                out.write(bytes([byte]))
+            out.write(data)
+            emu.count_sent(len(data))
+        elif wire.kind == "trickle-body":
+            out.write(self._head(status, extra, len(data)))
+            for byte in data:
+                if emu._stopping.wait(wire.interval):
+                    return
+                out.write(bytes([byte]))
+                emu.count_sent(1)
+        else:  # oversize
+            out.write(self._head(200, {}, wire.size if wire.declare_length else None))
+            for chunk in _oversized_body(wire.size):
+                if emu._stopping.is_set():
+                    return
+                out.write(chunk)
+                emu.count_sent(len(chunk))
+
+    def _head(self, status: int, extra: dict[str, str], length: int | None) -> bytes:
+        """Status line and headers as :meth:`_serve` sends them; no Content-Length (the body
+        ends with the connection) when ``length`` is None."""
+        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"request-id: {uuid.uuid4()}"]
+        lines += [f"{name}: {value}" for name, value in extra.items()]
+        lines.append("Content-Type: application/json;odata.metadata=minimal")
+        lines.append(f"Content-Length: {length}" if length is not None else "Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed peer or a middlebox
+        does (the socket really closes once the handler's file objects are closed). Unread data
+        is lost; over TLS, Python's ssl module reports the reset to the client as an EOF, so
+        httpx sees "Server disconnected" or an incomplete body rather than ECONNRESET."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log."""
+
+
+def _oversized_body(size: int) -> Iterator[bytes]:
+    """``{"value":["AAAA…"]}``, ``size`` bytes in all, in 64 KiB chunks (never all in memory)."""
+    head, tail = b'{"value":["', b'"]}'
+    yield head
+    left = size - len(head) - len(tail)
+    chunk = b"A" * 65536
+    while left > 0:
+        yield chunk[: min(left, len(chunk))]
+        left -= len(chunk)
+    yield tail
 
 
 # -- fixtures ------------------------------------------------------------------------------------
