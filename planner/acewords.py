@@ -2,7 +2,8 @@
 CONTOSO\\MSOL_1a2b3c4d5e6f (inherited)`` instead of masks and GUIDs (pure).
 
 Names come from the observed schema (lDAPDisplayNames and extended-right names resolved at run
-time) and the reference tables; a GUID or SID without a known name is shown as it is.
+time), the reference tables, and the trustee names the snapshot recorded (``AdState.principals``,
+resolved by objectSid during the read); a GUID or SID without a known name is shown as it is.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ class Names:
                     prefix = f"{d.netbios_name or d.dns_name}\\"
                     for rid, group in DOMAIN_RIDS.items():
                         self.sids[f"{d.sid}-{rid}"] = prefix + group
+            # names resolved during the read win over the RID guesses above (a renamed group)
+            self.sids.update({sid.upper(): name for sid, name in ad.principals.items()})
             for name, sid in ad.well_known_groups.items():
                 if sid:
                     self.sids.setdefault(sid, name)

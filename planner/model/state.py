@@ -216,6 +216,11 @@ class AdState(Frozen):
     well_known_groups: dict[str, str | None] = {}
     """Name → SID for groups some feature depends on (``Key Admins``, ``Enterprise Key Admins``);
     None = the group does not exist."""
+    principals: dict[str, str] = {}
+    """SID → ``DOMAIN\\name`` (``BUILTIN\\name``) of the trustees of the DACLs read, resolved by
+    objectSid during the read: display only (plans and reports name trustees first). Well-known
+    SIDs are named without a lookup and not listed; a SID this DC could not resolve (another
+    domain, a deleted or foreign principal) is absent and shows as the SID."""
     unread: tuple[Unread, ...] = ()
 
 

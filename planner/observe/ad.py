@@ -15,7 +15,11 @@ compliance rules need (domain.md, design.md §6).
 5. the connector account with its tokenGroups, and Key Admins groups when key writeback is
    declared (``ad_connector``);
 6. paged scans (``ad_scan``): protected containers and adminCount=1 users under each scope
-   root, groups under the writeback OU, devices under the device location.
+   root, groups under the writeback OU, devices under the device location;
+7. the names of the trustees in every DACL read (``principals``): one batched objectSid search
+   per domain this DC holds, so that plans and reports print ``CONTOSO\\svc-helpdesk`` instead
+   of a SID. Well-known SIDs (Everyone, SYSTEM, …) need no lookup; a SID of a domain this DC
+   does not hold, or of a deleted or foreign principal, stays unnamed (shown as the SID).
 
 Whatever cannot be read becomes an ``Unread`` entry; only connection failures raise. Output
 is sorted (objects by DN key) so that snapshots diff well.
@@ -23,8 +27,9 @@ is sorted (objects by DN key) so that snapshots diff well.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from planner.acewords import WELL_KNOWN_SIDS
 from planner.errors import LdapError
 from planner.model.dn import (
     admin_sd_holder_dn,
@@ -38,11 +43,19 @@ from planner.model.dn import (
     scp_dn,
 )
 from planner.model.policy import Policy
-from planner.model.state import AdObject, AdState, Domain, RootDse, SchemaInfo
+from planner.model.state import (
+    AdObject,
+    AdState,
+    Domain,
+    RootDse,
+    SchemaInfo,
+    SecurityDescriptor,
+)
 from planner.observe.ad_common import (
     BASE_ATTRIBUTES,
     AdReader,
     add_object,
+    escape_filter_value,
     object_address,
     sorted_objects,
 )
@@ -50,7 +63,12 @@ from planner.observe.ad_connector import read_connector, read_key_admin_groups
 from planner.observe.ad_scan import DaclTable, scan_devices, scan_groups, scan_scope
 from planner.observe.ad_schema import read_schema
 from planner.observe.ldapconn import LdapSession
-from planner.observe.sd import guid_from_bytes, sid_from_bytes
+from planner.observe.sd import (
+    SecurityDescriptorError,
+    guid_from_bytes,
+    sid_from_bytes,
+    sid_to_bytes,
+)
 from planner.progress import NO_PROGRESS, Progress
 
 ROOT_DSE_ATTRIBUTES = (
@@ -63,6 +81,9 @@ ROOT_DSE_ATTRIBUTES = (
     "domainFunctionality",
 )
 DRS_ATTRIBUTES = ("msDS-DeviceLocation", "msDS-IsEnabled")
+RESOLVE_BATCH = 50
+"""SIDs per objectSid search when naming trustees (an OR filter; a few hundred bytes each)."""
+BUILTIN_PREFIX = "S-1-5-32-"
 PASSWORD_CLASSES = ("user", "inetOrgPerson")
 EXCHANGE_CLASSES = ("user", "inetOrgPerson", "group", "contact")
 
@@ -171,6 +192,62 @@ def _read_device_tree(
     return drs_dns, scan_location
 
 
+def trustees(objects: Iterable[AdObject], dacls: Iterable[SecurityDescriptor]) -> set[str]:
+    """Every trustee SID of the DACLs read (objects and scanned DACLs)."""
+    found: set[str] = set()
+    for obj in objects:
+        if obj.security is not None:
+            found.update(ace.trustee for ace in obj.security.aces)
+    for sd in dacls:
+        found.update(ace.trustee for ace in sd.aces)
+    return found
+
+
+def resolve_principals(
+    reader: AdReader,
+    sids: Iterable[str],
+    domains: Sequence[Domain],
+    held: Mapping[str, AdObject],
+    default_nc: str,
+) -> dict[str, str]:
+    """SID → ``DOMAIN\\sAMAccountName`` (``BUILTIN\\…`` for S-1-5-32-…) for the SIDs of
+    the domains this DC holds (their root is in ``held``, by DN key), by batched objectSid
+    searches. Well-known SIDs and SIDs of other domains are left out (shown as the SID); a
+    failed search is an ``Unread`` entry ``ad.principals``, never an error."""
+    by_domain: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    prefixes = {d.sid.upper(): d for d in domains if d.sid}
+    own = next((d for d in domains if dn_key(d.dn) == dn_key(default_nc)), None)
+    for sid in sorted(set(sids)):
+        if sid in WELL_KNOWN_SIDS:
+            continue
+        domain = own if sid.startswith(BUILTIN_PREFIX) else prefixes.get(sid.rsplit("-", 1)[0])
+        root = held.get(dn_key(domain.dn)) if domain is not None else None
+        if domain is not None and root is not None and root.exists:
+            by_domain.setdefault(domain.dn, []).append(sid)
+    for domain in domains:
+        wanted = by_domain.get(domain.dn, [])
+        label = domain.netbios_name or domain.dns_name
+        for start in range(0, len(wanted), RESOLVE_BATCH):
+            batch = wanted[start : start + RESOLVE_BATCH]
+            terms = "".join(f"(objectSid={escape_filter_value(sid_to_bytes(s))})" for s in batch)
+            with reader.section("ad.principals"):
+                for entry in reader.session.search(
+                    domain.dn, f"(|{terms})", ["objectSid", "sAMAccountName"]
+                ):
+                    sam = entry.text("sAMAccountName")
+                    if not sam or not entry.raw("objectSid"):
+                        continue
+                    try:
+                        sid = sid_from_bytes(entry.raw("objectSid")[0])
+                    except SecurityDescriptorError:
+                        continue
+                    names[sid] = (
+                        f"BUILTIN\\{sam}" if sid.startswith(BUILTIN_PREFIX) else f"{label}\\{sam}"
+                    )
+    return dict(sorted(names.items()))
+
+
 def _scope_roots(configured: Sequence[str], domains: Sequence[Domain]) -> list[str]:
     return list(configured) if configured else [d.dn for d in domains]
 
@@ -264,6 +341,15 @@ def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PRO
             if scan is not None:
                 scopes.append(scan)
 
+    progress.phase("Reading AD: the names of the trustees in the DACLs read")
+    principals = resolve_principals(
+        reader,
+        trustees(objects.values(), table.dacls.values()),
+        domains,
+        objects,
+        root_dse.default_naming_context,
+    )
+
     return AdState(
         forest=forest,
         forest_guid=forest_guid,
@@ -278,5 +364,6 @@ def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PRO
         devices=devices,
         dacls=dict(sorted(table.dacls.items())),
         well_known_groups=well_known,
+        principals=principals,
         unread=tuple(sorted(reader.unread, key=lambda u: (u.what, u.reason))),
     )
