@@ -67,8 +67,15 @@ class Run:
     logs: list[str] = field(default_factory=list)
 
 
-def run_action(workspace: Path, given: dict[str, str], *, path_prefix: str = "") -> Run:
-    """Run every enabled ``run:`` step of action.yml with ``given`` inputs in ``workspace``."""
+def run_action(
+    workspace: Path,
+    given: dict[str, str],
+    *,
+    path_prefix: str = "",
+    extra_env: dict[str, str] | None = None,
+) -> Run:
+    """Run every enabled ``run:`` step of action.yml with ``given`` inputs in ``workspace``
+    (``extra_env``: variables the runner's environment has besides this process's)."""
     spec = action()
     inputs = {name: str(meta.get("default", "")) for name, meta in spec["inputs"].items()}
     for name, meta in spec["inputs"].items():
@@ -83,6 +90,7 @@ def run_action(workspace: Path, given: dict[str, str], *, path_prefix: str = "")
     for f in files.values():
         f.touch()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.update(extra_env or {})
     env.update({k: str(v) for k, v in files.items()})
     env.update(RUNNER_TEMP=str(runner), NO_COLOR="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     env["PATH"] = path_prefix + env["PATH"]
@@ -252,5 +260,76 @@ def test_the_action_installs_wbplan_from_its_own_checkout(workspace: Path) -> No
     assert run.failed_step is None, logs
     venv_wbplan = workspace / "_runner" / "wbplan-venv" / "bin" / "wbplan"
     assert f"WBPLAN={venv_wbplan}" in (workspace / "_runner" / "github_env").read_text("utf-8")
+    assert run.outputs["plan.exitcode"] == "2"
+    assert (workspace / "wbplan-plan.md").read_text("utf-8").startswith("### wbplan plan:")
+
+
+def _without_wbplan(path: str) -> str:
+    """``PATH`` without the folders that hold a ``wbplan`` (this checkout's venv, a user's
+    install), so that the one the action finds is the one it installed."""
+    return os.pathsep.join(
+        d for d in path.split(os.pathsep) if d and not (Path(d) / "wbplan").exists()
+    )
+
+
+@pytest.fixture(scope="module")
+def pipx_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding ``pipx``: the machine's, else pipx pip-installed into a venv of its own
+    (skipped, saying why, when neither works; no system package is installed)."""
+    found = shutil.which("pipx")
+    if found is not None:
+        return Path(found).parent
+    root = tmp_path_factory.mktemp("pipx")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            args, cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False
+        )
+
+    made = run([sys.executable, "-m", "venv", str(root / "venv")])
+    if made.returncode != 0:
+        pytest.skip(f"pipx is not installed and no venv can be made for it: {made.stderr.strip()}")
+    installed = run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", "pipx"])
+    if installed.returncode != 0:
+        pytest.skip(
+            "pipx is not installed and not pip-installable here "
+            f"(pip: {installed.stderr.strip()[-500:]})"
+        )
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pipx").symlink_to(root / "venv" / "bin" / "pipx")  # pipx alone, not its python
+    return bin_dir
+
+
+@pytest.mark.slow
+def test_the_action_installs_wbplan_with_pipx(workspace: Path, pipx_bin: Path) -> None:
+    """``install: pipx``: ``pipx install --force ${{ github.action_path }}``, then the
+    ``wbplan`` pipx put on PATH (its bin folder is on the runner's PATH, as ~/.local/bin is on
+    GitHub's runners). pipx's home and bin folder are the test's own (PIPX_HOME,
+    PIPX_BIN_DIR), so nothing outside the temporary folder is touched."""
+    pipx_home, bin_dir = workspace / "_pipx" / "home", workspace / "_pipx" / "bin"
+    path = _without_wbplan(os.environ["PATH"])
+    run = run_action(
+        workspace,
+        {**OFFLINE, "install": "pipx"},
+        extra_env={
+            "PIPX_HOME": str(pipx_home),
+            "PIPX_BIN_DIR": str(bin_dir),
+            "PIPX_MAN_DIR": str(workspace / "_pipx" / "man"),
+            "PATH": os.pathsep.join([str(pipx_bin), str(bin_dir), path]),
+        },
+    )
+    logs = "\n".join(run.logs)
+    if run.failed_step == "Install wbplan" and re.search(
+        r"No matching distribution|Could not find a version|Failed to establish", logs
+    ):
+        pytest.skip(f"no package index reachable for wbplan's dependencies:\n{logs[-2000:]}")
+    assert run.failed_step is None, logs
+    wbplan = bin_dir / "wbplan"
+    assert f"WBPLAN={wbplan}" in (workspace / "_runner" / "github_env").read_text("utf-8")
+    # the command pipx exposes runs from pipx's own venv for wbplan
+    assert wbplan.resolve().is_relative_to(pipx_home.resolve()), wbplan.resolve()
+    assert "installed package wbplan" in logs
     assert run.outputs["plan.exitcode"] == "2"
     assert (workspace / "wbplan-plan.md").read_text("utf-8").startswith("### wbplan plan:")
