@@ -22,6 +22,7 @@ when it ends::
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import time
@@ -113,6 +114,8 @@ class StderrProgress(Progress):
         self._pages: int | None = None
         self._shown = 0.0
         self._drawn = False
+        self._guarded: list[logging.Handler] = []
+        self._guard = _ClearBeforeLog(self)
 
     # -------------------------------------------------------------------- Progress
 
@@ -131,10 +134,19 @@ class StderrProgress(Progress):
 
     def close(self) -> None:
         self._end_phase()
+        self.clear()
+        for handler in self._guarded:
+            handler.removeFilter(self._guard)
+        self._guarded = []
+
+    def clear(self) -> None:
+        """Erase the terminal status line (before a log line is written under it); the next
+        update draws it again."""
         if self.terminal and self._drawn:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
             self._drawn = False
+            self._shown = float("-inf")
 
     # -------------------------------------------------------------------- internals
 
@@ -155,11 +167,32 @@ class StderrProgress(Progress):
             columns = max(20, self.width() - 1)
             if len(text) > columns:
                 text = text[: columns - 1] + "…"
+            if not self._guarded:  # a warning logged mid-read gets a line of its own
+                self._guarded = [
+                    h
+                    for h in logging.getLogger().handlers
+                    if getattr(h, "stream", None) is self.stream
+                ]
+                for handler in self._guarded:
+                    handler.addFilter(self._guard)
             self.stream.write(f"\r\x1b[K{text}")
             self._drawn = True
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
+
+
+class _ClearBeforeLog(logging.Filter):
+    """A filter on the log handlers writing to the progress display's terminal: it erases the
+    status line before each record, so that log lines never run into it."""
+
+    def __init__(self, progress: StderrProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.progress.clear()
+        return True
 
 
 def for_stderr(*, quiet: bool = False, force: bool = False) -> Progress:

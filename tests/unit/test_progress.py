@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,28 @@ def test_a_terminal_line_is_cut_to_the_terminal_width() -> None:
     shown.phase("Reading AD: scope " + "OU=Deep," * 20 + "DC=contoso,DC=test", "objects")
     frame = out.getvalue().split("\r\x1b[K")[-1]
     assert len(frame) == 39 and frame.endswith("…")
+
+
+def test_a_warning_logged_mid_read_gets_a_line_of_its_own() -> None:
+    out, clock = io.StringIO(), Clock()
+    handler = logging.StreamHandler(out)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        shown = StderrProgress(out, terminal=True, clock=clock)
+        shown.phase("Reading tenant: organization")
+        logging.getLogger("planner.observe.graph").warning("the credential reads tenant X")
+        shown.phase("Reading tenant: domains")
+        shown.close()
+    finally:
+        root.removeHandler(handler)
+    assert out.getvalue() == (
+        "\r\x1b[KReading tenant: organization…"
+        "\r\x1b[Kthe credential reads tenant X\n"
+        "\r\x1b[KReading tenant: domains…"
+        "\r\x1b[K"
+    )
+    assert handler.filters == [], "the display leaves the log handlers as it found them"
 
 
 def test_a_log_gets_plain_lines_a_running_count_and_the_total() -> None:
