@@ -50,6 +50,20 @@ def ace_line(ace: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _is_ace(value: Any) -> bool:
+    return isinstance(value, dict) and {"qualifier", "mask", "trustee"} <= set(value)
+
+
+def _shown(value: Any, principals: dict[str, str]) -> str:
+    """A before/after value: ACEs (alone or in a list) in dsacls words with the trustee's name,
+    as the ``ace:`` lines; anything else as JSON."""
+    if _is_ace(value):
+        return ace_words(value, principals)
+    if isinstance(value, list) and value and all(_is_ace(v) for v in value):
+        return "[" + "; ".join(ace_words(v, principals) for v in value) + "]"
+    return _value(value)
+
+
 def ace_words(ace: Any, principals: dict[str, str]) -> str:
     """The ACE apply writes (``change.after``; for a removal ``change.before``) in dsacls words,
     trustee by name with its SID: what a reviewer reads is what runs."""
@@ -80,7 +94,8 @@ def _detail(
     elif isinstance(before, dict) and isinstance(after, dict):
         for k in sorted(set(before) | set(after)):
             if before.get(k) != after.get(k):
-                lines.append(f"{indent}{k}: {_value(before.get(k))} -> {_value(after.get(k))}")
+                old = _shown(before.get(k), principals)
+                lines.append(f"{indent}{k}: {old} -> {_shown(after.get(k), principals)}")
     if change.get("blast_radius"):
         br = change["blast_radius"]
         lines.append(f"{indent}BLAST RADIUS: {br['description']}: {br['count']} group(s)")
