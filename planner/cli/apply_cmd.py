@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import click
 
 from planner.cli.app import cli, graph_options, ldap_options, live_policy_option
-from planner.cli.refresh_cmd import live_sources, single_policy
+from planner.cli.refresh_cmd import live_sources, progress_for, progress_options, single_policy
 from planner.errors import EXIT_ERROR, UsageError
 
 if TYPE_CHECKING:
@@ -213,6 +213,7 @@ def _print_tenant_instructions(plan: Any) -> None:
     "With PLAN_FILE and no connection options it works offline from the plan file alone.",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="The file --emit writes.")
+@progress_options
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -255,7 +256,6 @@ def apply(
     from planner.apply.run import execute_plan
     from planner.apply.stale import check_sources, needed_sources
     from planner.cli.plan_cmd import render
-    from planner.observe.live import observe_live
     from planner.planfile import load_plan_file, plan_document
 
     if (emit is None) != (output is None):
@@ -265,6 +265,7 @@ def apply(
     # A missing, tampered or outdated plan file is refused before anything else is considered.
     saved = load_plan_file(plan_file) if plan_file is not None else None
     sources = live_sources(opts)
+    display = progress_for(opts)
     if saved is not None and policy_paths:
         raise UsageError(
             "a saved plan carries its policy: --policy cannot be given with PLAN_FILE",
@@ -296,7 +297,7 @@ def apply(
             ) as held,
             graceful_stop() as stop,
         ):
-            state = observe_live(policy, sources)
+            state = _observe(policy, sources, display)
             run = execute_plan(
                 plan,
                 policy,
@@ -313,7 +314,7 @@ def apply(
         # Nobody holds the lock while a person reads the plan: it is taken after approval, and
         # the world is read again under it (execute_plan refuses the plan as stale if what was
         # shown changed meanwhile).
-        plan, _ = _plan_now(loaded, sources)
+        plan, _ = _plan_now(loaded, sources, display)
         if emit is not None:
             assert output is not None
             _emit(plan, policy, sources, emit, output)
@@ -331,7 +332,7 @@ def apply(
             run_lock(sources, lock_dir, policy.forest, policy.tenant.id, "apply", ttl=ttl) as held,
             graceful_stop() as stop,
         ):
-            state = observe_live(policy, sources)
+            state = _observe(policy, sources, display)
             run = execute_plan(
                 plan,
                 policy,
@@ -350,11 +351,21 @@ def apply(
         sys.exit(EXIT_ERROR)
 
 
-def _plan_now(loaded: Any, sources: Any) -> tuple[Any, Any]:
-    from planner.observe.live import now_iso, observe_live
-    from planner.planning import make_plan
+def _observe(policy: Any, sources: Any, display: Any) -> Any:
+    """A live read with the progress display the options chose (--progress / --quiet)."""
+    from planner.observe.live import observe_live
+    from planner.progress import showing
 
-    state = observe_live(loaded.policy, sources)
+    with showing(display):
+        return observe_live(policy, sources)
+
+
+def _plan_now(loaded: Any, sources: Any, display: Any = None) -> tuple[Any, Any]:
+    from planner.observe.live import now_iso
+    from planner.planning import make_plan
+    from planner.progress import NO_PROGRESS
+
+    state = _observe(loaded.policy, sources, display or NO_PROGRESS)
     plan = make_plan(
         loaded.policy,
         state,

@@ -245,3 +245,21 @@ def test_quiet_and_progress_exclude_each_other(tenant: GraphEmulator, tmp_path: 
     result = _run(tenant, "plan", "--policy", str(_policy(tmp_path)), "--quiet", "--progress")
     assert result.exit_code == 1
     assert "--quiet and --progress exclude each other" in result.stderr
+
+
+def test_apply_shows_the_progress_of_its_live_reads_and_quiet_silences_it(
+    tenant: GraphEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply reads live before it asks (and again under the lock): the same display."""
+    monkeypatch.chdir(tmp_path)
+    policy = str(_policy(tmp_path))
+    graph = ["--graph-url", tenant.base_url, "--graph-ca-file", str(tenant.tls.ca_file)]
+    env = {"WBPLAN_GRAPH_TOKEN": TEST_TOKEN, "NO_COLOR": "1"}
+    for flag, shown in (("--progress", True), ("--quiet", False)):
+        result = CliRunner().invoke(
+            cli, ["apply", "--policy", policy, flag, *graph], env=env, input="no\n"
+        )
+        assert result.exit_code == 1, result.output  # not approved
+        assert "Do you want to perform these actions?" in result.stdout
+        assert ("Reading tenant: organization…" in result.stderr) is shown, result.stderr
+        assert "Reading tenant" not in result.stdout
