@@ -303,13 +303,19 @@ def pipx_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_the_action_installs_wbplan_with_pipx(workspace: Path, pipx_bin: Path) -> None:
+@pytest.mark.parametrize("on_path", [True, False], ids=["bin on PATH", "bin not on PATH"])
+def test_the_action_installs_wbplan_with_pipx(
+    workspace: Path, pipx_bin: Path, on_path: bool
+) -> None:
     """``install: pipx``: ``pipx install --force ${{ github.action_path }}``, then the
-    ``wbplan`` pipx put on PATH (its bin folder is on the runner's PATH, as ~/.local/bin is on
-    GitHub's runners). pipx's home and bin folder are the test's own (PIPX_HOME,
-    PIPX_BIN_DIR), so nothing outside the temporary folder is touched."""
+    ``wbplan`` in pipx's bin folder (``pipx environment --value PIPX_BIN_DIR``), whether or not
+    that folder is on PATH (it is on GitHub's runners, as ~/.local/bin). pipx's home and bin
+    folder are the test's own (PIPX_HOME, PIPX_BIN_DIR), so nothing outside the temporary
+    folder is touched."""
     pipx_home, bin_dir = workspace / "_pipx" / "home", workspace / "_pipx" / "bin"
     path = _without_wbplan(os.environ["PATH"])
+    if on_path:
+        path = os.pathsep.join([str(bin_dir), path])
     run = run_action(
         workspace,
         {**OFFLINE, "install": "pipx"},
@@ -317,7 +323,7 @@ def test_the_action_installs_wbplan_with_pipx(workspace: Path, pipx_bin: Path) -
             "PIPX_HOME": str(pipx_home),
             "PIPX_BIN_DIR": str(bin_dir),
             "PIPX_MAN_DIR": str(workspace / "_pipx" / "man"),
-            "PATH": os.pathsep.join([str(pipx_bin), str(bin_dir), path]),
+            "PATH": os.pathsep.join([str(pipx_bin), path]),
         },
     )
     logs = "\n".join(run.logs)
