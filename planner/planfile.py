@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 
 from planner.errors import PlanFileError
-from planner.fileio import write_text_atomic
+from planner.fileio import BadFileError, first_problem, read_json, write_text_atomic
 from planner.model.base import Frozen
 from planner.model.dn import dn_key
 from planner.model.plan import PLAN_FORMAT_VERSION, Plan
@@ -136,20 +136,23 @@ def load_plan(path: Path) -> tuple[Plan, Policy]:
 
 
 def load_plan_file(path: Path) -> SavedPlan:
-    """Read and verify a saved plan, with what it records besides the plan and policy."""
+    """Read and verify a saved plan, with what it records besides the plan and policy.
+
+    Every way the file can be bad — unreadable, too large, not UTF-8, not JSON, nested too
+    deep, a huge number, a missing or mistyped part — is a ``PlanFileError`` naming the file."""
+    hint = "create one with `wbplan plan -out FILE`"
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = read_json(path)
     except OSError as exc:
-        raise PlanFileError(f"cannot read plan file {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
         raise PlanFileError(
-            f"{path} is not a wbplan plan file (not JSON: {exc.msg})",
-            hint="create one with `wbplan plan -out FILE`",
+            f"cannot read plan file {path}: {exc.strerror or exc}", hint="check the path"
+        ) from exc
+    except BadFileError as exc:
+        raise PlanFileError(
+            f"{path} is not a wbplan plan file ({exc.problem}{exc.at()})", hint=hint
         ) from exc
     if not isinstance(doc, dict) or doc.get("format") != PLANFILE_FORMAT:
-        raise PlanFileError(
-            f"{path} is not a wbplan plan file", hint="create one with `wbplan plan -out FILE`"
-        )
+        raise PlanFileError(f"{path} is not a wbplan plan file", hint=hint)
     body = {"plan": doc.get("plan"), "policy": doc.get("policy")}
     body |= {k: doc[k] for k in OPTIONAL_PARTS if k in doc}
     if doc.get("checksum") != _checksum(body):
@@ -160,7 +163,14 @@ def load_plan_file(path: Path) -> SavedPlan:
     from planner.signing import verify_plan_document
 
     verify_plan_document(doc, path)
-    version = (body["plan"] or {}).get("format_version")
+    for part in ("plan", "policy"):
+        if not isinstance(body[part], dict):
+            found = "missing" if body[part] is None else f"a JSON {type(body[part]).__name__}"
+            raise PlanFileError(
+                f"{path} does not match the plan format: its {part} is {found}, not an object",
+                hint=hint,
+            )
+    version = dict(body["plan"] or {}).get("format_version")
     if version != PLAN_FORMAT_VERSION:
         raise PlanFileError(
             f"{path} has plan format {version}; this wbplan reads {PLAN_FORMAT_VERSION}",
@@ -179,5 +189,7 @@ def load_plan_file(path: Path) -> SavedPlan:
         )
     except pydantic.ValidationError as exc:
         raise PlanFileError(
-            f"{path} does not match the plan format: {exc.error_count()} problem(s)"
+            f"{path} does not match the plan format: "
+            f"{first_problem(exc.errors(), exc.error_count())}",
+            hint=hint,
         ) from exc

@@ -32,7 +32,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict
 
 from planner.errors import JournalError
-from planner.fileio import write_text_atomic
+from planner.fileio import BadFileError, first_problem, read_json, write_text_atomic
 from planner.observe.live import now_iso
 
 JOURNAL_FORMAT = "wbplan-journal"
@@ -150,30 +150,93 @@ class Journal:
 
 
 def load_journal(path: Path) -> JournalDoc:
-    """Read and validate a journal file."""
+    """Read and validate a journal file (bounded: see :mod:`planner.fileio`), including every
+    security descriptor it records, so a damaged journal is refused naming the file and the
+    entry before rollback reads or writes anything."""
+    hint = "journals are written by `wbplan apply` under state/journal/"
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path)
     except OSError as exc:
-        raise JournalError(f"cannot read journal {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
+    except BadFileError as exc:
         raise JournalError(
-            f"{path} is not a wbplan journal (not JSON: {exc.msg})",
-            hint="journals are written by `wbplan apply` under state/journal/",
+            f"{path} is not a wbplan journal ({exc.problem}{exc.at()})", hint=hint
         ) from exc
     if not isinstance(raw, dict) or raw.get("format") != JOURNAL_FORMAT:
-        raise JournalError(
-            f"{path} is not a wbplan journal",
-            hint="journals are written by `wbplan apply` under state/journal/",
-        )
+        raise JournalError(f"{path} is not a wbplan journal", hint=hint)
     if raw.get("format_version") != JOURNAL_VERSION:
         raise JournalError(
             f"{path} has journal format {raw.get('format_version')}; this wbplan reads {JOURNAL_VERSION}",
             hint="roll it back with the wbplan version that wrote it",
         )
     try:
-        return JournalDoc.model_validate(raw)
+        doc = JournalDoc.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise JournalError(
-            f"{path} does not match the journal format: {exc.error_count()} problem(s)",
+            f"{path} does not match the journal format: "
+            f"{first_problem(exc.errors(), exc.error_count())}",
             hint="a journal must not be edited by hand",
         ) from exc
+    for entry in doc.entries:
+        for name in ("before_image", "after_image"):
+            problem = _image_problem(getattr(entry, name))
+            if problem:
+                raise JournalError(
+                    f"{path}: entry {entry.seq} ({entry.address}): the {name.replace('_', '-')} "
+                    f"{problem}",
+                    hint="a journal must not be edited by hand; restore by hand from a good copy",
+                )
+    return doc
+
+
+_IMAGE_KEYS = {"security_descriptor": ("sd_base64",), "membership": ("group_dn", "member_dn")}
+"""Keys rollback reads from an image of each kind (strings)."""
+
+
+def _looks_like_descriptor(data: bytes) -> bool:
+    """A self-relative security descriptor (MS-DTYP 2.4.6): revision 1, the SE_SELF_RELATIVE
+    control bit, and owner/group/SACL/DACL offsets that are 0 or inside the data (winacl
+    parses many byte strings that are none)."""
+    if len(data) < 20 or data[0] != 1 or not int.from_bytes(data[2:4], "little") & 0x8000:
+        return False
+    offsets = (int.from_bytes(data[i : i + 4], "little") for i in (4, 8, 12, 16))
+    return all(o == 0 or 20 <= o < len(data) for o in offsets)
+
+
+def _image_problem(image: dict[str, Any] | None) -> str | None:
+    """Why a recorded image cannot be used by rollback, or None: a key its kind needs is
+    missing, or a security descriptor (``sd_base64``, at any depth) is not base64 of one."""
+    import base64
+    import binascii
+
+    from planner.observe.sd import parse_descriptor
+
+    if image is None:
+        return None
+    for key in _IMAGE_KEYS.get(str(image.get("kind")), ()):
+        if not isinstance(image.get(key), str):
+            return f"({image.get('kind')}) lacks {key}"
+    stack: list[Any] = [image]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        if not isinstance(node, dict):
+            continue
+        stack.extend(node.values())
+        if "sd_base64" not in node:
+            continue
+        value = node["sd_base64"]
+        if not isinstance(value, str):
+            return "has an sd_base64 that is not a string"
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            return f"has an sd_base64 that is not valid base64 ({exc})"
+        if not _looks_like_descriptor(data):
+            return "has an sd_base64 that is not a security descriptor"
+        try:
+            parse_descriptor(data)
+        except Exception:  # winacl raises anything (AttributeError, …) on damaged bytes
+            return "has an sd_base64 that is not a security descriptor"
+    return None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from planner import __version__
 from planner.errors import (
@@ -128,12 +129,32 @@ def policy_option(f: F) -> F:
     )(f)
 
 
+def _no_credentials_in_url(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    """Click callback: refuse ``--ldap-url``/``--graph-url`` carrying ``user:password@`` (it
+    would be printed, logged and saved in snapshots and plans), naming it redacted (exit 1)."""
+    if value:
+        from planner.observe.ldapopts import refuse_credentials_in_url
+
+        name = f"--{(param.name or 'url').replace('_', '-')}"
+        envvar = param.envvar if isinstance(param, click.Option) else None
+        from_env = ctx.get_parameter_source(param.name or "") == ParameterSource.ENVIRONMENT
+        refuse_credentials_in_url(
+            value,
+            envvar if from_env and isinstance(envvar, str) else name,
+            graph=name == "--graph-url",
+        )
+    return value
+
+
 def ldap_options(f: F) -> F:
     """Options for reading live AD. The password never comes from argv."""
     opts = [
         click.option(
             "--ldap-url",
             envvar="WBPLAN_LDAP_URL",
+            callback=_no_credentials_in_url,
             help="ldaps://dc.example.com, or ldap://… (StartTLS). Env WBPLAN_LDAP_URL.",
         ),
         click.option(
@@ -178,6 +199,7 @@ def graph_options(f: F) -> F:
         click.option(
             "--graph-url",
             envvar="WBPLAN_GRAPH_URL",
+            callback=_no_credentials_in_url,
             help="Graph base URL (default https://graph.microsoft.com/v1.0). Env WBPLAN_GRAPH_URL.",
         ),
         click.option(

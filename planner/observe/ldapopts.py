@@ -7,14 +7,19 @@ options, and the bind-failure wording is testable without a server.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from planner.errors import LdapAuthError, LdapConnectError, LdapError
+from planner.errors import LdapAuthError, LdapConnectError, LdapError, UsageError
+from planner.fileio import BadFileError, TooLargeError, decode_utf8, read_bytes_bounded
+
+log = logging.getLogger(__name__)
 
 USER_ENV = "WBPLAN_LDAP_USER"
 PASSWORD_ENV = "WBPLAN_LDAP_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -63,24 +68,12 @@ def ldap_options_from_env(
     auth: Literal["simple", "kerberos"] = "simple",
 ) -> LdapOptions:
     """Options with the bind user from ``WBPLAN_LDAP_USER`` and the password from
-    ``password_file`` (first line) or ``WBPLAN_LDAP_PASSWORD`` — never from the command line."""
+    ``password_file`` (first line, :func:`read_password_file`) or ``WBPLAN_LDAP_PASSWORD`` —
+    never from the command line, nor from the URL (``ldaps://user:pass@dc`` is refused)."""
+    refuse_credentials_in_url(url, "--ldap-url")
     password: str | None
     if password_file is not None:
-        path = Path(password_file)
-        try:
-            password = (
-                path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
-            )
-        except OSError as exc:
-            raise LdapAuthError(
-                f"cannot read the LDAP password file {path}: {exc.strerror or exc}",
-                hint="check the path given to --ldap-password-file",
-            ) from None
-        if not password:
-            raise LdapAuthError(
-                f"the LDAP password file {path} is empty",
-                hint="write the bind password on its first line",
-            )
+        password = read_password_file(Path(password_file))
     else:
         password = os.environ.get(PASSWORD_ENV) or None
     return LdapOptions(
@@ -93,6 +86,77 @@ def ldap_options_from_env(
         timeout=timeout,
         auth=auth,
     )
+
+
+MAX_PASSWORD_FILE_BYTES = 64 * 1024
+"""Largest password file read (its first line is the password)."""
+
+
+def read_password_file(path: Path) -> str:
+    """The first line of ``path`` (``--ldap-password-file``), bounded and strictly UTF-8; a
+    warning when every user of the machine may read it. Errors name the file and never show
+    any of its content."""
+    where = f"the LDAP password file {path}"
+    try:
+        raw = read_bytes_bounded(path, MAX_PASSWORD_FILE_BYTES)
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise LdapAuthError(
+            f"cannot read {where}: {exc.strerror or exc}",
+            hint="check the path given to --ldap-password-file",
+        ) from None
+    except TooLargeError as exc:
+        raise LdapAuthError(
+            f"{where} is {exc.problem}",
+            hint="--ldap-password-file names a file holding the bind password on its first line",
+        ) from None
+    try:
+        text = decode_utf8(raw, show_byte=False)
+    except BadFileError as exc:
+        raise LdapAuthError(
+            f"{where} is not UTF-8 text (line {exc.line})",
+            hint="save it as UTF-8 (its content is never shown)",
+        ) from None
+    if mode & stat.S_IROTH:
+        log.warning(
+            "%s is readable by every user of this machine (mode %s): chmod 600 it",
+            where,
+            oct(stat.S_IMODE(mode))[2:].rjust(4, "0"),
+        )
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise LdapAuthError(
+            f"{where} is empty" if not text else f"the first line of {where} is empty",
+            hint="write the bind password on its first line",
+        )
+    return password
+
+
+def redact_url(url: str) -> str:
+    """``url`` with everything between ``//`` and its last ``@`` replaced by ``***`` (a
+    ``user:password@`` part, even one whose password holds ``/`` or ``@``): safe to print."""
+    scheme, sep, rest = url.partition("//")
+    if not sep:
+        scheme, rest = "", url
+    at = rest.rfind("@")
+    return url if at < 0 else f"{scheme}{sep}***{rest[at:]}"
+
+
+def refuse_credentials_in_url(url: str, option: str, *, graph: bool = False) -> None:
+    """A URL carrying ``user:password@`` would be printed, logged and saved in snapshots and
+    plans: refuse it (naming it redacted) and say where credentials go (``graph``: for the
+    Graph URL)."""
+    if url != redact_url(url):
+        where = (
+            "a Graph credential comes from WBPLAN_GRAPH_TOKEN, AZURE_* or --graph-auth"
+            if graph
+            else f"set {USER_ENV} and the password in --ldap-password-file or {PASSWORD_ENV}"
+        )
+        raise UsageError(
+            f"{option} must not carry credentials: {redact_url(url)}",
+            hint=f"drop the user:password@ part; {where}",
+        )
 
 
 @dataclass(frozen=True)
@@ -139,7 +203,7 @@ def parse_ldap_url(url: str) -> LdapTarget:
         port = -1
     if scheme not in ("ldaps", "ldap") or not parts.hostname or port == -1:
         raise LdapConnectError(
-            f"not an LDAP URL: {url!r}",
+            f"not an LDAP URL: {redact_url(url)!r}",
             hint="use ldaps://dc.example.com (or ldap://dc.example.com for StartTLS), "
             "optionally with :port",
         )
@@ -177,13 +241,13 @@ def bind_failure(result: Mapping[str, Any], options: LdapOptions) -> LdapError:
 
 
 def preflight(options: LdapOptions) -> None:
-    """The checks that need no network: the CA file exists, simple-bind credentials are set,
-    Kerberos support is installed. Raises the ``LdapError`` subclass a user can act on."""
-    if not options.insecure and options.ca_file is not None and not Path(options.ca_file).is_file():
-        raise LdapConnectError(
-            f"the CA file {options.ca_file} does not exist",
-            hint="pass --ca-file with the PEM file of the CA that issued the DC's certificate",
-        )
+    """The checks that need no network: the CA file exists and holds a CA certificate OpenSSL
+    loads, simple-bind credentials are set, Kerberos support is installed. Raises the
+    ``LdapError`` subclass a user can act on."""
+    if not options.insecure and options.ca_file is not None:
+        from planner.observe.ldaptls import tls_context
+
+        tls_context(Path(options.ca_file), insecure=False)
     if options.auth == "simple" and (not options.user or not options.password):
         raise LdapAuthError(
             "no LDAP bind credentials: the user or the password is not set",

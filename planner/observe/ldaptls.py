@@ -6,6 +6,9 @@ Certificate validation uses Python's own hostname check inside the handshake
 certificate is issued to its FQDN, e.g. ``DC1.contoso.test``, while the URL may use an address),
 else the URL's host.
 
+A CA file (``--ca-file``) that is missing, unreadable, larger than ``MAX_CA_FILE_BYTES``, not
+PEM, or refused by OpenSSL is an ``LdapConnectError`` naming the file and the problem.
+
 When a handshake fails, the functions here turn the ssl/socket exception into one
 ``LdapConnectError`` naming the cause — for a name mismatch, the names the certificate *is*
 issued to, so the user can pass one of them.
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import LdapConnectError
+from planner.fileio import BadFileError, read_bytes_bounded
 
 # OpenSSL X509_V_ERR_* codes for a certificate that is valid but for another name.
 _HOSTNAME_MISMATCH = 62
@@ -33,8 +37,13 @@ def tls_context(
     """A client context: TLS 1.2+, CA from ``ca_file`` (else the system store), hostname
     checked in the handshake; ``insecure`` disables every check."""
     # insecure ignores --ca-file entirely (a missing file must not matter when nothing is checked)
+    if ca_file and not insecure:
+        check_ca_file(ca_file)
     cafile = str(ca_file) if ca_file and not insecure else None
-    context = ssl.create_default_context(cafile=cafile)
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise _ca_file_error(ca_file, exc) from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if insecure:
         context.check_hostname = False
@@ -43,6 +52,51 @@ def tls_context(
         context.check_hostname = check_hostname
         context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+MAX_CA_FILE_BYTES = 16 * 1024 * 1024
+"""Largest CA file read (a system's whole CA bundle is about 200 KB)."""
+
+_CA_HINT = "--ca-file names the PEM file (-----BEGIN CERTIFICATE-----) of the CA that issued the DC's certificate"
+
+
+def check_ca_file(ca_file: Path) -> None:
+    """Refuse a CA file that is missing, unreadable, too large, or holds no PEM certificate,
+    naming the file and the problem (an ``LdapConnectError``)."""
+    try:
+        data = read_bytes_bounded(Path(ca_file), MAX_CA_FILE_BYTES)
+    except FileNotFoundError:
+        raise LdapConnectError(f"the CA file {ca_file} does not exist", hint=_CA_HINT) from None
+    except OSError as exc:
+        raise LdapConnectError(
+            f"cannot read the CA file {ca_file}: {exc.strerror or exc}", hint=_CA_HINT
+        ) from None
+    except BadFileError as exc:
+        raise LdapConnectError(f"the CA file {ca_file} is {exc.problem}", hint=_CA_HINT) from None
+    if not data.strip():
+        raise LdapConnectError(f"the CA file {ca_file} is empty", hint=_CA_HINT)
+    if b"-----BEGIN" not in data:
+        try:
+            data.decode("utf-8")
+            what = "text without a PEM certificate (no -----BEGIN CERTIFICATE----- line)"
+            hint = _CA_HINT
+        except UnicodeDecodeError:
+            what = "binary, not a PEM certificate file"
+            hint = (
+                "if it is a DER certificate, convert it: openssl x509 -inform der -in FILE "
+                "-out ca.pem, and pass ca.pem"
+            )
+        raise LdapConnectError(f"the CA file {ca_file} is {what}", hint=hint)
+
+
+def _ca_file_error(ca_file: Path | None, exc: BaseException) -> LdapConnectError:
+    """OpenSSL refused the CA file (a damaged PEM block, no certificate in it)."""
+    reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+    return LdapConnectError(
+        f"the CA file {ca_file} holds no usable CA certificate (OpenSSL: "
+        f"{' '.join(str(reason).split())})",
+        hint=_CA_HINT,
+    )
 
 
 def is_name_mismatch(exc: BaseException | None) -> bool:

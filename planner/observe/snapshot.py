@@ -15,7 +15,7 @@ from typing import Any
 import pydantic
 
 from planner.errors import StateFileError
-from planner.fileio import write_text_atomic
+from planner.fileio import BadFileError, first_problem, read_json, write_text_atomic
 from planner.model.state import ObservedState
 from planner.schemas import validate_document
 
@@ -48,28 +48,35 @@ def parse_state(data: Any, source: str) -> ObservedState:
     except pydantic.ValidationError as exc:
         problems = validate_document("state", data)
         if problems:
-            listed = "\n".join(f"  {p}" for p in problems[:20])
+            # the first problem on the error's own line; up to 19 more below it
+            shown = [" ".join(p.split())[:300] for p in problems[:20]]
+            more = "".join(f"\n  {p}" for p in shown[1:])
+            rest = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise StateFileError(
-                f"{source} is not a valid wbplan snapshot:\n{listed}",
+                f"{source} is not a valid wbplan snapshot: {shown[0]}{rest}{more}",
                 hint="write a fresh one with `wbplan refresh --out FILE`",
             ) from exc
-        raise StateFileError(f"{source}: {exc}") from exc  # schema and model disagree: a bug
+        # schema and model disagree (a bug), or a value no schema can describe
+        raise StateFileError(
+            f"{source} is not a valid wbplan snapshot: "
+            f"{first_problem(exc.errors(), exc.error_count())}",
+            hint="write a fresh one with `wbplan refresh --out FILE`",
+        ) from exc
 
 
 def load_state(path: Path) -> ObservedState:
-    """Read a snapshot file."""
+    """Read a snapshot file (bounded: see :mod:`planner.fileio`); every problem is a
+    ``StateFileError`` naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json(path)
     except OSError as exc:
         raise StateFileError(
-            f"cannot read snapshot {path}: {exc.strerror}",
+            f"cannot read snapshot {path}: {exc.strerror or exc}",
             hint="check the path given to --state",
         ) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except BadFileError as exc:
         raise StateFileError(
-            f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}",
+            exc.located(str(path)),
             hint="write a fresh one with `wbplan refresh --out FILE`",
         ) from exc
     return parse_state(data, str(path))

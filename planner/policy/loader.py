@@ -16,6 +16,7 @@ from pathlib import Path
 import pydantic
 
 from planner.errors import Diagnostic
+from planner.fileio import MAX_POLICY_BYTES, TooLargeError, read_bytes_bounded, size_text
 from planner.model.policy import Policy
 from planner.policy.semantics import semantic_diagnostics, waiver_warnings
 from planner.policy.shape import describe, shape_diagnostics
@@ -123,10 +124,25 @@ def load_file(path: Path, today: dt.date) -> tuple[LoadedPolicy | None, list[Dia
     """Load one policy file."""
     name = str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bytes_bounded(path, MAX_POLICY_BYTES)  # before parsing: YAML is slow
     except OSError as exc:
         return None, [
-            Diagnostic("error", "WBP000", name, 1, 1, "", f"cannot read the file: {exc.strerror}")
+            Diagnostic(
+                "error", "WBP000", name, 1, 1, "", f"cannot read the file: {exc.strerror or exc}"
+            )
+        ]
+    except TooLargeError as exc:
+        return None, [
+            Diagnostic(
+                "error",
+                "WBP000",
+                name,
+                1,
+                1,
+                "",
+                f"the file is too large: {exc.found}; a policy is at most {size_text(exc.limit)}",
+                hint="a policy is a few kilobytes; split a large one into one file per forest",
+            )
         ]
     try:
         text = raw.decode("utf-8")

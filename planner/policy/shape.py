@@ -31,9 +31,17 @@ _TYPE_NAMES = {
 _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 
 
+_LONGEST_QUOTED = 200
+"""Longer strings are shown by their first 100 characters and their length."""
+
+
 def quoted(text: str) -> str:
     """A string as the user typed it: single quotes, backslashes not doubled (``repr`` would
-    show ``CONTOSO\\\\MSOL``). Control characters fall back to ``repr``."""
+    show ``CONTOSO\\\\MSOL``). Control characters fall back to ``repr``. A string longer than
+    ``_LONGEST_QUOTED`` is cut (``'abc…' (50,000 characters)``) so a message stays readable."""
+    if len(text) > _LONGEST_QUOTED:
+        start = quoted(text[:100])
+        return f"{start[:-1]}…{start[-1]} ({len(text):,} characters)"
     return f"'{text}'" if text.isprintable() else repr(text)
 
 

@@ -11,7 +11,13 @@ Parser errors are translated into plain words (a tab, an unclosed quote, a line 
 differently from its block) and point where the user must look: an unclosed quote or bracket is
 reported where it opens, not at the end of the file where the parser noticed it. Documents that
 refer to themselves through an alias, nest without end, or expand past ``MAX_NODES`` values are
-reported as diagnostics too, never as a crash.
+reported as diagnostics too, never as a crash, and so are integers longer than
+``MAX_INT_CHARS`` and strings holding a lone surrogate (``"\\ud800"``, which nothing can print
+or save).
+
+The document is composed with ruamel's pure-Python *safe* parser: the round-trip parser keeps
+comments, and gathering them is quadratic in the number of comment lines (a 20 MB file of
+comments took minutes); the nodes and their marks are the same.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ _TAG = "tag:yaml.org,2002:"
 MAX_NODES = 50_000
 """Most values one document may expand to. A real policy has a few hundred; the bound stops an
 alias "billion laughs" document from exhausting memory and time."""
+
+MAX_INT_CHARS = 40
+"""Longest integer a policy may hold (as written). Python would build a 50,000-digit number and
+fail wherever it is printed; no policy value needs more than a few digits."""
 
 _SYNTAX_HINT = "check indentation and quoting near this position"
 
@@ -85,13 +95,27 @@ def _scalar(node: ScalarNode) -> Any:
     return value  # str, timestamp (format-checked by the schema), custom tags
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _BuildError(Exception):
     """The document cannot be turned into data; ``node`` is where, ``message`` says why."""
 
-    def __init__(self, node: Node, message: str) -> None:
+    def __init__(
+        self,
+        node: Node,
+        message: str,
+        hint: str = "write the values out instead of nesting aliases",
+    ) -> None:
         super().__init__(message)
         self.node = node
         self.message = message
+        self.hint = hint
 
 
 def _implicit_null(node: Node) -> bool:
@@ -120,6 +144,20 @@ class _Builder:
             start.line + 1, start.column + 1, key_mark.line + 1, key_mark.column + 1
         )
         if isinstance(node, ScalarNode):
+            if str(node.tag) == _TAG + "int" and len(node.value) > MAX_INT_CHARS:
+                raise _BuildError(
+                    node,
+                    f"a number {len(node.value):,} characters long: a policy's numbers have at "
+                    f"most {MAX_INT_CHARS}",
+                    hint="quote the value if it is meant as text",
+                )
+            if not _encodable(node.value):
+                raise _BuildError(
+                    node,
+                    "the value holds a UTF-16 surrogate (a \\uD800-\\uDFFF escape), which is "
+                    "not a character: YAML does not join two of them into one",
+                    hint="write the character itself, or escape it with 8 hex digits (\\U0001F600)",
+                )
             return _scalar(node)
         self.open.add(id(node))
         try:
@@ -269,7 +307,7 @@ def _too_deep(file: str) -> ParsedYaml:
 
 def parse_yaml(text: str, file: str) -> ParsedYaml:
     """Parse one YAML document. Syntax errors become a diagnostic with the parser's position."""
-    yaml = YAML(typ="rt")
+    yaml = YAML(typ="safe", pure=True)
     try:
         nodes = list(yaml.compose_all(text))
     except YAMLError as exc:
@@ -303,7 +341,7 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
             m.column + 1,
             "",
             f"YAML error: {stop.message}",
-            hint="write the values out instead of nesting aliases",
+            hint=stop.hint,
         )
         return ParsedYaml(None, {}, [diag])
     except RecursionError:
