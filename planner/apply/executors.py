@@ -233,8 +233,10 @@ def swap_ace(
             warnings.append(note)
         if has_ace(swap.after.data, ace) == add:
             return wanted, swap, read.data, warnings
+    # The attempts wrote: a change they may have overwritten is part of the error, not dropped.
     raise LdapError(
-        f"the DACL of {dn} kept changing while wbplan wrote it ({MAX_SWAPS} attempts)",
+        f"the DACL of {dn} kept changing while wbplan wrote it ({MAX_SWAPS} attempts)"
+        + "".join(f"\n{w}" for w in warnings),
         hint="somebody else is editing it; try again when they are done",
     )
 
@@ -256,7 +258,12 @@ def _change_ace(change: ResourceChange, t: Targets, started: Started, *, add: bo
             hint="plan again: wbplan removes only ACEs exactly as it granted them",
         )
     how = "compare-and-swap" if swap.atomic else "replace guarded by the replication version"
-    return Outcome({**sd_image(swap.after.data), "written_by": how}, warnings=tuple(warnings))
+    after: Image = {**sd_image(swap.after.data), "written_by": how}
+    if swap.concurrent:
+        # the after-image holds somebody else's change too (made around wbplan's write):
+        # rollback then takes out wbplan's ACE only, never writes the before-image whole
+        after["concurrent"] = swap.concurrent
+    return Outcome(after, warnings=tuple(warnings))
 
 
 def group_dn(t: Targets, name: str) -> str:

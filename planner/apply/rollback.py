@@ -15,9 +15,11 @@ object as it is *now*.
 Steps whose outcome is ``started`` or ``unknown`` (a crash, a lost reply) are decided the same
 way, from the live object. A step that cannot be proven safe is refused *and rollback goes on*
 with the others (except a created object whose later steps were refused: it is kept), then
-reports every refusal. Before anything is written, every entry must agree with the change the
-plan approved (embedded in the journal): same DN, images that differ by exactly the planned
-ACE; with ``WBPLAN_PLAN_KEY`` set the journal's signature must verify. A journal edited to
+reports every refusal. A DACL somebody else changed while rollback wrote it (a DC without
+compare-and-swap: see :meth:`AdWriter.swap_sd`) gets a warning on the step, which is ``done``,
+and rollback exits 1 listing it. Before anything is written, every entry must agree with the
+change the plan approved (embedded in the journal): same DN, images that differ by exactly the
+planned ACE; with ``WBPLAN_PLAN_KEY`` set the journal's signature must verify. A journal edited to
 point elsewhere is refused as a whole.
 
 Rollback writes a journal of its own (operation ``rollback``).
@@ -37,6 +39,7 @@ import pydantic
 from planner.apply.engine import StopFlag
 from planner.apply.executors import (
     Targets,
+    concurrent_note,
     explicit_aces,
     has_ace,
     is_member,
@@ -50,7 +53,7 @@ from planner.errors import JournalError, RollbackRefusedError, UsageError, Wbpla
 from planner.model.dn import dn_key, is_at_or_under
 from planner.model.state import Ace
 from planner.observe.live import now_iso
-from planner.observe.sd import parse_descriptor
+from planner.observe.sd import merge_into_descriptor, parse_descriptor, remove_aces
 
 Progress = Callable[[str, JournalEntry], None]
 
@@ -68,12 +71,23 @@ class RollbackResult:
     refused: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     """One line per refused step: address and why."""
+    warnings: list[str] = field(default_factory=list)
+    """One line per warning of a step that wrote: address and what may have been overwritten."""
 
 
 class Written(str):
     """A note on a step that did write (the others' notes say why nothing was written)."""
 
     __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Warned:
+    """A step that wrote, around which somebody else changed the DACL: a change of theirs may
+    have been overwritten (the step is ``done`` and carries the warnings; rollback exits 1)."""
+
+    note: str
+    warnings: list[str]
 
 
 class _RefusedError(Exception):
@@ -145,7 +159,7 @@ def check_journal(doc: JournalDoc) -> None:
             old = _image_bytes(e, before, "before")
             if after:
                 new = _image_bytes(e, after, "after")
-                _check_sd_pair(e, ace, old, new)
+                _check_sd_pair(e, ace, old, new, concurrent=bool(after.get("concurrent")))
         elif e.type == "ad.object" and e.action == "create":
             wanted = object_attributes_of(e)
             recorded = (after.get("attributes") or {}) if after else {}
@@ -166,9 +180,15 @@ def check_journal(doc: JournalDoc) -> None:
                 )
 
 
-def _check_sd_pair(e: JournalEntry, ace: Ace, old: bytes, new: bytes) -> None:
+def _check_sd_pair(
+    e: JournalEntry, ace: Ace, old: bytes, new: bytes, *, concurrent: bool = False
+) -> None:
     """Before- and after-image of a DACL step differ by the planned ACE and by nothing wbplan
-    did not report (concurrent changes are recorded in the entry's warnings)."""
+    did not report (concurrent changes are recorded in the entry's warnings, or as the
+    after-image's ``concurrent`` count): the same explicit ACEs but the planned one, the same
+    inherited ACEs and the same protection."""
+    if e.warnings or concurrent:
+        return
     before, after = Counter(_keys(explicit_aces(old))), Counter(_keys(explicit_aces(new)))
     key = ace.model_dump_json()
     added = after - before
@@ -180,7 +200,14 @@ def _check_sd_pair(e: JournalEntry, ace: Ace, old: bytes, new: bytes) -> None:
     unexplained = (mine - Counter({key: 1})) + others
     if mine and key not in mine:
         unexplained = mine + others
-    if unexplained and not e.warnings:
+    old_sd, new_sd = parse_descriptor(old), parse_descriptor(new)
+    inherited_old = Counter(a.model_dump_json() for a in old_sd.aces if a.inherited)
+    inherited_new = Counter(a.model_dump_json() for a in new_sd.aces if a.inherited)
+    if (
+        unexplained
+        or old_sd.dacl_protected != new_sd.dacl_protected
+        or inherited_old != inherited_new
+    ):
         raise JournalError(
             f"journal entry {e.seq} ({e.address}): its before- and after-image differ by more "
             "than the planned ACE: the journal was edited",
@@ -261,20 +288,43 @@ def run_rollback(
             journal.update(entry, status="failed", error=str(exc), finished=now_iso())
             progress("failed", entry)
             raise
+        warned: dict[str, Any] = {}
+        if isinstance(note, Warned):
+            warned = {"warnings": list(note.warnings)}
+            result.warnings += [f"{source.address}: {w}" for w in note.warnings]
+            note = Written(note.note)
         if note and not isinstance(note, Written):
             result.unchanged += 1
         else:
             result.restored += 1
-        journal.update(entry, status="done", note=str(note or entry.note), finished=now_iso())
-        progress("done", entry)
-    if result.refused:
-        lines = "\n  ".join(result.reasons)
-        raise RollbackRefusedError(
-            f"rollback refused {len(result.refused)} step(s); the other "
-            f"{result.restored + result.unchanged} were restored or already as before:\n  {lines}",
-            hint=hints[0] if len(set(hints)) == 1 else _FIX,
+        journal.update(
+            entry, status="done", note=str(note or entry.note), finished=now_iso(), **warned
         )
+        progress("done", entry)
+    if result.refused or result.warnings:
+        lines = "\n  ".join(result.reasons + result.warnings)
+        if result.refused:
+            what = (
+                f"rollback refused {len(result.refused)} step(s); the other "
+                f"{result.restored + result.unchanged} were restored or already as before"
+            )
+        else:
+            what = (
+                f"rollback restored {result.restored} step(s) ({result.unchanged} already as "
+                "before), but somebody else changed a DACL while rollback wrote it: a change of "
+                f"theirs may have been overwritten ({len(result.warnings)} warning(s))"
+            )
+        hint = hints[0] if len(set(hints)) == 1 else _FIX
+        if result.warnings:
+            hint = _CHECK if not hints else f"{hint}; and {_CHECK}"
+        raise RollbackRefusedError(f"{what}:\n  {lines}", hint=hint)
     return result
+
+
+_CHECK = (
+    "check each DACL named in a warning with whoever changed it: their change may have been "
+    "overwritten (the warning shows the DACL rollback read)"
+)
 
 
 _FIX = (
@@ -284,8 +334,9 @@ _FIX = (
 )
 
 
-def _restore(e: JournalEntry, t: Targets) -> str | None:
-    """Check and restore one entry; returns a note when nothing had to be written."""
+def _restore(e: JournalEntry, t: Targets) -> str | Warned | None:
+    """Check and restore one entry; returns a note when nothing had to be written (``Warned``:
+    it wrote, and somebody else's change may have been overwritten)."""
     before, after = e.before_image or {}, e.after_image or {}
     kind = before.get("kind")
     if e.type == "ad.ace":
@@ -318,7 +369,7 @@ def _ace_diff(now: bytes, expected: bytes) -> str:
 
 def _restore_ace(
     e: JournalEntry, t: Targets, before: dict[str, Any], after: dict[str, Any]
-) -> str | None:
+) -> str | Warned | None:
     """Take out the ACE apply added (or put back the one it removed), nothing else."""
     assert e.dn is not None
     ad = t.need_ad(e.address)
@@ -333,26 +384,47 @@ def _restore_ace(
     now = ad.read_descriptor(e.dn)
     if has_ace(now.data, ace) != added:
         return "the ACE is already " + ("absent" if added else "back") + " (as before apply)"
-    if after and now.data == sd_bytes(after) and not e.warnings:
+    overwritten: list[str] = []
+    if (
+        after
+        and now.data == sd_bytes(after)
+        and not e.warnings
+        and not after.get("concurrent")
+        and _only_the_ace_apart(old, now.data, ace, added=added)
+    ):
         # untouched since apply: write the before-image back, byte for byte
         try:
             swap = ad.swap_sd(e.dn, now, old)
         except SwapConflictError:
             swap = None
-        if swap is not None and has_ace(swap.after.data, ace) != added and not swap.concurrent:
-            return None
+        if swap is not None:
+            # a change somebody else made between the read and this replace is gone with it
+            note = concurrent_note(e.dn, swap, now.data, old)
+            overwritten = [note] if note else []
+            if has_ace(swap.after.data, ace) != added:
+                return Warned("restored the before-image", overwritten) if overwritten else None
     written, swap2, _, warnings = swap_ace(ad, e.dn, ace, add=not added)
-    if warnings:
-        raise _RefusedError(" ".join(warnings), "check the DACL with whoever changed it")
+    warnings = overwritten + warnings
     if written is None:
-        return "the ACE is already " + ("absent" if added else "back") + " (as before apply)"
-    return Written(
+        done = "the ACE is already " + ("absent" if added else "back") + " (as before apply)"
+        return Warned(done, warnings) if warnings else done
+    note = Written(
         "removed only wbplan's ACE; the DACL had changed since apply and those changes were "
         f"kept ({_ace_diff(swap2.after.data if swap2 else written, old)})"
         if added
         else "put wbplan's removed ACE back; the DACL had changed since apply and those "
         "changes were kept"
     )
+    return Warned(note, warnings) if warnings else note
+
+
+def _only_the_ace_apart(old: bytes, now: bytes, ace: Ace, *, added: bool) -> bool:
+    """Whether the before-image is exactly the DACL as it is now without wbplan's ACE (with it,
+    for a removal): same protection and flags, every other ACE — explicit, inherited or of a
+    kind wbplan does not model — the same and in the same order. Only then is it written back
+    whole; otherwise (an image that would change more) rollback works ACE by ACE."""
+    expected = remove_aces(now, [ace]) if added else merge_into_descriptor(now, [ace])
+    return parse_descriptor(old).sddl == parse_descriptor(expected).sddl
 
 
 def _remove_created(e: JournalEntry, t: Targets, after: dict[str, Any]) -> str | None:

@@ -262,7 +262,11 @@ def rollback_journal(
         except BaseException as exc:
             from planner.errors import RollbackRefusedError
 
-            journal.finish("refused" if isinstance(exc, RollbackRefusedError) else "failed")
+            refused = isinstance(exc, RollbackRefusedError) and any(
+                e.status == "failed" for e in journal.entries
+            )
+            # every step done, some with warnings: "failed", as an apply with warnings
+            journal.finish("refused" if refused else "failed")
             raise
     journal.finish("interrupted" if result.not_started else "complete")
     return RollbackRun(result, journal.path)
