@@ -8,6 +8,7 @@ rejected token, a stale plan) and for bugs. Only ``cli.py`` catches them and exi
     ├── UsageError                   a command was called with inconsistent options
     ├── PolicyError                  policy files failed validation (carries diagnostics)
     ├── StateFileError               a snapshot file is unreadable or does not match its schema
+    ├── ConnectEvidenceError         a Connect evidence file or export folder cannot be used
     ├── PlanFileError                a saved plan is unreadable, tampered with, or of another version
     ├── StalePlanError               apply: the world changed since the plan was made
     ├── LockedError                  apply/rollback: another run holds the forest/tenant lock
@@ -93,6 +94,12 @@ class PolicyError(WbplanError):
 
 class StateFileError(WbplanError):
     """A snapshot file cannot be used."""
+
+
+class ConnectEvidenceError(WbplanError):
+    """A Connect evidence file (the collector's JSON) or ``Get-ADSyncServerConfiguration`` export
+    folder cannot be used: unreadable, too large, not well-formed, hostile (a DTD, entities), of
+    another format, or holding a value of the wrong type. The message names the file."""
 
 
 class PlanFileError(WbplanError):

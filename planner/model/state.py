@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal
 
 from planner.model.base import Frozen
+from planner.model.connect import ConnectEvidence
 
 STATE_FORMAT_VERSION: Literal[2] = 2
 
@@ -345,3 +346,6 @@ class ObservedState(Frozen):
     source: Source = Source()
     ad: AdState | None = None
     tenant: TenantState | None = None
+    connect: ConnectEvidence | None = None
+    """What the Entra Connect server reports about itself (``wbplan refresh --connect-evidence``);
+    None: no evidence was imported (the Connect options stay "cannot be verified remotely")."""
