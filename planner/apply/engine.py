@@ -124,6 +124,13 @@ def run_apply(
     """Execute ``plan`` against ``targets``; every step is written to ``journal`` first."""
     pairs = journal_entries(plan)
     journal.entries.extend(e for _, e in pairs)
+    if targets.ad is not None and any(
+        e.type.startswith("ad.") and e.action in EXECUTED for _, e in pairs
+    ):
+        # before the first write: AD's record of what this journal may undo (anchor.py)
+        from planner.apply.anchor import write_record
+
+        journal.doc.anchor = write_record(targets.ad.session, journal.doc, journal.path.name)
     journal.save()
     by_address = {c.address: e for c, e in pairs}
     failed: dict[str, str] = {}

@@ -101,6 +101,8 @@ class JournalDoc(_Mutable):
     sources: dict[str, str | None] = {}
     """LDAP and Graph URLs (never credentials)."""
     entries: list[JournalEntry] = []
+    anchor: str | None = None
+    """Apply: the DN of AD's record of what this journal may undo (:mod:`planner.apply.anchor`)."""
     signature: str | None = None
     """HMAC of everything else when ``WBPLAN_PLAN_KEY`` is set (:mod:`planner.signing`)."""
 

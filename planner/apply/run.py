@@ -21,7 +21,7 @@ from planner.apply.engine import ApplyResult, Progress, StopFlag, run_apply
 from planner.apply.executors import Targets
 from planner.apply.journal import Journal, JournalDoc, new_journal_path
 from planner.apply.lock import LockInfo
-from planner.apply.rollback import RollbackResult, restorable, run_rollback
+from planner.apply.rollback import RollbackResult, check_journal, restorable, run_rollback
 from planner.apply.stale import check_not_stale, check_rederived
 from planner.errors import StalePlanError, UsageError
 from planner.model.dn import dn_key
@@ -254,6 +254,13 @@ def rollback_journal(
     )
     with open_targets(sources, None, ad=need_ad, graph=need_graph) as targets:
         check_journal_lineage(doc, targets)
+        # the file's own consistency (and signature) first, then AD's record of it
+        check_journal(doc)
+        if targets.ad is not None:
+            from planner.apply.anchor import check_record
+            from planner.signing import signing_key
+
+            check_record(targets.ad.session, doc, signed=signing_key() is not None)
         journal.save()
         if stop is not None:
             stop.journal = journal.path

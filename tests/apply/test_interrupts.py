@@ -538,3 +538,45 @@ def test_with_a_signing_key_any_edit_of_a_journal_is_refused_as_mis_signed(
     back = cli(tmp_path, dc, emu, "rollback", str(journal), "--auto-approve", env=key)
     assert back.returncode == 0, back.stdout + back.stderr
     assert snapshot(conn, [ou]) == before
+
+
+def test_without_a_key_a_self_consistent_edit_is_refused_by_ad_s_record_of_the_journal(
+    samba_2012r2: SambaDC, connector: str, emu: GraphEmulator, tmp_path: Path
+) -> None:
+    """No WBPLAN_PLAN_KEY: an entry moved to the domain root with its approved change and both
+    images made to match passes every check of the file — AD's record of what the journal may
+    undo (written by apply before its first write, planner/apply/anchor.py) refuses it, and a
+    journal whose record is gone (its lock id changed) is refused too."""
+    dc = samba_2012r2
+    [ou] = fresh_ous(dc, 1)
+    journal = applied_journal(tmp_path, dc, emu, policy_text(password=(ou,)))
+    doc = load_json(journal)
+    assert doc["anchor"].startswith(f"CN={doc['lock_id']},CN=wbplan-journals,CN=Program Data,")
+    conn = dc.admin_connection()
+    now = snapshot(conn, [ou, dc.base_dn])
+
+    consistent = load_json(journal)
+    e = consistent["entries"][0]
+    root_sd = read_sd(conn, dc.base_dn)
+    grant = allow(EVERYONE, FULL_CONTROL)
+    e |= {"dn": dc.base_dn, "action": "delete"}
+    e["planned"] = {"dn": dc.base_dn, "before": grant.model_dump(mode="json"), "after": None}
+    e["before_image"]["sd_base64"] = b64(merge_into_descriptor(root_sd, [grant]))
+    e["after_image"]["sd_base64"] = b64(root_sd)
+    (tmp_path / "consistent.json").write_text(json.dumps(consistent, indent=2))
+    back = wbplan(tmp_path, dc, emu, "rollback", "consistent.json", "--auto-approve")
+    assert back.returncode == 1, back.stdout + back.stderr
+    assert "the journal does not match AD's record of it" in back.stderr
+    assert "Restoring..." not in back.stdout
+    assert snapshot(conn, [ou, dc.base_dn]) == now
+
+    elsewhere = load_json(journal)
+    elsewhere["lock_id"] = "00000000-0000-4000-8000-000000000000"
+    (tmp_path / "elsewhere.json").write_text(json.dumps(elsewhere, indent=2))
+    back = wbplan(tmp_path, dc, emu, "rollback", "elsewhere.json", "--auto-approve")
+    assert back.returncode == 1
+    assert "AD holds no record of this journal" in back.stderr
+    assert snapshot(conn, [ou, dc.base_dn]) == now
+
+    back = wbplan(tmp_path, dc, emu, "rollback", str(journal), "--auto-approve")
+    assert back.returncode == 0, back.stdout + back.stderr

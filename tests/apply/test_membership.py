@@ -8,6 +8,7 @@ entries); the second is the whole CLI flow on a forest given the 2016 key schema
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,8 @@ def test_membership_is_added_journaled_and_rolled_back(
         }
     )
     journal = Journal(
-        tmp_path / "j.json", JournalDoc(operation="apply", wbplan_version="t", started="t")
+        tmp_path / "j.json",
+        JournalDoc(operation="apply", wbplan_version="t", started="t", lock_id=str(uuid.uuid4())),
     )
 
     with open_targets(sources, state) as targets:
