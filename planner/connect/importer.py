@@ -1,28 +1,6 @@
 """Import Connect server evidence: the collector's JSON file or a ``Get-ADSyncServerConfiguration``
-export folder → :class:`~planner.model.connect.ConnectEvidence`.
-
-What each fact is read from (the names are the cmdlets' own; sources in ``planner/references.py``
-and the comments below):
-
-- ``Get-ADSyncGlobalSettings`` parameters (``Name`` → ``Value``, strings such as ``"True"``):
-  ``Microsoft.OptionalFeature.PasswordWriteback`` / ``DeviceWriteBack`` / ``GroupWriteBack`` /
-  ``HybridExchange`` / ``UserWriteBack`` / ``PasswordHashSync``, ``Microsoft.DeviceWriteBack.Forest``
-  / ``.Container``, ``Microsoft.GroupWriteBack.Forest`` / ``.Container``,
-  ``Microsoft.Synchronize.StagingMode`` / ``SchedulerSuspended`` / ``ServerConfigurationVersion``.
-  Two generations of names are documented publicly: 1.1.x servers (Microsoft's sample export,
-  1.1.130.0) list ``PasswordWriteback``, ``PasswordHashSync`` and ``GroupWriteBack.Forest`` /
-  ``.Container``; 1.4 and 2.x listings (1.4.18.0, 2.0.25.1, 2.2.1.0) no longer list
-  ``PasswordWriteback`` or ``PasswordHashSync``, and 2.0.25.1 not ``GroupWriteBack.Forest`` /
-  ``.Container`` either. A parameter a server does not list stays unknown.
-- ``Get-ADSyncAADCompanyFeature`` (booleans): ``PasswordHashSync``, ``UserWriteback``,
-  ``DeviceWriteback``, ``UnifiedGroupWriteback`` (group writeback v1), ``GroupWritebackV2`` (2.x).
-- ``Get-ADSyncAADPasswordResetConfiguration -Connector <Entra connector>``: ``Enabled`` (password
-  writeback on this server, where the global settings no longer say).
-- ``Get-ADSyncScheduler``: ``StagingModeEnabled``, ``SyncCycleEnabled``, ``SchedulerSuspended``.
-- ``Get-ADSyncConnector``: ``Name``, ``Type`` (``AD`` for an Active Directory connector), the
-  connectivity parameters ``forest-name``, ``forest-login-user``, ``forest-login-domain`` and the
-  selected partitions' ``DN``.
-- Programs and Features (the uninstall registry entry): ``DisplayVersion`` of Entra Connect.
+export folder → :class:`~planner.model.connect.ConnectEvidence` (what each fact is read from:
+``planner.connect.facts``).
 
 Every read is bounded (size, nesting, file count), strictly typed, and confined to the path
 given: in an export folder only regular files directly inside ``GlobalSettings/`` and
@@ -37,11 +15,23 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from planner.connect import exportxml
+from planner.connect.facts import (
+    COMPANY,
+    CONNECTOR,
+    EXPORT,
+    GS,
+    INSTALLED,
+    INSTALLED_NAMES,
+    RESET,
+    SCHEDULER,
+    Parts,
+    merge,
+)
 from planner.connect.verdicts import parse_time
 from planner.errors import ConnectEvidenceError
 from planner.fileio import BadFileError, TooLargeError, parse_json, read_bytes_bounded
@@ -50,12 +40,25 @@ from planner.model.connect import (
     EVIDENCE_FORMAT_VERSION,
     AdConnector,
     ConnectEvidence,
-    ConnectFeature,
     EvidenceFile,
     Fact,
-    FeatureKey,
     NotRead,
 )
+
+__all__ = [
+    "COMPANY",
+    "CONNECTOR",
+    "GS",
+    "INSTALLED",
+    "INSTALLED_NAMES",
+    "RESET",
+    "SCHEDULER",
+    "import_evidence",
+    "merge",
+    "read_collector_file",
+    "read_evidence",
+    "read_export_folder",
+]
 
 MAX_JSON_BYTES = 32 * 1024 * 1024
 """Largest collector file read (32 MiB; a real one is a few kilobytes)."""
@@ -63,42 +66,6 @@ MAX_XML_BYTES = 64 * 1024 * 1024
 """Largest export XML file read (64 MiB; an AD connector with its whole schema is a few MB)."""
 MAX_FOLDER_FILES = 200
 """Most XML files read from one folder of an export (a server has a handful of connectors)."""
-
-GS = "Get-ADSyncGlobalSettings"
-COMPANY = "Get-ADSyncAADCompanyFeature"
-SCHEDULER = "Get-ADSyncScheduler"
-CONNECTOR = "Get-ADSyncConnector"
-RESET = "Get-ADSyncAADPasswordResetConfiguration"
-INSTALLED = "Programs and Features"
-EXPORT = "Get-ADSyncServerConfiguration"
-
-SERVER_OPTIONS: dict[FeatureKey, str] = {
-    # Microsoft's 1.1.130.0 sample export lists all six; the 1.4/2.x listings lack the two
-    # password ones (see the module docstring).
-    "password-writeback": "Microsoft.OptionalFeature.PasswordWriteback",
-    "device-writeback": "Microsoft.OptionalFeature.DeviceWriteBack",
-    "group-writeback": "Microsoft.OptionalFeature.GroupWriteBack",
-    "exchange-hybrid": "Microsoft.OptionalFeature.HybridExchange",
-    "user-writeback": "Microsoft.OptionalFeature.UserWriteBack",
-    "password-hash-sync": "Microsoft.OptionalFeature.PasswordHashSync",
-}
-COMPANY_FEATURES: dict[FeatureKey, str] = {
-    "password-hash-sync": "PasswordHashSync",
-    "user-writeback": "UserWriteback",
-    "device-writeback": "DeviceWriteback",
-    "group-writeback": "UnifiedGroupWriteback",
-    "group-writeback-v2": "GroupWritebackV2",
-}
-RESET_ENABLED = "Enabled"
-# UNCONFIRMED: the property name of Get-ADSyncAADPasswordResetConfiguration's output is seen in
-# third-party scripts reading `.Enabled`, not in a Microsoft sample of the output.
-INSTALLED_NAMES = (
-    "Microsoft Entra Connect Sync",
-    "Microsoft Entra Connect",
-    "Microsoft Azure AD Connect",
-)
-# UNCONFIRMED: the Programs and Features display names of Connect across releases (Microsoft
-# documents "Programs and Features" as where to read the installed version, not the names).
 
 
 def _kind(value: Any) -> str:
@@ -159,115 +126,6 @@ class _Reader:
         if not isinstance(value, list):
             self.fail(where, "a list", value)
         return value
-
-
-def _bool_text(raw: str) -> bool | None:
-    lowered = raw.strip().lower()
-    return True if lowered == "true" else False if lowered == "false" else None
-
-
-def _param_fact(params: dict[str, str | None] | None, name: str, file: str, cmdlet: str) -> Fact:
-    """A switch from a global parameter (``"True"``/``"False"``; anything else unknown)."""
-    if params is None or name not in params:
-        return Fact()
-    raw = params[name]
-    if raw is None:
-        return Fact(file=file, cmdlet=cmdlet, field=name)
-    return Fact(value=_bool_text(raw), raw=raw, file=file, cmdlet=cmdlet, field=name)
-
-
-def _param_text(params: dict[str, str | None] | None, name: str, file: str, cmdlet: str) -> Fact:
-    """A name from a global parameter (empty: not set, unknown)."""
-    if params is None or name not in params:
-        return Fact()
-    raw = params[name]
-    value = raw.strip() if raw is not None and raw.strip() else None
-    return Fact(value=value, raw=raw, file=file, cmdlet=cmdlet, field=name)
-
-
-def _record_bool(
-    record: dict[str, bool | str | int | float | None] | None, name: str, file: str, cmdlet: str
-) -> Fact:
-    """A boolean property of a cmdlet's output (a ``"True"`` string is read too)."""
-    if record is None or name not in record:
-        return Fact()
-    item = record[name]
-    if isinstance(item, bool):
-        return Fact(value=item, raw=str(item), file=file, cmdlet=cmdlet, field=name)
-    raw = None if item is None else str(item)
-    value = _bool_text(raw) if raw is not None else None
-    return Fact(value=value, raw=raw, file=file, cmdlet=cmdlet, field=name)
-
-
-def _first(*facts: Fact) -> Fact:
-    """The first fact that states a value, else the first that was read at all."""
-    for f in facts:
-        if f.known:
-            return f
-    for f in facts:
-        if f.cmdlet is not None:
-            return f
-    return Fact()
-
-
-@dataclass
-class _Parts:
-    """What one evidence file says, before merging."""
-
-    file: EvidenceFile
-    params: dict[str, str | None] | None = None
-    params_cmdlet: str = GS
-    params_file: str = ""
-    company: dict[str, bool | str | int | float | None] | None = None
-    scheduler: dict[str, bool | str | int | float | None] | None = None
-    reset: dict[str, bool | str | int | float | None] | None = None
-    installed: Fact = field(default_factory=Fact)
-    connectors: tuple[AdConnector, ...] | None = None
-    not_read: tuple[NotRead, ...] = ()
-
-    def evidence(self) -> ConnectEvidence:
-        name = self.file.path
-        pf, pc, p = self.params_file or name, self.params_cmdlet, self.params
-        features: dict[FeatureKey, ConnectFeature] = {}
-        for key in (*SERVER_OPTIONS, *COMPANY_FEATURES):
-            server = (
-                _param_fact(p, SERVER_OPTIONS[key], pf, pc) if key in SERVER_OPTIONS else Fact()
-            )
-            if key == "password-writeback":
-                server = _first(server, _record_bool(self.reset, RESET_ENABLED, name, RESET))
-            tenant = (
-                _record_bool(self.company, COMPANY_FEATURES[key], name, COMPANY)
-                if key in COMPANY_FEATURES
-                else Fact()
-            )
-            if server.cmdlet is not None or tenant.cmdlet is not None:
-                features[key] = ConnectFeature(server=server, tenant=tenant)
-        config_version = _param_text(p, "Microsoft.Synchronize.ServerConfigurationVersion", pf, pc)
-        return ConnectEvidence(
-            files=(self.file,),
-            server=self.file.server,
-            collected_at=self.file.collected_at,
-            version=_first(self.installed, config_version),
-            server_configuration_version=config_version,
-            features=dict(sorted(features.items())),
-            device_writeback_forest=_param_text(p, "Microsoft.DeviceWriteBack.Forest", pf, pc),
-            device_writeback_container=_param_text(
-                p, "Microsoft.DeviceWriteBack.Container", pf, pc
-            ),
-            group_writeback_forest=_param_text(p, "Microsoft.GroupWriteBack.Forest", pf, pc),
-            group_writeback_container=_param_text(p, "Microsoft.GroupWriteBack.Container", pf, pc),
-            staging_mode=_first(
-                _record_bool(self.scheduler, "StagingModeEnabled", name, SCHEDULER),
-                _param_fact(p, "Microsoft.Synchronize.StagingMode", pf, pc),
-            ),
-            sync_cycle_enabled=_record_bool(self.scheduler, "SyncCycleEnabled", name, SCHEDULER),
-            scheduler_suspended=_first(
-                _record_bool(self.scheduler, "SchedulerSuspended", name, SCHEDULER),
-                _param_fact(p, "Microsoft.Synchronize.SchedulerSuspended", pf, pc),
-            ),
-            ad_connectors=self.connectors,
-            not_read=self.not_read,
-        )
 
 
 # -- the collector's JSON ---------------------------------------------------------------------
@@ -344,7 +202,7 @@ def collector_evidence(doc: Any, name: str, digest: str) -> ConnectEvidence:
         server=r.text(top.get("server"), "server"),
         collector=r.text(top.get("collector"), "collector"),
     )
-    parts = _Parts(file)
+    parts = Parts(file)
     if GS in reads:
         gs = r.obj(reads[GS], f"reads.{GS}")
         parts.params = r.texts(gs.get("Parameters", {}), f"reads.{GS}.Parameters")
@@ -393,6 +251,9 @@ def _connectors(r: _Reader, value: Any, name: str) -> Iterable[AdConnector]:
     for i, entry in enumerate(r.items(value, f"reads.{CONNECTOR}")):
         where = f"reads.{CONNECTOR}[{i}]"
         c = r.obj(entry, where)
+        # UNCONFIRMED: the Type value "AD" of an Active Directory connector on the cmdlet's object
+        # is seen in third-party scripts (`Type -eq "AD"`); Microsoft's sample export has the same
+        # word as the connector's <category>.
         kind = r.text(c.get("Type"), f"{where}.Type")
         if (kind or "").strip().lower() != "ad":
             continue
@@ -403,6 +264,8 @@ def _connectors(r: _Reader, value: Any, name: str) -> Iterable[AdConnector]:
             for j, p in enumerate(r.items(c["Partitions"], f"{where}.Partitions")):
                 part = r.obj(p, f"{where}.Partitions[{j}]")
                 dn = r.text(part.get("DN"), f"{where}.Partitions[{j}].DN")
+                # UNCONFIRMED: the partition properties DN and Selected of Get-ADSyncConnector's
+                # objects are seen in a third-party script (Laparoscope) only.
                 selected = part.get("Selected")
                 if selected is not None and not isinstance(selected, bool):
                     r.fail(f"{where}.Partitions[{j}].Selected", "true, false or null", selected)
@@ -521,7 +384,7 @@ def read_export_folder(folder: Path, name: str | None = None) -> ConnectEvidence
         ),
         server=gs.server if gs else None,
     )
-    parts = _Parts(
+    parts = Parts(
         file,
         params=dict(gs.parameters) if gs else None,
         params_cmdlet=EXPORT,
@@ -544,61 +407,6 @@ def read_evidence(path: Path) -> ConnectEvidence:
     if is_dir:
         return read_export_folder(path, name)
     return read_collector_file(path, name)
-
-
-def _newest_first(item: ConnectEvidence) -> tuple[int, float]:
-    when = parse_time(item.collected_at)
-    return (0, -when.timestamp()) if when else (1, 0.0)
-
-
-def merge(parts: list[ConnectEvidence]) -> ConnectEvidence:
-    """Evidence from several files of one server: each fact from the newest file that states
-    it; the whole is as old as its oldest file. Files from different servers are refused."""
-    if not parts:
-        raise ValueError("no evidence to merge")
-    servers = sorted({p.server for p in parts if p.server}, key=str.lower)
-    if len({s.lower() for s in servers}) > 1:
-        raise ConnectEvidenceError(
-            f"the Connect evidence comes from different servers ({', '.join(servers)}); import "
-            "one server's evidence (the active server, not a staging one)"
-        )
-    if len(parts) == 1:
-        return parts[0]
-    ordered = sorted(parts, key=_newest_first)
-    times = [p.collected_at for p in parts]
-    stamps = [parse_time(t) for t in times]
-    oldest = (
-        None
-        if any(s is None for s in stamps)
-        else min(zip(stamps, times, strict=True), key=lambda pair: pair[0] or 0)[1]
-    )
-    features: dict[FeatureKey, ConnectFeature] = {}
-    for key in sorted({k for p in ordered for k in p.features}):
-        feats = [p.feature(key) for p in ordered]
-        features[key] = ConnectFeature(
-            server=_first(*(f.server for f in feats)), tenant=_first(*(f.tenant for f in feats))
-        )
-
-    def pick(attr: str) -> Fact:
-        return _first(*(getattr(p, attr) for p in ordered))
-
-    return ConnectEvidence(
-        files=tuple(f for p in ordered for f in p.files),
-        server=servers[0] if servers else None,
-        collected_at=oldest,
-        version=pick("version"),
-        server_configuration_version=pick("server_configuration_version"),
-        features=features,
-        device_writeback_forest=pick("device_writeback_forest"),
-        device_writeback_container=pick("device_writeback_container"),
-        group_writeback_forest=pick("group_writeback_forest"),
-        group_writeback_container=pick("group_writeback_container"),
-        staging_mode=pick("staging_mode"),
-        sync_cycle_enabled=pick("sync_cycle_enabled"),
-        scheduler_suspended=pick("scheduler_suspended"),
-        ad_connectors=next((p.ad_connectors for p in ordered if p.ad_connectors is not None), None),
-        not_read=tuple(n for p in ordered for n in p.not_read),
-    )
 
 
 def import_evidence(paths: Iterable[Path]) -> ConnectEvidence:

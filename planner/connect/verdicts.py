@@ -283,6 +283,9 @@ def device_location_check(evidence: ConnectEvidence, state: ObservedState | None
     """Connect's ``Microsoft.DeviceWriteBack.Forest``/``.Container`` against the observed forest
     and ``msDS-DeviceLocation``: devices are written where Connect says, and must land where the
     DRS object says they are."""
+    # UNCONFIRMED: the value formats. The parameter names are in Microsoft's sample export, but
+    # every public sample has them empty (device writeback off): the forest is read as a DNS
+    # name and the container as a DN; anything else is unknown, never a mismatch.
     forest = evidence.device_writeback_forest
     container = evidence.device_writeback_container
     problems: list[str] = []
