@@ -4,6 +4,7 @@ a module of its own and registers itself on the group defined in ``app``."""
 from planner.cli import (  # noqa: F401 - registers commands
     apply_cmd,
     check_cmd,
+    connect_cmd,
     permissions_cmd,
     plan_cmd,
     refresh_cmd,

@@ -216,3 +216,43 @@ def test_an_export_without_global_settings_still_gives_its_connectors(tmp_path: 
     assert ev.collected_at is None and ev.server is None  # undated: it will not count
     assert [c.login_user for c in ev.ad_connectors or ()] == ["MSOL_1a2b3c4d5e6f"]
     assert ev.staging_mode.value is None
+
+
+# What wbplan reads that no Microsoft source confirms (each marked UNCONFIRMED in a code comment
+# next to where it is used; the fixtures use them as the third-party sources show them).
+UNCONFIRMED = {
+    "planner/connect/facts.py": [
+        "PasswordHashSync, UserWriteback and DeviceWriteback",  # Get-ADSyncAADCompanyFeature
+        "Get-ADSyncAADPasswordResetConfiguration's output",  # .Enabled
+        "Programs and Features display names",  # INSTALLED_NAMES
+    ],
+    "planner/connect/importer.py": [
+        'the Type value "AD"',  # Get-ADSyncConnector objects
+        "the partition properties DN and Selected",
+    ],
+    "planner/connect/verdicts.py": ["the value formats"],  # Microsoft.DeviceWriteBack.*
+    "planner/connect/collector.py": [
+        "a connector's Type 'AD' and Subtype",
+        "the Enabled property",
+        "the Programs and Features display names",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(UNCONFIRMED))
+def test_unconfirmed_names_are_marked_where_they_are_used(module: str) -> None:
+    source = (Path(__file__).resolve().parents[2] / module).read_text(encoding="utf-8")
+    for what in UNCONFIRMED[module]:
+        at = source.index(what)
+        assert "UNCONFIRMED" in source[max(0, at - 120) : at], (module, what)
+
+
+def test_unconfirmed_values_as_the_fixtures_carry_them() -> None:
+    """The fixtures use the unconfirmed names the way third-party sources show them: if a real
+    server differs, these are the facts that stay unknown rather than turning false."""
+    ev = read_collector_file(V2)
+    assert ev.feature("password-writeback").server.field == "Enabled"  # UNCONFIRMED property
+    assert ev.version.field == "Microsoft Entra Connect Sync DisplayVersion"  # UNCONFIRMED name
+    assert ev.feature("device-writeback").tenant.field == "DeviceWriteback"  # UNCONFIRMED
+    (ad,) = ev.ad_connectors or ()
+    assert ad.partitions == ("DC=contoso,DC=test",)  # UNCONFIRMED DN / Selected

@@ -27,6 +27,7 @@ COMMANDS = [
     "rules",
     "graph",
     "permissions",
+    "connect-collector",
 ]
 
 

@@ -12,7 +12,16 @@ from click.testing import CliRunner
 
 from planner.cli import cli
 
-OUTPUT_COMMANDS = {"plan", "show", "graph", "check", "apply", "permissions", "rules"}
+OUTPUT_COMMANDS = {
+    "plan",
+    "show",
+    "graph",
+    "check",
+    "apply",
+    "permissions",
+    "rules",
+    "connect-collector",
+}
 OUT_COMMANDS = {"plan": "saved plan", "refresh": "snapshot"}
 
 
