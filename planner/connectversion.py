@@ -30,7 +30,13 @@ def version_problems(policy: Policy) -> list[str] | None:
     """What the declared version cannot do (empty: fine); None when no version is declared or it
     is not a number."""
     declared = policy.connect.version
-    version = parse_version(declared) if declared is not None else None
+    return problems_for(policy, declared) if declared is not None else None
+
+
+def problems_for(policy: Policy, text: str) -> list[str] | None:
+    """What Connect ``text`` (declared, or reported by the server's evidence) cannot do for the
+    policy's enabled features (empty: fine); None when ``text`` is not a version number."""
+    version = parse_version(text)
     if version is None:
         return None
     problems = []

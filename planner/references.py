@@ -259,6 +259,48 @@ SOURCES: tuple[Source, ...] = (
         "microsoft",
         "Microsoft Learn",
     ),
+    # --- the Entra Connect server's own configuration (Connect server evidence, issue 16) ---
+    Source(
+        "M5",
+        "Microsoft Entra Connect Sync: Scheduler (Get-ADSyncScheduler: StagingModeEnabled, "
+        "SyncCycleEnabled, SchedulerSuspended)",
+        _learn("entra/identity/hybrid/connect/how-to-connect-sync-feature-scheduler"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M6",
+        "Microsoft Entra Connect: Staging server and disaster recovery",
+        _learn("entra/identity/hybrid/connect/how-to-connect-sync-staging-server"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M7",
+        "Microsoft Entra Connect: ADSync PowerShell Reference",
+        _learn("entra/identity/hybrid/connect/reference-connect-adsync"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M8",
+        "Azure AD Connect is not working correctly after an automatic upgrade (installed version in "
+        "Programs and Features; Microsoft.Synchronize.ServerConfigurationVersion)",
+        _learn("troubleshoot/entra/entra-id/user-prov-sync/cannot-work-automatic-upgrade"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M9",
+        "AADConnectConfigDocumenter: sample Get-ADSyncServerConfiguration exports (global settings, "
+        "connectors)",
+        f"{GITHUB}/microsoft/AADConnectConfigDocumenter/tree/"
+        "d1987713be2d844208d39a55d38deee3a7effb5b/src/SolutionOutput/Data/Contoso",
+        "microsoft",
+        "GitHub",
+        "Microsoft's configuration documenter for Entra Connect, with the exports of a 1.1.130.0 "
+        "server it documents",
+    ),
     # --- Windows Server and Active Directory ---
     Source(
         "S9",
@@ -394,6 +436,15 @@ SOURCES: tuple[Source, ...] = (
         "GitHub",
     ),
     Source(
+        "S76",
+        "Laparoscope: a REST front end for the ADSync cmdlets, with the Get-ADSyncGlobalSettings "
+        "parameters of a 2.0.25.1 server",
+        f"{GITHUB}/sean-m/laparoscope/blob/7d84946b7580c803a1cf1269baf0841e27abffed/scripts/"
+        "Laparoscope.psm1",
+        "third-party",
+        "GitHub",
+    ),
+    Source(
         "S46",
         "DeviceRegSCPTool.ps1 (Device Registration SCP Tool), derived from Entra Connect's AdSyncPrep "
         "module",
@@ -417,6 +468,14 @@ SOURCES: tuple[Source, ...] = (
         "project",
         "wbplan",
         "in the wbplan source tree and wheel",
+    ),
+    Source(
+        "W2",
+        "README: Connect server evidence (the collector, what it proves, how old it may be)",
+        "README.md",
+        "project",
+        "wbplan",
+        "the section 'Connect server evidence' of the README in the wbplan source tree",
     ),
 )
 

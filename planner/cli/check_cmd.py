@@ -26,6 +26,7 @@ from typing import Any
 import click
 
 from planner.cli.app import cli, graph_options, ldap_options, policy_option, snapshot_options
+from planner.cli.connect_cmd import connect_evidence_options
 from planner.cli.refresh_cmd import progress_options
 from planner.errors import EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK
 
@@ -159,6 +160,7 @@ def exit_code(report: Any) -> int:
     help="Check a snapshot instead of live AD/Graph.",
 )
 @snapshot_options
+@connect_evidence_options
 @ldap_options
 @graph_options
 @click.option(
@@ -227,13 +229,14 @@ def check(
       wbplan check --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --format html -o report.html
     """
     from planner.checking import make_report
+    from planner.cli.connect_cmd import with_connect_evidence
     from planner.cli.plan_cmd import emit, load_policy_for, observe, with_note
     from planner.observe.live import now_iso
     from planner.policy.loader import today_utc
     from planner.render.report_common import summary_line
 
     loaded = load_policy_for(policy_paths, opts)
-    found = observe(loaded, state_file, not policy_paths, opts)
+    found = with_connect_evidence(observe(loaded, state_file, not policy_paths, opts), opts)
     state, label = found.state, found.label
     report = make_report(
         loaded.policy,

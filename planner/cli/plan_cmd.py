@@ -19,6 +19,7 @@ from planner.cli.app import (
     policy_option,
     snapshot_options,
 )
+from planner.cli.connect_cmd import connect_evidence_options, with_connect_evidence
 from planner.cli.refresh_cmd import (
     live_sources,
     progress_for,
@@ -256,7 +257,7 @@ def compute_plan_observed(
     from planner.planning import make_plan
 
     loaded = load_policy_for(policy_paths, opts)
-    found = observe(loaded, state_file, not policy_paths, opts)
+    found = with_connect_evidence(observe(loaded, state_file, not policy_paths, opts), opts)
     plan = make_plan(
         loaded.policy,
         found.state,
@@ -339,6 +340,7 @@ def emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
     help="Plan against a snapshot instead of live AD/Graph.",
 )
 @snapshot_options
+@connect_evidence_options
 @ldap_options
 @graph_options
 @click.option(

@@ -20,6 +20,7 @@ from planner.cli.app import (
     live_policy_option,
     load_valid_policies,
 )
+from planner.cli.connect_cmd import evidence_option
 from planner.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,9 +131,22 @@ def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool 
     type=click.Path(path_type=Path),
     help="Snapshot file to write. Default: state/<metadata.name>.json",
 )
+@evidence_option
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path),
+    help="An earlier snapshot: the new one keeps its Connect evidence unless --connect-evidence "
+    "gives new evidence. With --connect-evidence and no connection options, the new snapshot is "
+    "this one with the evidence imported (nothing is read live).",
+)
 @progress_options
 def refresh(
-    policy_paths: tuple[Path, ...], out: Path | None, tenant_only: bool, **opts: Any
+    policy_paths: tuple[Path, ...],
+    out: Path | None,
+    tenant_only: bool,
+    state_file: Path | None,
+    **opts: Any,
 ) -> None:
     """Read live AD and/or the tenant and write a snapshot (no secrets in it).
 
@@ -154,8 +168,9 @@ def refresh(
       wbplan refresh --policy policies/prod.yaml --tenant-only --graph-auth azure-cli \\
                      --out state/tenant.json
     """
+    from planner.cli.connect_cmd import evidence_from, evidence_line
     from planner.observe.live import LiveSources, observe_live
-    from planner.observe.snapshot import save_state
+    from planner.observe.snapshot import load_state, save_state
 
     loaded = single_policy(policy_paths, live=True)
     if tenant_only:
@@ -167,17 +182,29 @@ def refresh(
             hint="sign in as a Global Administrator: `az login`, then --graph-auth azure-cli "
             "(or --graph-auth device-code with AZURE_CLIENT_ID)",
         )
+    previous = load_state(state_file) if state_file is not None else None
+    name = loaded.policy.metadata.name
+    target = out or Path("state") / (f"{name}.tenant.json" if tenant_only else f"{name}.json")
     if sources.ldap is None and sources.graph is None:
+        if previous is not None and opts.get("connect_evidence") and not tenant_only:
+            # Offline: the earlier snapshot with the Connect evidence imported.
+            state = previous.model_copy(update={"connect": evidence_from(opts)})
+            save_state(state, target)
+            click.echo(f"Wrote {target}: {state_file} with {evidence_line(state)}")
+            return
         raise UsageError(
             "nothing to read: neither --ldap-url nor a Graph endpoint/credential was given",
-            hint="pass --ldap-url ldaps://DC and/or set WBPLAN_GRAPH_TOKEN or AZURE_* credentials",
+            hint="pass --ldap-url ldaps://DC and/or set WBPLAN_GRAPH_TOKEN or AZURE_* credentials "
+            "(or --state FILE --connect-evidence E to import Connect evidence into a snapshot)",
         )
     progress = progress_for(opts)
+    # The evidence is read before the live read: a bad file stops the command at once.
+    evidence = evidence_from(opts, keep=previous.connect if previous is not None else None)
     state = observe_live(
         loaded.policy, LiveSources(ldap=sources.ldap, graph=sources.graph), progress
     )
-    name = loaded.policy.metadata.name
-    target = out or Path("state") / (f"{name}.tenant.json" if tenant_only else f"{name}.json")
+    if evidence is not None:
+        state = state.model_copy(update={"connect": evidence})
     save_state(state, target)
     parts = []
     if state.ad is not None:
@@ -192,3 +219,6 @@ def refresh(
             + (f" (not readable with this credential: {', '.join(unread)})" if unread else "")
         )
     click.echo(f"Wrote {target}: {', '.join(parts)}.")
+    line = evidence_line(state)
+    if line:
+        click.echo(line)

@@ -1,8 +1,10 @@
 """Diff of tenant and Connect resources: licences, sync feature flags, the Group.Unified
-setting, and the switches no API exposes (always ``read`` / ``unverifiable``)."""
+setting, and the switches no API exposes (``read`` / ``unverifiable``, unless Connect server
+evidence settles them: ``planner.diff.connect``)."""
 
 from __future__ import annotations
 
+from planner.diff.connect import diff_connect
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
 from planner.model.plan import ActionReason, BlastRadius, Resource
@@ -106,8 +108,11 @@ def diff_sync_status(r: Resource, index: Index) -> Outcome:
 
 def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -> Outcome:
     """Dispatch on the tenant/connect resource type."""
+    connect = diff_connect(r, index)
+    if connect is not None:
+        return connect
     match r.type:
-        case "connect.option" | "tenant.sspr":
+        case "tenant.sspr":
             return Outcome("read", "unverifiable", instructions=r.instructions)
         case "connect.version":
             problems = list(r.desired.get("problems") or [])

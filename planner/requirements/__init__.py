@@ -8,6 +8,7 @@ domain roots).
 
 from __future__ import annotations
 
+from planner.connect.verdicts import evidence_version
 from planner.connectversion import version_problems
 from planner.model.dn import dn_key
 from planner.model.plan import Resource
@@ -15,6 +16,7 @@ from planner.model.policy import Policy
 from planner.model.state import ObservedState
 from planner.requirements import device, exchange, group, hybrid_join, keys, password, user
 from planner.requirements.common import Context, connector_resource
+from planner.requirements.connect import connect_server_resources
 from planner.requirements.tenant import (
     RETIRED_FLAGS,
     connect_version_resource,
@@ -80,8 +82,9 @@ def expand(policy: Policy, state: ObservedState | None) -> list[Resource]:
             for f in RETIRED_FLAGS
             if f"tenant.feature[{f}]" not in addresses
         ]
-    if version_problems(policy) is not None:
+    if version_problems(policy) is not None or evidence_version(state) is not None:
         extra.append(connect_version_resource(ctx))
+    extra.extend(connect_server_resources(ctx))
     for r in merged:
         # Only a grant needs its object to exist: removing an ACE from an object that is gone
         # is already done (diff_ace says so), never a reason to ask for the object.

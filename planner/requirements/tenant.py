@@ -7,7 +7,8 @@ depends on it ("licences before features", domain.md §12.2 item 1).
 
 from __future__ import annotations
 
-from planner.connectversion import UPGRADE, version_problems
+from planner.connect.verdicts import evidence_version
+from planner.connectversion import UPGRADE, problems_for, version_problems
 from planner.model.plan import Resource
 from planner.requirements.common import Context
 from planner.syncstate import CONNECT_CHECK
@@ -103,7 +104,11 @@ def sync_status_resource(ctx: Context) -> Resource:
 
 
 def connect_version_resource(ctx: Context) -> Resource:
-    """The declared Connect version supports the enabled features (a manual upgrade when not)."""
+    """The Connect version supports the enabled features (a manual upgrade when not): the version
+    the server's evidence reports when there is evidence that counts, else the declared one."""
+    reported = evidence_version(ctx.state)
+    found = problems_for(ctx.policy, str(reported.value)) if reported is not None else None
+    problems = found if found is not None else version_problems(ctx.policy)
     return Resource(
         address="connect.version[]",
         type="connect.version",
@@ -112,7 +117,7 @@ def connect_version_resource(ctx: Context) -> Resource:
         why="Connect up to 1.0.8641.0 cannot do password writeback; device writeback options need 1.1.819.0",
         references=("S32", "S4", "S33"),
         manageable=False,
-        desired={"problems": version_problems(ctx.policy) or []},
+        desired={"problems": problems or []},
         instructions=UPGRADE,
     )
 

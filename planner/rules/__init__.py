@@ -6,6 +6,8 @@ Importing this package registers every rule in :data:`planner.rules.base.REGISTR
 """
 
 from planner.rules import (  # noqa: F401  (imported to register their rules)
+    connect_options,
+    connect_server,
     connector,
     device,
     device_tenant,

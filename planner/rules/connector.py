@@ -1,10 +1,13 @@
 """The AD DS connector account and the Entra Connect server: the account exists (WB-CON-001)
-and the declared Connect version clears the feature gates (WB-CON-002, domain.md §12.2 item 9).
+and the Connect version clears the feature gates (WB-CON-002, domain.md §12.2 item 9): the version
+the server's own evidence reports passes or fails; a declared version is "declared, not verified"
+unless it fails the gates. The other Connect server rules are in ``connect_server``.
 """
 
 from __future__ import annotations
 
-from planner.connectversion import UPGRADE, parse_version, version_problems
+from planner.connect.verdicts import evidence_version, fact_text, freshness, stale_note
+from planner.connectversion import UPGRADE, parse_version, problems_for, version_problems
 from planner.model.policy import Policy
 from planner.model.report import RuleInfo
 from planner.rules.base import Result, rule
@@ -82,30 +85,68 @@ def version_gated(policy: Policy) -> bool:
 @rule(
     RuleInfo(
         id="WB-CON-002",
-        title="The declared Entra Connect version supports the enabled writeback features",
+        title="The Entra Connect version supports the enabled writeback features",
         criticality="SHALL",
         feature="connect",
         rationale=(
             "Connect up to 1.0.8641.0 relied on the retired Azure ACS and cannot do password writeback; device "
-            "writeback options need 1.1.819.0 or later. No API exposes the installed version: the policy "
-            "declares it (connect.version), otherwise the rule is unknown."
+            "writeback options need 1.1.819.0 or later. No API exposes the installed version: it passes only on "
+            "the Connect server's own evidence (its installed version, imported with wbplan refresh "
+            "--connect-evidence); a version the policy declares (connect.version) is declared, not verified."
         ),
         remediation=UPGRADE + ".",
-        references=("S32", "S4", "S33", "S3"),
+        references=("S32", "S4", "S33", "S3", "M8"),
         failure_modes=("F11", "F12"),
     ),
     version_gated,
 )
 def connect_version(ctx: RuleContext) -> list[Result]:
-    """Compare the declared version with the gates of the enabled features."""
+    """Compare the version the Connect evidence reports (else the declared one) with the gates
+    of the enabled features."""
     declared = ctx.policy.connect.version
     address = "connect.version[]"
+    reported = evidence_version(ctx.state)
+    if reported is not None and isinstance(reported.value, str):
+        found = problems_for(ctx.policy, reported.value)
+        if found is not None:
+            fresh = freshness(ctx.state)
+            evidence = {
+                "version": reported.value,
+                "evidence": fact_text(reported, fresh),
+                "declared": declared,
+                "problems": found,
+            }
+            also = (
+                f" (the policy declares {declared})"
+                if declared is not None and declared.strip() != reported.value
+                else ""
+            )
+            if found:
+                return [
+                    Result(
+                        "fail",
+                        address,
+                        f"Connect {reported.value} on the server{also}: " + "; ".join(found),
+                        evidence,
+                    )
+                ]
+            return [
+                Result(
+                    "pass",
+                    address,
+                    f"Connect {reported.value} on the server supports the enabled features{also} "
+                    f"({reported.cmdlet}, {fresh.describe()})",
+                    evidence,
+                )
+            ]
+    fresh = freshness(ctx.state)
+    stale = f"; {stale_note(fresh)}" if fresh.evidence is not None and fresh.usable is None else ""
     if declared is None:
         return [
             Result(
                 "unknown",
                 address,
-                "the policy does not declare connect.version and no API exposes it",
+                "the policy does not declare connect.version and no API exposes it" + stale,
                 verify_at=VERSION_VERIFY_AT,
             )
         ]
@@ -123,4 +164,15 @@ def connect_version(ctx: RuleContext) -> list[Result]:
     evidence = {"declared": declared, "problems": problems}
     if problems:
         return [Result("fail", address, f"Connect {declared}: " + "; ".join(problems), evidence)]
-    return [Result("pass", address, f"Connect {declared} supports the enabled features", evidence)]
+    return [
+        Result(
+            "unknown",
+            address,
+            f"Connect {declared} is declared, not verified: that version supports the enabled "
+            "features, but no evidence from the Connect server shows it is the one installed"
+            + stale,
+            evidence,
+            verify_at=VERSION_VERIFY_AT + "; or import the server's evidence: wbplan "
+            "connect-collector, then wbplan refresh --connect-evidence FILE",
+        )
+    ]

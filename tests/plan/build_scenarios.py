@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.connect.importer import merge, read_collector_file, read_export_folder
+from planner.model.connect import ConnectEvidence
 from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 from planner.model.state import (
     Ace,
@@ -50,6 +52,8 @@ from planner.observe.snapshot import dump_state
 from planner.rights import inherited_by_child
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
+REPO = Path(__file__).resolve().parent.parent.parent
+CONNECT_FIXTURES = "tests/connect/fixtures"
 
 FOREST = "contoso.test"
 BASE = "DC=contoso,DC=test"
@@ -434,6 +438,10 @@ class World:
     dacls: dict[str, SecurityDescriptor] = field(default_factory=dict)
     new_group_default: str | None = None
     """``NewUnifiedGroupWritebackDefault`` as Graph stores it; None = Group.Unified absent."""
+    connect_evidence: tuple[str, ...] = ()
+    """Connect server evidence imported into the snapshot: paths, relative to the repository,
+    of fixtures under ``tests/connect/fixtures`` (collector JSON files, export folders), read by
+    wbplan's importer as ``refresh --connect-evidence`` reads them."""
 
     def ad(self) -> AdState:
         """The forest side."""
@@ -553,7 +561,20 @@ class World:
             ),
             ad=self.ad() if self.ad_observed else None,
             tenant=self.tenant() if self.tenant_observed else None,
+            connect=connect_evidence(self.connect_evidence) if self.connect_evidence else None,
         )
+
+
+def connect_evidence(paths: tuple[str, ...]) -> ConnectEvidence:
+    """The fixtures at ``paths`` (relative to the repository), imported and merged, each named
+    by its relative path (so snapshots do not depend on where the checkout lives)."""
+    parts = []
+    for rel in paths:
+        path = REPO / rel
+        parts.append(
+            read_export_folder(path, rel) if path.is_dir() else read_collector_file(path, rel)
+        )
+    return merge(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1069,6 +1090,57 @@ def group_v2_refused() -> tuple[str, World]:
     container: {CLOUD_GROUPS}
 """
     return writeback, World(objects=[ou(CLOUD_GROUPS)])
+
+
+def with_connect_evidence(*fixtures: str) -> tuple[str, World]:
+    """The fully prepared forest and tenant, with Connect server evidence from ``fixtures``."""
+    writeback, world = fully_prepared()
+    world.connect_evidence = tuple(f"{CONNECT_FIXTURES}/{f}" for f in fixtures)
+    return writeback, world
+
+
+@scenario("connect-evidence-v1")
+def connect_evidence_v1() -> tuple[str, World]:
+    """Everything prepared, with the Get-ADSyncServerConfiguration export of a Connect 1.1.x server.
+
+    Its global settings (1.1.x parameter names: Microsoft.OptionalFeature.PasswordWriteback among
+    them) show every option ticked, device writeback to RegisteredDevices, no staging mode and
+    server configuration version 1.1.880.0; its AD connector signs in as the policy's account.
+    The Connect items are no longer "cannot be verified": only the SSPR toggle is left.
+    """
+    return with_connect_evidence("v1-export")
+
+
+@scenario("connect-evidence-v2")
+def connect_evidence_v2() -> tuple[str, World]:
+    """Everything prepared, with the collector's evidence from a Connect 2.x server (2.4.27.0).
+
+    2.x global settings no longer list Microsoft.OptionalFeature.PasswordWriteback: password
+    writeback comes from Get-ADSyncAADPasswordResetConfiguration; staging mode from
+    Get-ADSyncScheduler; the installed version from Programs and Features.
+    """
+    return with_connect_evidence("v2-collector.json")
+
+
+@scenario("connect-evidence-mismatch")
+def connect_evidence_mismatch() -> tuple[str, World]:
+    """Everything prepared in AD and the tenant, but the Connect server disagrees.
+
+    Its AD connector signs in as another account, it writes devices to another container than
+    msDS-DeviceLocation names, group writeback is on in the tenant but not ticked on the server,
+    and the server is in staging mode: each is a failing rule and a manual step.
+    """
+    return with_connect_evidence("v2-collector-mismatch.json")
+
+
+@scenario("connect-evidence-stale")
+def connect_evidence_stale() -> tuple[str, World]:
+    """Everything prepared, with Connect evidence collected 52 days before the observation.
+
+    Older than the default limit (7 days), it does not count: the Connect items are "cannot be
+    verified remotely" again and WB-CON-008 fails.
+    """
+    return with_connect_evidence("v2-collector-stale.json")
 
 
 # --------------------------------------------------------------------------------------------

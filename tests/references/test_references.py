@@ -107,7 +107,11 @@ def test_the_catalogue_is_well_formed() -> None:
         if s.kind == "microsoft":
             assert s.url is not None, s.id
             assert s.url.startswith(
-                ("https://learn.microsoft.com/en-us/", "https://github.com/MicrosoftDocs/")
+                (
+                    "https://learn.microsoft.com/en-us/",
+                    "https://github.com/MicrosoftDocs/",
+                    "https://github.com/microsoft/",  # Microsoft's own tools (sample exports)
+                )
             ), s.id
         elif s.kind == "third-party":
             assert s.url is not None or s.note, s.id

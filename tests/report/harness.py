@@ -37,9 +37,16 @@ PLAN_SCENARIOS = REPO / "tests" / "plan" / "scenarios"
 TODAY = "2026-11-22"
 """``WBPLAN_TODAY`` for every golden run (waiver expiry, WB-WVR-*)."""
 
-SCENARIOS = ("fully-prepared", "schema-too-old", "tenant-not-observed")
+SCENARIOS = (
+    "fully-prepared",
+    "schema-too-old",
+    "tenant-not-observed",
+    "connect-evidence-v2",
+    "connect-evidence-mismatch",
+)
 """Plan scenarios whose check reports are pinned: compliant with unknowns; SHALL failures from a
-schema too old; a tenant not observed (unknowns only, which do not fail)."""
+schema too old; a tenant not observed (unknowns only, which do not fail); Connect server
+evidence that settles the Connect rules (passes), and that contradicts the policy (failures)."""
 CASES = ("example", *SCENARIOS)
 
 FILES = {
