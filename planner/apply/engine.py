@@ -138,6 +138,8 @@ def run_apply(
     waiting: dict[str, str] = {}
     """address → the manual step it (transitively) waits for."""
     result = ApplyResult()
+    unknown: set[str] = set()
+    """Changes whose reply was lost (their dependents' notes say so)."""
     for change in plan.resource_changes:
         action = change.change.actions[0]
         cause = next((failed[d] for d in change.depends_on if d in failed), None)
@@ -152,7 +154,8 @@ def run_apply(
         if cause is not None:
             failed[change.address] = cause
             result.skipped += 1
-            journal.update(entry, status="skipped", note=f"not attempted: {cause} failed")
+            how = "has an unknown outcome" if cause in unknown else "failed"
+            journal.update(entry, status="skipped", note=f"not attempted: {cause} {how}")
             progress("skipped", entry)
             continue
         if action == "manual":
@@ -175,6 +178,7 @@ def run_apply(
             outcome = execute(change, targets, _starter(journal, entry))
         except ReplyLostError as exc:
             failed[change.address] = change.address
+            unknown.add(change.address)
             result.unknown += 1
             journal.update(entry, status="unknown", error=str(exc), finished=now_iso())
             progress("unknown", entry)

@@ -126,7 +126,10 @@ def execute_plan(
     if result.not_started:
         journal.finish("interrupted")
     else:
-        journal.finish("complete" if result.ok else "failed")
+        # warnings alone (a concurrent change reported) do not make the run failed: every step
+        # is done; the entries carry the warnings and apply exits 1 for a person to look
+        broken = result.failed or result.skipped or result.unknown
+        journal.finish("failed" if broken else "complete")
     return ApplyRun(result, journal.path)
 
 
@@ -269,11 +272,13 @@ def rollback_journal(
         except BaseException as exc:
             from planner.errors import RollbackRefusedError
 
-            refused = isinstance(exc, RollbackRefusedError) and any(
-                e.status == "failed" for e in journal.entries
-            )
-            # every step done, some with warnings: "failed", as an apply with warnings
-            journal.finish("refused" if refused else "failed")
+            failed = any(e.status == "failed" for e in journal.entries)
+            if isinstance(exc, RollbackRefusedError):
+                # every step done, some with warnings (exit 1): "complete", as an apply with
+                # warnings; a refused step: "refused"
+                journal.finish("refused" if failed else "complete")
+            else:
+                journal.finish("failed")
             raise
     journal.finish("interrupted" if result.not_started else "complete")
     return RollbackRun(result, journal.path)
