@@ -89,12 +89,16 @@ def parse_descriptor(data: bytes) -> SecurityDescriptor:
     dropped from ``aces`` but kept in ``sddl``). A descriptor without a DACL — which would let
     everyone do everything — yields no ACEs, so wbplan never counts it as granting a right."""
     raw = _parse_raw(data)
-    aces = tuple(a for a in (_ace_to_model(x) for x in _dacl_aces(raw)) if a is not None)
-    return SecurityDescriptor(
-        dacl_protected=bool(int(raw.Control) & SE_DACL_PROTECTED),
-        aces=aces,
-        sddl=dacl_sddl(raw),
-    )
+    try:
+        aces = tuple(a for a in (_ace_to_model(x) for x in _dacl_aces(raw)) if a is not None)
+        return SecurityDescriptor(
+            dacl_protected=bool(int(raw.Control) & SE_DACL_PROTECTED),
+            aces=aces,
+            sddl=dacl_sddl(raw),
+        )
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        # damaged bytes winacl half-parsed (an ACE without its SID, a short object ACE)
+        raise SecurityDescriptorError(f"cannot parse security descriptor: {exc}") from exc
 
 
 def is_dacl_protected(data: bytes) -> bool:

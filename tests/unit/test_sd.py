@@ -3,6 +3,8 @@ descriptor written and read back by a real DC is in tests/ad/test_security.py.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from planner.model.state import (
@@ -123,3 +125,35 @@ def test_unparseable_descriptor_is_a_clear_error() -> None:
             + b"\x04\x00\x10\x00\x01\x00\x00\x00"
             + b"\x63\x00\x08\x00"
         )
+
+
+def test_damaged_descriptors_raise_only_security_descriptor_error() -> None:
+    """Mutated, cut and padded copies of real descriptors (fixed seed): each one parses or
+    raises SecurityDescriptorError — never an AttributeError or another crash a caller (the
+    journal loader, rollback, the snapshot reader) would report as an internal error."""
+    import random
+
+    from planner.observe.sd import SecurityDescriptorError, descriptor_bytes
+    from planner.observe.snapshot import load_state
+
+    state = load_state(Path(__file__).resolve().parents[2] / "state" / "example.json")
+    assert state.ad is not None
+    real = [descriptor_bytes(o.security) for o in state.ad.objects if o.security is not None][:5]
+    rng = random.Random(14)
+    parsed = refused = 0
+    for _ in range(1000):
+        data = bytearray(rng.choice(real))
+        for _ in range(rng.randint(1, 4)):
+            op = rng.random()
+            if op < 0.5 and data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            elif op < 0.8:
+                data = data[: rng.randrange(len(data) + 1)]
+            else:
+                data += bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        try:
+            parse_descriptor(bytes(data))
+            parsed += 1
+        except SecurityDescriptorError:
+            refused += 1
+    assert parsed and refused  # the corpus exercises both outcomes
