@@ -12,6 +12,10 @@ Shapes as in the sample exports Microsoft publishes with AADConnectConfigDocumen
 (microsoft/AADConnectConfigDocumenter, ``src/SolutionOutput/Data/Contoso/*``: a 1.1.130.0
 server), which is also how that tool reads them (``/mv-data//parameter-values/parameter``).
 
+UNCONFIRMED: that exports of 1.4 and 2.x servers keep this layout and these element names (the
+only public sample export is of a 1.1.130.0 server; 2.x evidence is best collected with the
+collector script), and the time zone of ``export-date`` (none is written; read as UTC).
+
 Parsing refuses any DTD (so no entity can be declared, expanded or fetched: billion laughs and
 external entities fail before anything is expanded or read) and never resolves anything outside
 the bytes it is given.
