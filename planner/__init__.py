@@ -5,9 +5,6 @@ The package is layered (see ../shared/design.md §2): ``model`` is pure data; ``
 pure functions; ``apply`` and ``cli`` sit on top. Only ``cli`` prints or exits.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("wbplan")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"
+"""The one place the version is written: hatch reads it for the wheel (pyproject.toml
+``[tool.hatch.version]``), and the CLI needs no ``importlib.metadata`` look-up to print it."""
