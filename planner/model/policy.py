@@ -138,6 +138,57 @@ class Writeback(Frozen):
     hybrid_join: HybridJoin | None = None
 
 
+class CloudSyncGmsa(Frozen):
+    """The group Managed Service Account the Cloud Sync provisioning agent runs as (cloud-sync.md
+    §1.1): every right a Cloud Sync feature needs in AD is a right of this account."""
+
+    account: str | None = None
+    """``DOMAIN\\name$`` of a custom gMSA created beforehand (the agent's "Use custom gMSA" /
+    ``Add-AADCloudSyncGMSA -CustomGMSAName name$``). None: the default gMSA the agent's wizard
+    creates, found by ``cn=provAgentgMSA`` or ``sAMAccountName=pGMSA_*`` (its account name on the
+    wire is ``pGMSA_<hex>$``, not ``provAgentgMSA$``)."""
+
+
+class CloudSyncGroupProvisioning(Frozen):
+    """Group Provision to AD: a "Microsoft Entra ID to AD sync" configuration writing cloud
+    security groups into this domain (the replacement of Connect group writeback v2)."""
+
+    target_ous: tuple[str, ...]
+    """DNs of the OU(s) or containers the groups are created in (the configuration's
+    ``parentDistinguishedName`` mapping: one constant, or several through a ``Switch()``
+    expression). At least one; each must lie in this entry's domain."""
+    scope: Literal["selected_groups", "all_security_groups"] = "selected_groups"
+    """Scoping filter: ``selected_groups`` (groups assigned to the configuration; Microsoft's
+    recommended default) or ``all_security_groups`` (every cloud security group, narrowed by
+    attribute filters)."""
+
+
+class CloudSyncDomain(Frozen):
+    """The Cloud Sync configuration of one AD domain and the writeback features it serves.
+    Microsoft allows one configuration per AD domain, so a domain appears once."""
+
+    domain: str
+    """DNS name of the AD domain (the configuration is named after it), e.g. ``emea.contoso.com``."""
+    group_provisioning: CloudSyncGroupProvisioning | None = None
+    """Group Provision to AD for this domain; None: not served by Cloud Sync."""
+    password_writeback: bool = False
+    """SSPR password writeback for this domain's users through Cloud Sync ("Write back passwords
+    with Microsoft Entra Connect cloud sync")."""
+    exchange_hybrid: bool = False
+    """Exchange hybrid writeback through Cloud Sync (the configuration's "Exchange hybrid
+    writeback" property)."""
+
+
+class CloudSync(Frozen):
+    """Microsoft Entra Cloud Sync: its agent's gMSA and, per AD domain, which writeback features
+    Cloud Sync (rather than Entra Connect) serves. Connect and Cloud Sync may serve different
+    domains; one feature is never served by both for the same domain."""
+
+    gmsa: CloudSyncGmsa = CloudSyncGmsa()
+    domains: tuple[CloudSyncDomain, ...]
+    """One entry per AD domain with a Cloud Sync configuration (at most 20 per tenant)."""
+
+
 class Waiver(Frozen):
     """An approved exception to one compliance rule for one scope, until a date."""
 
@@ -165,4 +216,6 @@ class Policy(Frozen):
     connect: Connect = Connect()
     licences: Licences = Licences()
     writeback: Writeback = Writeback()
+    cloud_sync: CloudSync | None = None
+    """Writeback served by Microsoft Entra Cloud Sync (None: Cloud Sync is not used)."""
     waivers: tuple[Waiver, ...] = ()

@@ -184,6 +184,45 @@ class AdDevices(Frozen):
     """``msDS-DeviceID`` values (GUIDs)."""
 
 
+class GmsaObservation(Frozen):
+    """The Cloud Sync agent's group Managed Service Account as found in AD
+    (``msDS-GroupManagedServiceAccount``)."""
+
+    dn: str
+    sam_account_name: str
+    """As stored, with the trailing ``$`` (the default gMSA's is ``pGMSA_<hex>$``)."""
+    sid: str
+    token_groups: tuple[str, ...] = ()
+    """SIDs of every group the account is in, transitively (constructed ``tokenGroups``): its
+    effective rights are evaluated for these too, as the connector account's are."""
+    found_by: Literal["default", "custom"]
+    """``default``: found by ``cn=provAgentgMSA`` or ``sAMAccountName=pGMSA_*`` (the policy names
+    no gMSA); ``custom``: the account the policy names (``cloud_sync.gmsa.account``)."""
+    supported_encryption_types: int | None = None
+    """``msDS-SupportedEncryptionTypes`` (None: not set or not readable); the agent host must
+    share one with it, or installing the account on the host fails."""
+
+
+class CloudSyncAd(Frozen):
+    """What the Cloud Sync features need from AD beyond the objects and DACLs read as for Connect
+    (those stay in ``AdState.objects``, ``scopes`` and ``dacls``)."""
+
+    gmsa: GmsaObservation | None = None
+    """The gMSA the agent runs as. None: not identified — none found (``gmsa_candidates``
+    empty), several default candidates and the policy names none (``gmsa_candidates`` lists
+    them), or not searched (an ``AdState.unread`` entry ``ad.cloud_sync.gmsa`` says why)."""
+    gmsa_candidates: tuple[str, ...] = ()
+    """DNs of every gMSA the default search found (``cn=provAgentgMSA`` /
+    ``sAMAccountName=pGMSA_*``), sorted; empty when the policy names the account."""
+    kds_root_key: bool | None = None
+    """A KDS root key (``msKds-ProvRootKey`` in the configuration NC) is present. None: not
+    readable (its default security descriptor admits only Enterprise and Domain Admins and
+    SYSTEM, so a non-admin bind sees nothing: unknown, never "missing")."""
+    external_directory_object_id: bool | None = None
+    """The attribute ``msDS-ExternalDirectoryObjectId`` exists in the schema NC (searched by
+    lDAPDisplayName, not inferred from ``objectVersion``). None: not read."""
+
+
 class Unread(Frozen):
     """Something wbplan meant to read but could not, and why (never guessed)."""
 
@@ -212,6 +251,9 @@ class AdState(Frozen):
     scopes: tuple[ScopeScan, ...] = ()
     groups: tuple[GroupsInContainer, ...] = ()
     devices: AdDevices | None = None
+    cloud_sync: CloudSyncAd | None = None
+    """What Cloud Sync needs from AD (None: the policy uses no Cloud Sync, or an older
+    snapshot)."""
     dacls: dict[str, SecurityDescriptor] = {}
     """Distinct DACLs of the scanned objects (``ScopeScan``), by a digest of their bytes."""
     well_known_groups: dict[str, str | None] = {}
@@ -314,6 +356,69 @@ class TenantDomain(Frozen):
     """``Managed`` or ``Federated`` (Graph ``authenticationType``); None = not read."""
 
 
+class CloudSyncJob(Frozen):
+    """One synchronization job of a Cloud Sync configuration (Graph ``synchronizationJob``)."""
+
+    id: str
+    """``<templateId>.<hex>.<guid>``."""
+    template_id: str
+    """``AAD2ADGroupProvisioning`` (Group Provision to AD), ``AD2AADProvisioning``,
+    ``AD2AADPasswordHash``, ``AAD2ADExchangeHybridWriteback`` …"""
+    status_code: str | None = None
+    """``status.code``: ``NotConfigured``, ``NotRun``, ``Active``, ``Paused`` or ``Quarantine``."""
+    quarantine_reason: str | None = None
+    """``status.quarantine.reason`` (None: not quarantined)."""
+    quarantine_error: str | None = None
+    """``status.quarantine.error.code`` (and message, when Graph gives one)."""
+    last_execution_state: str | None = None
+    """``status.lastExecution.state`` (``Succeeded``, ``Failed`` …)."""
+    last_execution_ended: str | None = None
+    """``status.lastExecution.timeEnded`` (ISO 8601)."""
+    last_successful_execution_ended: str | None = None
+    """``status.lastSuccessfulExecution.timeEnded`` (ISO 8601)."""
+    schedule_state: str | None = None
+    """``schedule.state`` (``Active``, ``Disabled``, ``Paused``)."""
+    settings: dict[str, str] = {}
+    """``synchronizationJobSettings`` name → value (``DomainFQDN``, ``ForestFQDN`` …)."""
+
+
+class CloudSyncConfiguration(Frozen):
+    """One Cloud Sync configuration: the service principal named after the AD domain and its
+    synchronization jobs (found by listing jobs and their template ids)."""
+
+    service_principal_id: str
+    display_name: str | None = None
+    domain: str | None = None
+    """The AD domain it serves (DNS name), from the jobs' settings or the display name; None:
+    neither says."""
+    jobs: tuple[CloudSyncJob, ...] = ()
+    app_role_assignment_required: bool | None = None
+    """The service principal's ``appRoleAssignmentRequired`` (None: not read)."""
+    assigned_groups: int | None = None
+    """Groups assigned to the service principal (``appRoleAssignedTo``): the "selected groups"
+    of group provisioning. None: not read."""
+
+
+class CloudSyncAgent(Frozen):
+    """One provisioning agent (Graph beta ``onPremisesAgent``)."""
+
+    id: str
+    machine_name: str | None = None
+    status: str
+    """``active`` or ``inactive``."""
+    agent_groups: tuple[str, ...] = ()
+    """Display names of its agent groups (``Group-<domain>-…``)."""
+
+
+class CloudSyncTenant(Frozen):
+    """Cloud Sync as the tenant shows it over Graph."""
+
+    configurations: tuple[CloudSyncConfiguration, ...] = ()
+    agents: tuple[CloudSyncAgent, ...] | None = None
+    """None: not read — the agents endpoint is beta and delegated-only; ``TenantState.unread``
+    has an entry ``tenant.cloud_sync.agents`` saying why."""
+
+
 class TenantState(Frozen):
     """Everything read from the tenant. A section that could not be read is None and has an
     ``unread`` entry naming why (missing permission, endpoint error)."""
@@ -325,6 +430,9 @@ class TenantState(Frozen):
     group_unified: GroupUnifiedSetting | None = None
     devices: TenantDevices | None = None
     domains: tuple[TenantDomain, ...] | None = None
+    cloud_sync: CloudSyncTenant | None = None
+    """Cloud Sync configurations and agents (None: not read, or the policy uses no Cloud
+    Sync)."""
     unread: tuple[Unread, ...] = ()
 
 
