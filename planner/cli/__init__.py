@@ -5,6 +5,7 @@ from planner.cli import (  # noqa: F401 - registers commands
     apply_cmd,
     check_cmd,
     connect_cmd,
+    import_cmd,
     permissions_cmd,
     plan_cmd,
     refresh_cmd,

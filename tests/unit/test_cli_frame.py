@@ -28,6 +28,7 @@ COMMANDS = [
     "graph",
     "permissions",
     "connect-collector",
+    "import",
 ]
 
 

@@ -21,6 +21,7 @@ OUTPUT_COMMANDS = {
     "permissions",
     "rules",
     "connect-collector",
+    "import",
 }
 OUT_COMMANDS = {"plan": "saved plan", "refresh": "snapshot"}
 

@@ -1,0 +1,104 @@
+"""Read a live forest (and tenant) for ``wbplan import``, through the same reading path as
+``refresh`` and ``plan`` (``planner.observe.live.observe_live``): reads only, never a write.
+
+The reads are driven by a *probe* policy that declares every feature at its broadest — password
+and Exchange hybrid writeback scoped to every domain root (so every OU, container, user, group
+and contact is read with its DACL), device writeback, Key Admins, the hybrid-join SCP, and the
+tenant's group setting — because what is prepared is not known before reading. Scope roots and
+the group OU found in it are then judged on scans cut from the domain roots' scans
+(``planner.adopt.candidates``), as a refresh with the imported policy will read them.
+
+Without ``--connector`` the probe names no account; the connector is inferred from the ACEs
+(``planner.adopt.core.rank_connectors``) and then read on its own (its SID and tokenGroups:
+rights held through groups count) before the features are judged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from planner.adopt.core import Options, Ranked, choose_connector, rank_connectors
+from planner.model.policy import Policy
+from planner.model.state import ObservedState
+from planner.observe.live import LiveSources, observe_live
+from planner.progress import Progress
+
+NO_ACCOUNT = "WBPLAN-IMPORT\\no-connector-named"
+"""The probe's connector when none is given: no domain has this NetBIOS name, so nothing is
+searched for it."""
+PROBE_TENANT = "00000000-0000-0000-0000-000000000000"
+
+
+def probe_policy(connector: str | None, *, features: bool = True) -> Policy:
+    """The policy the live reads are made for (see the module docstring); ``features=False``:
+    only the connector account."""
+    writeback: dict[str, Any] = {}
+    if features:
+        writeback = {
+            "password": {"enabled": True},
+            "exchange_hybrid": {"enabled": True},
+            "device": {"enabled": True},
+            "group": {"enabled": False},
+            "ngc_keys": {"enabled": True},
+            "hybrid_join": {"enabled": True},
+            "user": {"enabled": False},
+        }
+    return Policy.model_validate(
+        {
+            "apiVersion": "wbplan.dev/v1",
+            "kind": "WritebackPolicy",
+            "metadata": {"name": "wbplan-import-probe"},
+            "forest": "import.invalid",
+            "tenant": {"id": PROBE_TENANT, "domain": "import.invalid"},
+            "connector": {"account": connector or NO_ACCOUNT},
+            "writeback": writeback,
+        }
+    )
+
+
+class _NoTenantMismatch(logging.Filter):
+    """The probe cannot know the tenant id before reading it: drop the warning that the Graph
+    credential reads another tenant than the (probe) policy names."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("the Graph credential reads tenant")
+
+
+@contextmanager
+def _quiet_tenant_mismatch() -> Iterator[None]:
+    logger = logging.getLogger("planner.observe.graph")
+    quiet = _NoTenantMismatch()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def source_label(sources: LiveSources) -> str:
+    """``a live read of ldaps://dc1 and https://graph…`` (URLs only: never credentials)."""
+    parts = [s for s in (sources.ldap.url if sources.ldap else None,) if s]
+    if sources.graph is not None:
+        parts.append(sources.graph.graph_url)
+    return "a live read of " + " and ".join(parts)
+
+
+def observe_for_import(
+    sources: LiveSources, options: Options, progress: Progress
+) -> tuple[ObservedState, Ranked | None]:
+    """The observation to import from, and how the connector was inferred (None when given)."""
+    with _quiet_tenant_mismatch():
+        state = observe_live(probe_policy(options.connector), sources, progress)
+    if options.connector or state.ad is None:
+        return state, None
+    ranked = rank_connectors(state, options)
+    chosen = choose_connector(ranked, state)
+    assert chosen.principal.name is not None
+    account = probe_policy(chosen.principal.name, features=False)
+    found = observe_live(account, LiveSources(ldap=sources.ldap), progress)
+    assert state.ad is not None and found.ad is not None
+    ad = state.ad.model_copy(update={"connector": found.ad.connector})
+    return state.model_copy(update={"ad": ad}), chosen
