@@ -28,6 +28,9 @@ from planner.model.state import (
 
 SCOPE_CLASSES = frozenset({"domaindns", "organizationalunit", "container"})
 """Object classes a password / Exchange hybrid scope root can have."""
+USER_CLASSES = frozenset({"user", "inetOrgPerson", "contact"})
+"""Classes a password or Exchange hybrid scope scan reads (a group OU's or the device
+location's scan is no sign of a scope)."""
 FIRST_ORDINARY_RID = 1000
 """RIDs below this are the built-in accounts and groups (Administrator, Domain Admins …)."""
 
@@ -121,18 +124,17 @@ def in_domains(dn: str, ad: AdState) -> bool:
 
 def scope_candidates(state: ObservedState, holders: frozenset[str]) -> list[str]:
     """Roots to try for password and Exchange hybrid writeback: domain roots, OUs and
-    containers that carry an explicit ACE of the connector, and the roots the observation
-    scanned; shallowest first."""
+    containers that carry an explicit ACE of the connector, and those the observation scanned
+    for users; shallowest first."""
     ad = state.ad
     if ad is None:
         return []
-    roots = [
-        p.dn
-        for p in prepared_places(state, holders)
-        if set(p.classes) & SCOPE_CLASSES and in_domains(p.dn, ad)
-    ]
-    roots += [s.root for s in ad.scopes if in_domains(s.root, ad)]
-    return by_depth(roots)
+    kinds = {dn_key(p.dn): set(p.classes) for p in places(state)}
+    roots = [p.dn for p in prepared_places(state, holders)]
+    roots += [s.root for s in ad.scopes if set(s.classes) & USER_CLASSES]
+    return by_depth(
+        r for r in roots if kinds.get(dn_key(r), set()) & SCOPE_CLASSES and in_domains(r, ad)
+    )
 
 
 def ou_candidates(state: ObservedState, holders: frozenset[str], extra: Iterable[str]) -> list[str]:

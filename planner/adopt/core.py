@@ -252,13 +252,18 @@ def choose_connector(ranked: list[Ranked], state: ObservedState) -> Ranked:
     return ranked[0]
 
 
-def _connector_notes(state: ObservedState, options: Options, chosen: Ranked | None) -> list[str]:
+def _connector_notes(
+    state: ObservedState, options: Options, chosen: Ranked | None, others: tuple[Ranked, ...]
+) -> list[str]:
     ad = state.ad
     assert ad is not None and ad.connector is not None
     conn = ad.connector
     notes = [f"found in AD: {conn.dn} ({conn.sid})"]
     if chosen is not None:
         notes.append("inferred from the ACEs it holds: " + chosen.words().split(": ", 1)[1])
+        weaker = [r.words() for r in others if r is not chosen and r.score != (0, 0)][:3]
+        if weaker:
+            notes.append("other principals holding grants, fewer: " + "; ".join(weaker))
     elif options.connector:
         notes.append("given with --connector")
     else:
@@ -289,9 +294,14 @@ def _licence_notes(state: ObservedState) -> list[str]:
     return notes
 
 
-def adopt(state: ObservedState, options: Options, chosen: Ranked | None = None) -> Adoption:
+def adopt(
+    state: ObservedState,
+    options: Options,
+    chosen: Ranked | None = None,
+    others: tuple[Ranked, ...] = (),
+) -> Adoption:
     """The policy describing what ``state`` shows prepared (``chosen``: how the connector was
-    inferred, when it was)."""
+    inferred, when it was, and ``others``: the principals it was preferred to)."""
     _require_ad(state)
     ad = state.ad
     assert ad is not None
@@ -328,7 +338,7 @@ def adopt(state: ObservedState, options: Options, chosen: Ranked | None = None) 
         connector=conn.account,
         forest_note=f"the rootDSE's rootDomainNamingContext ({ad.root_dse.root_domain_naming_context})",
         tenant_notes=tenant_notes,
-        connector_notes=_connector_notes(state, options, chosen),
+        connector_notes=_connector_notes(state, options, chosen, others),
         licence_notes=_licence_notes(state),
         findings=findings,
         not_inferred=list(NOT_INFERRED),

@@ -140,7 +140,11 @@ def _coverage(ctx: Context, root: str, analysis: str, classes: tuple[str, ...]) 
     found = analyse(ctx.state, root, analysis)
     count = len(found.verdicts) if found is not None else 0
     admins = len(found.admin) if found is not None else 0
-    text = f"every one of the {count} {'/'.join(read)} object(s) below it has them"
+    text = (
+        f"every one of the {count} {'/'.join(read)} object(s) below it has them"
+        if count
+        else f"no {'/'.join(read)} object below it yet (new ones get the grants by inheritance)"
+    )
     if admins:
         text += f" ({admins} of them adminCount=1: judged on AdminSDHolder too)"
     missing = [c for c in classes if c not in read]

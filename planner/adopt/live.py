@@ -80,7 +80,7 @@ def _quiet_tenant_mismatch() -> Iterator[None]:
 
 def source_label(sources: LiveSources) -> str:
     """``a live read of ldaps://dc1 and https://graph…`` (URLs only: never credentials)."""
-    parts = [s for s in (sources.ldap.url if sources.ldap else None,) if s]
+    parts = [sources.ldap.url] if sources.ldap is not None else []
     if sources.graph is not None:
         parts.append(sources.graph.graph_url)
     return "a live read of " + " and ".join(parts)
@@ -88,12 +88,13 @@ def source_label(sources: LiveSources) -> str:
 
 def observe_for_import(
     sources: LiveSources, options: Options, progress: Progress
-) -> tuple[ObservedState, Ranked | None]:
-    """The observation to import from, and how the connector was inferred (None when given)."""
+) -> tuple[ObservedState, Ranked | None, tuple[Ranked, ...]]:
+    """The observation to import from, how the connector was inferred (None when given), and
+    the principals it was preferred to."""
     with _quiet_tenant_mismatch():
         state = observe_live(probe_policy(options.connector), sources, progress)
     if options.connector or state.ad is None:
-        return state, None
+        return state, None, ()
     ranked = rank_connectors(state, options)
     chosen = choose_connector(ranked, state)
     assert chosen.principal.name is not None
@@ -101,4 +102,4 @@ def observe_for_import(
     found = observe_live(account, LiveSources(ldap=sources.ldap), progress)
     assert state.ad is not None and found.ad is not None
     ad = state.ad.model_copy(update={"connector": found.ad.connector})
-    return state.model_copy(update={"ad": ad}), chosen
+    return state.model_copy(update={"ad": ad}), chosen, tuple(ranked)

@@ -107,7 +107,8 @@ def import_(
             hint="choose another -o file, or add --force",
         )
     sources = live_sources(opts)
-    chosen = None
+    chosen: Any = None
+    others: tuple[Any, ...] = ()
     if state_file is not None:
         if sources.ldap is not None or opts.get("graph_url"):
             raise UsageError(
@@ -118,13 +119,13 @@ def import_(
     elif sources.ldap is not None:
         options = Options(source_label(sources), connector, name, tenant_id, tenant_domain)
         with showing(progress_for(opts)) as progress:
-            state, chosen = observe_for_import(sources, options, progress)
+            state, chosen, others = observe_for_import(sources, options, progress)
     else:
         raise UsageError(
             "nothing to import from: pass --state FILE (a snapshot) or --ldap-url to read live",
             hint="what is prepared lives in AD; Graph credentials add the tenant to a live read",
         )
-    adoption = adopt(state, options, chosen)
+    adoption = adopt(state, options, chosen, others)
     emit(render(adoption), output, quiet=bool(opts.get("quiet")))
     if not opts.get("quiet"):
         done = [f.feature for f in adoption.findings if f.imported]

@@ -1,0 +1,243 @@
+"""``wbplan import`` on a real Samba AD DC and the Graph emulator (issue 17 "Done when"):
+
+- **fully prepared**: wbplan applies a policy (password writeback on an OU with Unexpire
+  Password, device writeback, group writeback v1), refreshes a snapshot, and imports it: the
+  imported policy validates, names what was applied, and plans no change against the snapshot.
+  A live import (no ``--connector``: inferred from the ACEs) imports the same, and a live plan
+  with it has nothing to do.
+- **half-prepared**: grants and containers made by hand, partly: nothing is imported, the
+  partial features are written commented out, and the plan against the same snapshot is empty.
+  Two principals holding the same grants make the connector ambiguous: the live import refuses,
+  naming both, until ``--connector`` says which.
+- **read only**: the DC's ``highestCommittedUSN`` is the same before and after every import,
+  and the emulator saw no request but GETs (and the token endpoint's).
+
+Everything runs through the real CLI in a subprocess with secrets only in its environment.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import ldap3
+import pytest
+
+from planner.model.policy import Policy
+from planner.policy.yamlmarks import parse_yaml
+from tests.ad.adops import (
+    LOCKOUT_TIME,
+    RESET_PASSWORD,
+    USER,
+    add_aces,
+    add_device_container,
+    add_drs_containers,
+    add_ou,
+    allow,
+    object_sid,
+    password_writeback_aces,
+)
+from tests.apply.harness import (
+    CLOUD_GROUPS,
+    CONFIG,
+    DEVICES,
+    STAFF,
+    plan_out,
+    policy_text,
+    replan_exit,
+    wbplan,
+    write_policy,
+)
+from tests.support import graph_tenants
+from tests.support.graph_emulator import GraphEmulator
+from tests.support.samba import SambaDC, SambaFactory
+
+pytestmark = pytest.mark.samba
+
+CONNECTOR = "CONTOSO\\MSOL_1a2b3c4d5e6f"
+SALES = f"OU=Sales,{STAFF}"
+
+
+def highest_usn(dc: SambaDC) -> int:
+    conn = dc.admin_connection()
+    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["highestCommittedUSN"])
+    return int(conn.entries[0]["highestCommittedUSN"].value)
+
+
+def users(dc: SambaDC, parent: str, *names: str) -> None:
+    for name in names:
+        dc.create_user(name, "Passw0rd!Passw0rd", parent=parent)
+
+
+def imported(path: Path) -> Policy:
+    parsed = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    assert not parsed.diagnostics
+    return Policy.model_validate(parsed.data)
+
+
+def features(policy: Policy) -> set[str]:
+    return {f for f, v in policy.writeback if v is not None and f != "user"}
+
+
+def acting(doc: dict[str, Any]) -> list[str]:
+    return [
+        c["address"]
+        for c in (*doc["resource_changes"], *doc["deferred_changes"])
+        if c["change"]["actions"][0] not in ("no-op", "read")
+    ]
+
+
+def read_only_import(
+    tmp_path: Path, dc: SambaDC, emu: GraphEmulator, *args: str, live: bool = True
+) -> Any:
+    """``wbplan import ARGS``, asserting that it changed nothing in AD or the tenant."""
+    usn = highest_usn(dc)
+    requests = len(emu.requests)
+    proc = wbplan(tmp_path, dc, emu if live else None, "import", *args, connect=live)
+    assert highest_usn(dc) == usn, "import wrote to the directory"
+    methods = {r.method for r in emu.requests[requests:] if r.path.startswith("/v1.0")}
+    assert methods <= {"GET"}, methods
+    assert emu.writes() == [] or all(not w.path.startswith("/v1.0") for w in emu.writes())
+    return proc
+
+
+def plan_with(tmp_path: Path, dc: SambaDC, emu: GraphEmulator, policy: str, *state: str) -> Any:
+    live = not state
+    proc = wbplan(
+        tmp_path, dc, emu if live else None,
+        "plan", "--policy", policy, *state, "--format", "json", "--detailed-exitcode",
+        connect=live,
+    )  # fmt: skip
+    doc = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    return proc, doc
+
+
+def test_a_forest_wbplan_prepared_imports_back_and_plans_no_change(
+    samba_factory: SambaFactory, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    graph_emulator.tenant = graph_tenants.p1()
+    with samba_factory.running("exchange") as dc:
+        dc.create_connector()
+        conn = dc.admin_connection()
+        add_ou(conn, STAFF)
+        add_ou(conn, SALES)
+        users(dc, STAFF, "alice", "bob")
+        users(dc, SALES, "carol")
+        write_policy(
+            tmp_path, policy_text(device=True, password=(STAFF,), unexpire=True, group=True)
+        )
+        plan_out(tmp_path, dc, graph_emulator)
+        applied = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        code, _doc, stderr = replan_exit(tmp_path, dc, graph_emulator)
+        assert code == 0, stderr
+        refreshed = wbplan(
+            tmp_path,
+            dc,
+            graph_emulator,
+            "refresh",
+            "--policy",
+            "policy.yaml",
+            "--out",
+            "state.json",
+        )
+        assert refreshed.returncode == 0, refreshed.stderr
+
+        # from the snapshot
+        proc = read_only_import(
+            tmp_path, dc, graph_emulator, "--state", "state.json", "-o", "imported.yaml", live=False
+        )
+        assert proc.returncode == 0, proc.stderr
+        policy = imported(tmp_path / "imported.yaml")
+        assert features(policy) == {"password", "device", "group"}, (
+            tmp_path / "imported.yaml"
+        ).read_text()
+        wb = policy.writeback
+        assert wb.password is not None and wb.password.scope == (STAFF,)
+        assert wb.password.unexpire_password is True
+        assert wb.group is not None and wb.group.container == CLOUD_GROUPS
+        assert wb.group.new_group_default is False
+        assert wb.device is not None and wb.device.domain == "contoso.test"
+        assert policy.connector.account == CONNECTOR
+        valid = wbplan(tmp_path, dc, None, "validate", "imported.yaml", connect=False)
+        assert valid.returncode == 0, valid.stdout + valid.stderr
+        proc, doc = plan_with(
+            tmp_path, dc, graph_emulator, "imported.yaml", "--state", "state.json"
+        )
+        assert proc.returncode == 0 and acting(doc) == [], (proc.stderr, acting(doc))
+
+        # live, the connector inferred from the grants it holds
+        proc = read_only_import(tmp_path, dc, graph_emulator, "-o", "live.yaml")
+        assert proc.returncode == 0, proc.stderr
+        live = imported(tmp_path / "live.yaml")
+        assert live.connector.account == CONNECTOR
+        assert "inferred from the ACEs it holds" in (tmp_path / "live.yaml").read_text()
+        assert live.writeback == policy.writeback
+        assert live.tenant == policy.tenant
+        proc, doc = plan_with(tmp_path, dc, graph_emulator, "live.yaml")
+        assert proc.returncode == 0 and acting(doc) == [], (proc.stderr, acting(doc))
+
+
+def test_a_half_prepared_forest_imports_nothing_it_would_change(
+    fresh_samba_2012r2: SambaDC, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    dc = fresh_samba_2012r2
+    graph_emulator.tenant = graph_tenants.p1()
+    connector = dc.create_connector()
+    other = dc.create_user("svc-helpdesk", "Passw0rd!Passw0rd")
+    conn = dc.admin_connection()
+    add_ou(conn, STAFF)
+    users(dc, STAFF, "alice")
+    sid, other_sid = object_sid(conn, connector), object_sid(conn, other)
+    partial = (
+        allow(sid, 0x100, RESET_PASSWORD, USER, 0x0A),
+        allow(sid, 0x20, LOCKOUT_TIME, USER, 0x0A),
+    )
+    add_aces(conn, STAFF, *partial)
+    add_drs_containers(conn, CONFIG)
+    add_device_container(conn, DEVICES)  # no DRS object, no connector grant
+    write_policy(tmp_path, policy_text(device=True, password=(STAFF,)))
+    refreshed = wbplan(
+        tmp_path, dc, graph_emulator, "refresh", "--policy", "policy.yaml", "--out", "state.json"
+    )
+    assert refreshed.returncode == 0, refreshed.stderr
+
+    proc = read_only_import(
+        tmp_path, dc, graph_emulator, "--state", "state.json", "-o", "imported.yaml", live=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "imported.yaml").read_text()
+    policy = imported(tmp_path / "imported.yaml")
+    assert features(policy) == set()
+    assert "  # password — partly prepared, not imported:" in text
+    assert "  # device — partly prepared, not imported:" in text
+    assert "write-pwdLastSet on OU=Staff,DC=contoso,DC=test" in " ".join(
+        line.strip("# ") for line in text.splitlines()
+    )
+    proc, doc = plan_with(tmp_path, dc, graph_emulator, "imported.yaml", "--state", "state.json")
+    assert proc.returncode == 0 and acting(doc) == [], (proc.stderr, acting(doc))
+
+    # someone else holds exactly the connector's grants: which one is the connector?
+    add_aces(conn, STAFF, *(a.model_copy(update={"trustee": other_sid}) for a in partial))
+    refused = read_only_import(tmp_path, dc, graph_emulator, "-o", "ambiguous.yaml")
+    assert refused.returncode == 1
+    assert "ambiguous" in refused.stderr
+    assert CONNECTOR in refused.stderr and "CONTOSO\\svc-helpdesk" in refused.stderr
+    assert not (tmp_path / "ambiguous.yaml").exists()
+    named = read_only_import(tmp_path, dc, graph_emulator, "--connector", CONNECTOR)
+    assert named.returncode == 0, named.stderr
+    assert "given with --connector" in named.stdout
+    assert features(Policy.model_validate(parse_yaml(named.stdout, "x").data)) == set()
+
+    # and once the grants are complete, password writeback is imported
+    add_aces(conn, STAFF, *password_writeback_aces(sid)[2:])
+    done = read_only_import(
+        tmp_path, dc, graph_emulator, "--connector", CONNECTOR, "-o", "done.yaml"
+    )
+    assert done.returncode == 0, done.stderr
+    complete = imported(tmp_path / "done.yaml")
+    assert complete.writeback.password is not None
+    assert complete.writeback.password.scope == (STAFF,)
+    proc, doc = plan_with(tmp_path, dc, graph_emulator, "done.yaml")
+    assert proc.returncode == 0 and acting(doc) == [], (proc.stderr, acting(doc))
