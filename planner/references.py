@@ -152,6 +152,69 @@ SOURCES: tuple[Source, ...] = (
         "Microsoft Learn",
     ),
     Source(
+        "S22",
+        "Configure provisioning from Microsoft Entra ID to Active Directory with Microsoft Entra "
+        "Cloud Sync (Group Provision to AD)",
+        _learn("entra/identity/hybrid/cloud-sync/how-to-configure-entra-to-active-directory"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "S27",
+        "Exchange hybrid writeback with cloud sync",
+        _learn("entra/identity/hybrid/cloud-sync/exchange-hybrid"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M10",
+        "Microsoft Entra Cloud Sync supported topologies and scenarios",
+        _learn("entra/identity/hybrid/cloud-sync/plan-cloud-sync-topologies"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M11",
+        "Tutorial: Enable cloud sync self-service password reset writeback to an on-premises "
+        "environment",
+        _learn("entra/identity/authentication/tutorial-enable-cloud-sync-sspr-writeback"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M12",
+        "Choose a deployment option for provisioning to Active Directory (configurations per domain "
+        "and per tenant)",
+        _learn(
+            "entra/identity/hybrid/cloud-sync/concept-deployment-options-provision-to-active-directory"
+        ),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M13",
+        "Overview of Microsoft Entra ID to Active Directory provisioning (licence requirements, "
+        "at most 20 configurations per tenant)",
+        _learn("entra/identity/hybrid/cloud-sync/overview-provision-entra-id-to-active-directory"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M14",
+        "Install the Microsoft Entra provisioning agent by using a CLI and PowerShell "
+        "(Add-AADCloudSyncGMSA -CustomGMSAName)",
+        _learn("entra/identity/hybrid/cloud-sync/how-to-install-pshell"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M15",
+        "Group Managed Service Accounts for Microsoft Entra Cloud Sync",
+        _learn("entra/identity/hybrid/cloud-sync/gmsa-cloud-sync"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
         "S25",
         "Microsoft Entra Connect: More details about features in preview",
         _learn("entra/identity/hybrid/connect/how-to-connect-preview"),

@@ -51,7 +51,8 @@ documents nothing, and the rules and plan items resting on them say so in their 
 (`observed` or `inferred`).
 
 Plan items are named by kind: the address with the policy's own names (DNs, tenant id, connector)
-left out.
+left out. Policy validation lists the diagnostic codes of `wbplan validate` whose checks rest on
+the source (a refusal names it in its hint).
 """
 
 
@@ -81,6 +82,17 @@ def citations(
         for ref in resource.references:
             out.setdefault(ref, (set(), set()))[1].add(requirement_kind(resource, policy))
     return {k: (sorted(r), sorted(i)) for k, (r, i) in out.items()}
+
+
+def validation_citations() -> dict[str, list[str]]:
+    """Source id → the diagnostic codes of policy validation resting on it, sorted."""
+    from planner.policy.codes import CODES
+
+    out: dict[str, list[str]] = {}
+    for code in CODES:
+        for ref in code.references:
+            out.setdefault(ref, []).append(code.code)
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def corpus() -> list[tuple[str, Resource, Policy]]:
@@ -117,6 +129,7 @@ def _link(s: Source) -> str:
 def render_markdown(rules: Sequence[RuleInfo], items: Iterable[tuple[Resource, Policy]]) -> str:
     """``docs/references.md``."""
     cited = citations(rules, items)
+    validation = validation_citations()
     lines = [DOC_HEADER, "| Id | Source | Kind |", "|---|---|---|"]
     lines += [f"| {s.id} | {_link(s)} | {s.kind} |" for s in SOURCES]
     for s in SOURCES:
@@ -130,6 +143,8 @@ def render_markdown(rules: Sequence[RuleInfo], items: Iterable[tuple[Resource, P
         lines.append(f"- Rules: {rules_text or '—'}")
         lines.append("- Plan items:" if kinds else "- Plan items: —")
         lines += [f"  - `{k}`" for k in kinds]
+        if s.id in validation:
+            lines.append(f"- Policy validation: {', '.join(validation[s.id])}")
     return "\n".join(lines) + "\n"
 
 

@@ -18,6 +18,8 @@ import pydantic
 from planner.errors import Diagnostic
 from planner.fileio import MAX_POLICY_BYTES, TooLargeError, read_bytes_bounded, size_text
 from planner.model.policy import Policy
+from planner.policy.cloudsync import MAX_CONFIGURATIONS
+from planner.policy.codes import see
 from planner.policy.semantics import semantic_diagnostics, waiver_warnings
 from planner.policy.shape import describe, shape_diagnostics
 from planner.policy.yamlmarks import ParsedYaml, PathKey, parse_yaml
@@ -187,6 +189,7 @@ def _cross_file(policies: list[LoadedPolicy]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     by_forest: dict[str, LoadedPolicy] = {}
     device_forests: dict[str, LoadedPolicy] = {}
+    cloud_sync: dict[str, tuple[int, list[LoadedPolicy]]] = {}
     for lp in policies:
         forest = lp.policy.forest.lower()
         mark = lp.marks.mark(("forest",))
@@ -224,7 +227,41 @@ def _cross_file(policies: list[LoadedPolicy]) -> list[Diagnostic]:
                     )
                 )
             device_forests.setdefault(tenant, lp)
+        out.extend(_cloud_sync_count(lp, cloud_sync))
     return out
+
+
+def _cloud_sync_count(
+    lp: LoadedPolicy, seen: dict[str, tuple[int, list[LoadedPolicy]]]
+) -> list[Diagnostic]:
+    """Cloud Sync's 20 configurations are per tenant: files of one tenant add up (WBP061)."""
+    cs = lp.policy.cloud_sync
+    if cs is None:
+        return []
+    tenant = lp.policy.tenant.id.lower()
+    count, files = seen.get(tenant, (0, []))
+    seen[tenant] = (count + len(cs.domains), [*files, lp])
+    if not files or count + len(cs.domains) <= MAX_CONFIGURATIONS:
+        return []
+    mark = lp.marks.mark(("cloud_sync", "domains"))
+    others = ", ".join(
+        f"{len(f.policy.cloud_sync.domains) if f.policy.cloud_sync else 0} in {f.path}"
+        for f in files
+    )
+    return [
+        Diagnostic(
+            "error",
+            "WBP061",
+            str(lp.path),
+            mark.key_line,
+            mark.key_column,
+            "cloud_sync.domains",
+            f"{len(cs.domains)} Cloud Sync configuration(s) here and {others} make"
+            f" {count + len(cs.domains)} for tenant {lp.policy.tenant.id}: Microsoft supports at"
+            f" most {MAX_CONFIGURATIONS} configurations (domains) per tenant",
+            hint=f"serve the other domains with Entra Connect ({see('WBP061')})",
+        )
+    ]
 
 
 def load_policies(paths: list[Path], today: dt.date | None = None) -> LoadResult:

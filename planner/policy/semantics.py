@@ -15,6 +15,8 @@ from typing import Any, Literal
 from planner.errors import Diagnostic
 from planner.model.dn import DnError, dns_name_of, is_at_or_under, is_valid_dn, split_rdns
 from planner.model.policy import Policy
+from planner.policy.cloudsync import check_cloud_sync
+from planner.policy.codes import see
 from planner.policy.shape import quoted
 from planner.policy.yamlmarks import ParsedYaml, PathKey
 from planner.references import source
@@ -122,8 +124,9 @@ class _Checker:
                 "group writeback v2 was a public preview retired after June 30, 2024",
                 expected="version: v1 (Microsoft 365 groups)",
                 found="version: v2",
-                hint="write security groups back with Microsoft Entra Cloud Sync"
-                " 'Group Provision to Active Directory' instead; keep v1 for Microsoft 365 groups",
+                hint="write security groups to AD with Microsoft Entra Cloud Sync's Group"
+                " Provision to AD instead, declared in cloud_sync.domains[].group_provisioning"
+                f" ({see('WBP031', 'S21')}); keep v1 for Microsoft 365 groups",
             )
 
     def check_combinations(self) -> None:
@@ -327,6 +330,7 @@ def semantic_diagnostics(
     c.check_withdrawn()
     c.check_combinations()
     c.check_waivers()
+    check_cloud_sync(c)
     return c.out
 
 

@@ -81,6 +81,23 @@ CODES: dict[str, set[str]] = {
     "waiver-unknown-rule": {"WBP042"},
     "device-domain-outside-forest": {"WBP035"},
     "same-forest-two-files": {"WBP050"},
+    # Cloud Sync (cloud_sync)
+    "cloud-sync-duplicate-domain": {"WBP060"},
+    "cloud-sync-too-many-domains": {"WBP061"},
+    "cloud-sync-too-many-domains-two-files": {"WBP061"},
+    "cloud-sync-group-v2": {"WBP031", "WBP062"},
+    "cloud-sync-password-both-engines": {"WBP063"},
+    "cloud-sync-password-both-engines-default-scope": {"WBP063"},
+    "cloud-sync-exchange-both-engines": {"WBP063"},
+    "cloud-sync-target-ou-other-domain": {"WBP064"},
+    "cloud-sync-target-ou-invalid-dn": {"WBP020"},
+    "cloud-sync-gmsa-without-dollar": {"WBP065"},
+    "cloud-sync-gmsa-without-domain": {"WBP065"},
+    "cloud-sync-domain-outside-forest": {"WBP066"},
+    "cloud-sync-unknown-key": {"WBP010"},
+    "cloud-sync-invalid-group-scope": {"WBP013"},
+    "cloud-sync-missing-target-ous": {"WBP012"},
+    "cloud-sync-empty-domains": {"WBP015"},
     # everything at once: every check must still report
     "many-mistakes": {
         "WBP010",
@@ -93,6 +110,10 @@ CODES: dict[str, set[str]] = {
         "WBP031",
         "WBP032",
         "WBP035",
+        "WBP060",
+        "WBP062",
+        "WBP064",
+        "WBP065",
     },
 }
 

@@ -81,9 +81,9 @@ def _at(node: Any, path: tuple[Any, ...]) -> Any:
 
 
 @st.composite
-def mutated_documents(draw: st.DrawFn) -> Any:
-    """The example with 1–4 structural mutations."""
-    doc = copy.deepcopy(EXAMPLE)
+def mutated_documents(draw: st.DrawFn, base: Any = EXAMPLE) -> Any:
+    """``base`` (the example) with 1–4 structural mutations."""
+    doc = copy.deepcopy(base)
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["delete", "replace", "junk"]))
         paths = _paths(doc)

@@ -2,7 +2,8 @@
 
 - every rule and every plan item (the requirements of the shipped example and of every plan
   scenario, expanded against their states) cites at least one source, and only sources of the
-  catalogue (``planner/references.py``); every source is cited by something;
+  catalogue (``planner/references.py``); every source is cited by something (a rule, a plan
+  item, or a policy validation code of ``planner/policy/codes.py``);
 - the catalogue itself: unique ids, Microsoft sources at a Microsoft address, third-party
   sources marked so, wbplan's own documents present in the tree;
 - a rule or plan item that is not ``documented`` says why in plain words (and one that is says
@@ -91,9 +92,12 @@ def test_every_requirement_cites_catalogued_sources(item: tuple[str, Resource, o
     assert not _internal_tags(" ".join((r.why, r.instructions or "", r.confidence_note or "")))
 
 
-def test_every_source_is_cited_by_a_rule_or_a_plan_item() -> None:
+def test_every_source_is_cited_by_a_rule_a_plan_item_or_a_validation_code() -> None:
+    from planner.policy.codes import CODES
+
     cited = {i for r in catalogue() for i in r.references}
     cited |= {i for _, r, _ in CORPUS for i in r.references}
+    cited |= {i for c in CODES for i in c.references}
     assert [s.id for s in SOURCES if s.id not in cited] == []
 
 
