@@ -272,3 +272,16 @@ def test_mutations_of_a_cloud_sync_policy_never_crash(doc: Any) -> None:
 
 def test_the_mutated_base_is_valid() -> None:
     _check(_dump(copy.deepcopy(CLOUD_SYNC_POLICY)).encode("utf-8"))
+
+
+def test_the_readme_cloud_sync_example_is_valid(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Microsoft Entra Cloud Sync", 1)[1]
+    found = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert found, "the README's Cloud Sync section has no yaml block"
+    path = tmp_path / "policy.yaml"
+    path.write_text(found.group(1), encoding="utf-8")
+    result = load_policies([path], today=TODAY)
+    assert result.diagnostics == []
+    (policy,) = result.policies
+    assert policy.policy.cloud_sync is not None
