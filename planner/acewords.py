@@ -8,6 +8,7 @@ resolved by objectSid during the read); a GUID or SID without a known name is sh
 
 from __future__ import annotations
 
+from planner.model.dn import is_at_or_under
 from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS, PROPERTY_SETS
 from planner.model.state import (
     CONTAINER_INHERIT_ACE,
@@ -128,6 +129,13 @@ class Names:
                     self.sids.setdefault(sid, name)
             if ad.connector is not None and ad.connector.sid:
                 self.sids[ad.connector.sid] = connector or ad.connector.account
+            gmsa = ad.cloud_sync.gmsa if ad.cloud_sync is not None else None
+            if gmsa is not None and gmsa.sid.upper() not in self.sids:
+                # the Cloud Sync gMSA before any DACL names it (trustees are resolved from DACLs)
+                home = next((d for d in ad.domains if is_at_or_under(gmsa.dn, d.dn)), None)
+                label = (home.netbios_name or home.dns_name) if home else None
+                name = gmsa.sam_account_name or gmsa.dn
+                self.sids[gmsa.sid.upper()] = f"{label}\\{name}" if label else name
 
     def guid(self, guid: str | None) -> str | None:
         """Name of a schema / right GUID (the GUID itself when unknown)."""

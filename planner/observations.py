@@ -22,6 +22,17 @@ def fingerprint(value: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+WBPLAN_CONTAINERS = ("cn=wbplan-locks,cn=program data,", "cn=wbplan-journals,cn=program data,")
+"""Where apply keeps its lock and journal anchors (``planner.apply.adlock``, ``anchor``): apply
+creates them after the plan was made, so a scan of the domain root that meets them must not
+make the plan look stale."""
+
+
+def _bookkeeping(dn: str) -> bool:
+    key = dn_key(dn)
+    return any(key.startswith(c) or f",{c}" in key for c in WBPLAN_CONTAINERS)
+
+
 class Index:
     """Fast lookups into an ``ObservedState`` (objects by DN key)."""
 
@@ -69,7 +80,11 @@ class Index:
         if scan is None:
             return None
         return [
-            [[o.dn, o.object_class, o.dacl, o.admin_count] for o in scan.containers],
+            [
+                [o.dn, o.object_class, o.dacl, o.admin_count]
+                for o in scan.containers
+                if not _bookkeeping(o.dn)
+            ],
             [[o.dn, o.object_class, o.dacl, o.admin_count] for o in scan.objects],
         ]
 
@@ -86,6 +101,9 @@ class Index:
             return self.ad.schema_info.model_dump(mode="json")
         if kind == "ad.connector" and self.ad:
             return self.ad.connector.model_dump(mode="json") if self.ad.connector else None
+        if kind == "ad.cloud_sync" and self.ad:
+            cloud = self.ad.cloud_sync
+            return cloud.model_dump(mode="json") if cloud is not None else None
         if kind == "ad.well_known_groups" and self.ad:
             return self.ad.well_known_groups
         if kind == "ad.drs_services" and self.ad:
@@ -108,8 +126,10 @@ def observation_address(
     """Which observation a resource of ``resource_type`` is computed from."""
     if resource_type in ("ad.object", "ad.ace", "ad.deny", "ad.duplicate") and dn is not None:
         return f"ad.object[{dn}]"
-    if resource_type in ("ad.schema", "ad.exchange_schema"):
+    if resource_type in ("ad.schema", "ad.exchange_schema", "ad.schema_attribute"):
         return f"ad.schema[{forest}]"
+    if resource_type in ("ad.gmsa", "ad.kds_root_key"):
+        return "ad.cloud_sync[]"
     if resource_type == "ad.connector":
         return f"ad.connector[{account}]"
     if resource_type == "ad.group":

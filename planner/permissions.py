@@ -185,6 +185,7 @@ def ad_rows(policy: Policy, resources: list[Resource]) -> list[AdRow]:
             rows.append(AdRow(READ, feature, f"{_READ_RIGHT} (for adminCount=1 users)", holder))
     if "device" in features:
         rows.append(AdRow(READ, "device", "search msDS-DeviceRegistrationService objects", config))
+    rows += _cloud_sync_reads(policy, resources, config)
     trees = {dn_key(row.target) for row in rows if row.right == _READ_TREE}
     for r in resources:
         if r.dn is None or r.type not in ("ad.ace", "ad.object") or not r.features:
@@ -225,6 +226,48 @@ def ad_rows(policy: Policy, resources: list[Resource]) -> list[AdRow]:
             group = r.desired.get("group", r.address)
             rows.append(AdRow(APPLY, feature, "Write property (member)", f"the group {group}"))
     return _dedupe(rows)
+
+
+def _cloud_sync_reads(policy: Policy, resources: list[Resource], config: str) -> list[AdRow]:
+    """What the AD observer reads for Cloud Sync (``planner.observe.ad_cloudsync``): the gMSA,
+    the KDS root key, the schema attribute, and the subtrees where the gMSA's rights are judged
+    object by object (target OUs, domain roots)."""
+    rows: list[AdRow] = []
+    for r in resources:
+        feature = ", ".join(r.features)
+        if r.type == "ad.gmsa":
+            who = policy.cloud_sync.gmsa.account if policy.cloud_sync else None
+            rows.append(
+                AdRow(
+                    READ,
+                    feature,
+                    "search msDS-GroupManagedServiceAccount; read objectSid, the constructed "
+                    "tokenGroups, msDS-SupportedEncryptionTypes",
+                    f"the gMSA {who}" if who else "the agent's gMSA (each domain)",
+                )
+            )
+        elif r.type == "ad.kds_root_key":
+            rows.append(
+                AdRow(
+                    READ,
+                    feature,
+                    "search msKds-ProvRootKey (visible to Domain Admins, Enterprise Admins and "
+                    "SYSTEM only: otherwise unknown); the rootDSE's tokenGroups",
+                    config,
+                )
+            )
+        elif r.type == "ad.schema_attribute":
+            rows.append(AdRow(READ, feature, "read (attributes by name)", schema_nc(policy.forest)))
+        elif r.desired.get("principal") == "gmsa" and r.desired.get("at") == "root":
+            root = str(r.desired["scope"])
+            rows.append(AdRow(READ, feature, _READ_TREE, root))
+            name = dns_name_of(root)
+            if name:
+                holder = admin_sd_holder_dn(domain_dn(name))
+                rows.append(
+                    AdRow(READ, feature, f"{_READ_RIGHT} (for adminCount=1 objects)", holder)
+                )
+    return rows
 
 
 def _is_domain_root(dn: str) -> bool:

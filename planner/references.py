@@ -214,6 +214,61 @@ SOURCES: tuple[Source, ...] = (
         "microsoft",
         "Microsoft Learn",
     ),
+    # Cloud Sync, AD side (issue 18): the gMSA's permissions, its prerequisites, the KDS root key
+    # and the schema attribute of group provisioning.
+    Source(
+        "M40",
+        "Microsoft Entra Cloud Sync gMSA PowerShell cmdlets (Set-AADCloudSyncPermissions "
+        "-PermissionType BasicRead, PasswordWriteBack, HybridExchangePermissions, "
+        "UserGroupCreateDelete …)",
+        _learn("entra/identity/hybrid/cloud-sync/how-to-gmsa-cmdlets"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M41",
+        "Prerequisites for Microsoft Entra Cloud Sync (the gMSA, schema and domain controller "
+        "requirements)",
+        _learn("entra/identity/hybrid/cloud-sync/how-to-prerequisites"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M42",
+        "Create the Key Distribution Services KDS Root Key",
+        _learn(
+            "windows-server/security/group-managed-service-accounts/"
+            "create-the-key-distribution-services-kds-root-key"
+        ),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M43",
+        "[MS-ADA2] Active Directory Schema Attributes: msDS-ExternalDirectoryObjectId",
+        _learn("openspecs/windows_protocols/ms-ada2/0abc1d06-ac09-476f-a60b-5deb05b394f7"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M44",
+        "[MS-ADSC] Active Directory Schema Classes: msKds-ProvRootKey (default security "
+        "descriptor: Enterprise Admins, Domain Admins, SYSTEM)",
+        _learn("openspecs/windows_protocols/ms-adsc/67cd9709-f545-4484-a01d-9461efb0f3b3"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M45",
+        "Prerequisites for Microsoft Entra Cloud Sync provisioning to Active Directory (schema "
+        "attribute msDS-ExternalDirectoryObjectId, gMSA permissions)",
+        _learn(
+            "entra/identity/hybrid/cloud-sync/"
+            "how-to-prerequisites-provision-entra-to-active-directory"
+        ),
+        "microsoft",
+        "Microsoft Learn",
+    ),
     Source(
         "S25",
         "Microsoft Entra Connect: More details about features in preview",

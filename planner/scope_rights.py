@@ -31,6 +31,7 @@ from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS, P
 from planner.model.state import Ace, ObservedState, ScopedObject, ScopeScan, SecurityDescriptor
 from planner.rights import (
     CONTROL_ACCESS,
+    DELETE,
     WRITE_PROPERTY,
     Right,
     rights_on_new_child,
@@ -237,11 +238,47 @@ def device_operations(state: ObservedState) -> tuple[Operation, ...]:
     return (Operation("read-write-devices", "RP WP", right, ("msDS-Device",)),)
 
 
+CLOUD_SYNC_GROUP_ATTRIBUTES = (
+    # What Group Provision to AD writes on the groups it creates (its default attribute mappings,
+    # cloud-sync.md §2.3): memberships and the mapped attributes; cn is written by a rename.
+    # sAMAccountName is not mapped by default (AD generates one) and is not checked.
+    "member",
+    "adminDescription",
+    "msDS-ExternalDirectoryObjectId",
+    "description",
+    "displayName",
+    "cn",
+)
+
+
+def cloud_sync_group_operations(state: ObservedState) -> tuple[Operation, ...]:
+    """What Cloud Sync's Group Provision to AD does to each group under a target OU: write its
+    members and the mapped attributes (each checked on its own, so a deny on one attribute or
+    its property set is named), and delete it when the cloud group is deleted. All of them come
+    from one grant on descendant groups (GR GW SD DT). An attribute the observed schema lacks
+    (msDS-ExternalDirectoryObjectId before the 2016 schema) is skipped: its gate is a step of its
+    own."""
+    info = state.ad.schema_info if state.ad else None
+    ops = []
+    for attr in CLOUD_SYNC_GROUP_ATTRIBUTES:
+        guid = (info.attributes.get(attr) if info else None) or ATTRIBUTE_GUIDS.get(attr)
+        if info is not None and attr in info.attributes and not info.attributes[attr]:
+            continue  # read, and absent from this forest's schema
+        if not guid:
+            continue
+        right = Right(f"write-{attr}", WRITE_PROPERTY, guid, property_sets_of(state, attr))
+        ops.append(Operation(f"write-{attr}", f"WP {attr}", right, ("group",), "manage-groups"))
+    delete = Right("delete-group", DELETE)
+    ops.append(Operation("delete-group", "SD (delete)", delete, ("group",), "manage-groups"))
+    return tuple(ops)
+
+
 FEATURE_OPERATIONS: dict[str, Callable[[ObservedState], tuple[Operation, ...]]] = {
     "password": password_operations,
     "exchange": exchange_operations,
     "group": group_operations,
     "device": device_operations,
+    "cloud-sync-group": cloud_sync_group_operations,
 }
 """The per-object analyses wbplan makes, by name (a requirement's ``desired["analysis"]``)."""
 
@@ -489,10 +526,26 @@ def _protected_gaps(
 # --------------------------------------------------------------------------- cache
 
 
-_CACHE: OrderedDict[tuple[int, str, str], tuple[ObservedState, ScopeAnalysis | None]] = (
-    OrderedDict()
-)
-_CACHE_SIZE = 16
+PrincipalKind = Literal["connector", "gmsa"]
+"""Whose rights are evaluated: the AD DS connector account (Entra Connect) or the Cloud Sync
+agent's gMSA. Both go through the same evaluation; only the token differs."""
+
+_CACHE: OrderedDict[
+    tuple[int, str, str, PrincipalKind], tuple[ObservedState, ScopeAnalysis | None]
+] = OrderedDict()
+_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A security principal as an LDAP bind of it would act: its SID and its groups
+    (``tokenGroups``; :func:`planner.rights.principal_sids` adds the well-known SIDs every
+    authenticated network logon carries), and its DN (Principal Self applies on its own
+    object)."""
+
+    kind: PrincipalKind
+    sids: tuple[str, ...]
+    dn: str | None
 
 
 def connector_principal(state: ObservedState) -> tuple[list[str], str | None] | None:
@@ -503,6 +556,23 @@ def connector_principal(state: ObservedState) -> tuple[list[str], str | None] | 
     return [conn.sid, *conn.token_groups], conn.dn
 
 
+def gmsa_principal(state: ObservedState) -> tuple[list[str], str | None] | None:
+    """(SIDs, DN) of the Cloud Sync gMSA as observed; None when it was not identified."""
+    cloud = state.ad.cloud_sync if state.ad else None
+    gmsa = cloud.gmsa if cloud else None
+    if gmsa is None:
+        return None
+    return [gmsa.sid, *gmsa.token_groups], gmsa.dn
+
+
+def principal_of(state: ObservedState | None, kind: PrincipalKind) -> Principal | None:
+    """The observed principal of ``kind`` (None: not found, not identified or not read)."""
+    if state is None:
+        return None
+    found = connector_principal(state) if kind == "connector" else gmsa_principal(state)
+    return Principal(kind, tuple(found[0]), found[1]) if found is not None else None
+
+
 def find_scan(state: ObservedState, root: str) -> ScopeScan | None:
     """The scope scan of ``root`` (None: not scanned)."""
     if state.ad is None:
@@ -511,20 +581,26 @@ def find_scan(state: ObservedState, root: str) -> ScopeScan | None:
     return next((s for s in state.ad.scopes if dn_key(s.root) == key), None)
 
 
-def analyse(state: ObservedState, root: str, feature: str = "password") -> ScopeAnalysis | None:
-    """The connector's per-object verdicts under ``root`` for ``feature`` (cached per state
-    object); None when the root was not scanned or the connector was not found."""
-    key = (id(state), dn_key(root), feature)
+def analyse(
+    state: ObservedState,
+    root: str,
+    feature: str = "password",
+    principal: PrincipalKind = "connector",
+) -> ScopeAnalysis | None:
+    """The per-object verdicts under ``root`` for ``feature`` of the connector (or, with
+    ``principal="gmsa"``, of the Cloud Sync gMSA), cached per state object; None when the root
+    was not scanned or the principal was not found."""
+    key = (id(state), dn_key(root), feature, principal)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is state:
         _CACHE.move_to_end(key)
         return hit[1]
     scan = find_scan(state, root)
-    principal = connector_principal(state)
+    who = principal_of(state, principal)
     result = None
-    if scan is not None and principal is not None:
+    if scan is not None and who is not None:
         ops = FEATURE_OPERATIONS[feature](state)
-        result = analyse_scan(state, scan, principal[0], ops, self_dn=principal[1])
+        result = analyse_scan(state, scan, who.sids, ops, self_dn=who.dn)
     _CACHE[key] = (state, result)
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

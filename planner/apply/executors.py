@@ -175,7 +175,10 @@ def planned_ace(change: ResourceChange) -> Ace:
     add = change.change.actions[0] == "create"
     ace = Ace.model_validate(change.change.after if add else change.change.before)
     if ace.trustee.startswith("<"):
-        raise UsageError(f"{change.address}: the plan has no trustee SID (connector not found)")
+        raise UsageError(
+            f"{change.address}: the plan has no trustee SID (the connector or the Cloud Sync "
+            "gMSA was not found)"
+        )
     return ace
 
 

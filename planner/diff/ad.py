@@ -1,21 +1,26 @@
-"""Diff of AD resources: schema gates, objects, ACE requirements, the connector, key groups.
+"""Diff of AD resources: schema gates, objects, ACE requirements, the connector, key groups,
+and what Cloud Sync needs besides ACEs (its gMSA, the KDS root key).
 
 An ACE requirement is satisfied by *effective* rights — an equivalent ACE already granted
-explicitly, through a group in the connector's tokenGroups, or inherited from above — so wbplan
-never plans a duplicate ACE. An explicit deny that defeats the grant is not something wbplan
-removes (it never drops an ACE it did not add): it becomes a ``manual`` change naming the ACE.
+explicitly, through a group in the principal's tokenGroups, or inherited from above — so wbplan
+never plans a duplicate ACE. The principal is the connector account, or the Cloud Sync gMSA for
+a requirement whose ``desired["principal"]`` is ``gmsa``: the same evaluation, another token. An
+explicit deny that defeats the grant is not something wbplan removes (it never drops an ACE it
+did not add): it becomes a ``manual`` change naming the ACE.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
 from planner.model.guids import CLASS_GUIDS
-from planner.model.plan import ActionReason, Resource
+from planner.model.plan import ActionReason, BlastRadius, Resource
 from planner.model.state import Ace, AdObject
 from planner.observations import Index
 from planner.rights import Right, RightsCheck, rights_on_new_child, rights_on_object
-from planner.scope_rights import ScopeAnalysis, analyse
+from planner.scope_rights import PrincipalKind, ScopeAnalysis, analyse, principal_of
 
 ENFORCED_ATTRIBUTES = ("msDS-DeviceLocation", "keywords")
 """Attributes wbplan keeps in step on existing objects. Other desired attributes (e.g.
@@ -23,6 +28,8 @@ msDS-RegistrationQuota) are only set at creation: changing them on an object a p
 configured is not wbplan's call."""
 
 DN_VALUED = ("msDS-DeviceLocation",)
+GROUPS_LISTED = 20
+"""Group DNs a blast radius names (the count covers them all), as ``GroupsInContainer``."""
 
 SYSTEM_ONLY = ("msDS-DeviceLocation",)
 """Attributes the schema marks ``systemOnly: TRUE`` (Sch59, domain.md §1.2): AD accepts them when
@@ -135,11 +142,32 @@ def connector_sids(index: Index) -> list[str] | None:
     return [conn.sid, *conn.token_groups]
 
 
-def _evaluate(r: Resource, obj: AdObject, sids: list[str], index: Index) -> RightsCheck:
+PLACEHOLDERS: dict[PrincipalKind, str] = {"connector": "<connector SID>", "gmsa": "<gMSA SID>"}
+"""The trustee a planned ACE shows while its principal was not found (apply refuses it)."""
+WHO: dict[PrincipalKind, str] = {"connector": "the connector", "gmsa": "the Cloud Sync gMSA"}
+
+
+def principal_kind(r: Resource) -> PrincipalKind:
+    """Whose right the requirement is: the Cloud Sync gMSA's when ``desired["principal"]``
+    says ``gmsa``, else the connector's."""
+    return "gmsa" if r.desired.get("principal") == "gmsa" else "connector"
+
+
+def _principal_dn(index: Index, kind: PrincipalKind) -> str | None:
+    if kind == "connector":
+        conn = index.ad.connector if index.ad else None
+        return conn.dn if conn else None
+    who = principal_of(index.state, kind)
+    return who.dn if who else None
+
+
+def _evaluate(
+    r: Resource, obj: AdObject, sids: list[str], index: Index, kind: PrincipalKind = "connector"
+) -> RightsCheck:
     assert obj.security is not None
     results: list[RightsCheck] = []
-    conn = index.ad.connector if index.ad else None
-    is_self = bool(conn and conn.dn and dn_key(conn.dn) == dn_key(obj.dn))
+    own_dn = _principal_dn(index, kind)
+    is_self = bool(own_dn and dn_key(own_dn) == dn_key(obj.dn))
     for spec in r.rights:
         right = Right(spec.name, spec.mask, spec.object_type, frozenset(spec.property_sets))
         if spec.applies_to == "object":
@@ -159,15 +187,24 @@ def _evaluate(r: Resource, obj: AdObject, sids: list[str], index: Index) -> Righ
     )
 
 
+def _trustee(r: Resource, index: Index) -> tuple[PrincipalKind, str | None, list[str] | None]:
+    """(principal kind, its SID, its token SIDs) for the ACE requirement ``r``."""
+    kind = principal_kind(r)
+    if kind == "connector":
+        conn = index.ad.connector if index.ad else None
+        return kind, conn.sid if conn is not None and conn.found else None, connector_sids(index)
+    who = principal_of(index.state, kind)
+    return kind, who.sids[0] if who else None, list(who.sids) if who else None
+
+
 def diff_ace(r: Resource, index: Index) -> Outcome:
-    """An ACE requirement on ``r.dn`` for the connector."""
+    """An ACE requirement on ``r.dn`` for the connector (or the Cloud Sync gMSA)."""
     assert r.dn is not None and r.ace is not None
     obj = index.object(r.dn)
     if obj is None:
         return not_observed(f"AD object {r.dn}")
-    conn = index.ad.connector if index.ad else None
-    sid = conn.sid if conn is not None and conn.found else None
-    planned = r.ace.with_trustee(sid or "<connector SID>")
+    kind, sid, sids = _trustee(r, index)
+    planned = r.ace.with_trustee(sid or PLACEHOLDERS[kind])
     if r.destroy:
         if (
             obj.exists
@@ -184,7 +221,6 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
             "unverifiable",
             instructions=f"the DACL of {r.dn} could not be read; grant the reading account 'Read permissions' there",
         )
-    sids = connector_sids(index)
     if sids is None:
         return Outcome("create", "missing_ace", None, _ace_view(planned))
     blocked = r.desired.get("at") in ("container", "object")
@@ -199,7 +235,7 @@ def diff_ace(r: Resource, index: Index) -> Outcome:
             {"objects_lacking": len(lacking), "first": lacking[:5]},
             _ace_view(planned),
         )
-    check = _evaluate(r, obj, sids, index)
+    check = _evaluate(r, obj, sids, index, kind)
     if check.ok:
         return Outcome("no-op", "satisfied")
     if check.denied:
@@ -230,7 +266,8 @@ def _analysis_for(r: Resource, index: Index) -> ScopeAnalysis | None:
     scope = r.desired.get("scope")
     if not scope or index.state is None or r.dn is None:
         return None
-    return analyse(index.state, str(scope), str(r.desired.get("analysis", "password")))
+    kind = str(r.desired.get("analysis", "password"))
+    return analyse(index.state, str(scope), kind, principal_kind(r))
 
 
 def _ops_of(analysis: ScopeAnalysis, grant: str) -> set[str]:
@@ -284,7 +321,8 @@ def diff_deny(r: Resource, index: Index) -> Outcome:
     assert r.dn is not None
     scope, op = str(r.desired["scope"]), str(r.desired["operation"])
     kind = str(r.desired.get("analysis", "password"))
-    analysis = analyse(index.state, scope, kind) if index.state is not None else None
+    who = principal_kind(r)
+    analysis = analyse(index.state, scope, kind, who) if index.state is not None else None
     if analysis is None:
         return not_observed(f"the objects under {scope}")
     verdicts = analysis.denied.get((dn_key(r.dn), op), [])
@@ -302,7 +340,7 @@ def diff_deny(r: Resource, index: Index) -> Outcome:
         {"denied_objects": len(verdicts), "deny_aces": [_ace_view(ace)] if ace else []},
         {"denied_objects": 0, "deny_aces": []},
         instructions=(
-            f"A deny ACE {where} decides against the connector on {len(verdicts)} object(s) "
+            f"A deny ACE {where} decides against {WHO[who]} on {len(verdicts)} object(s) "
             f"({_listed([v.obj.dn for v in verdicts])}); wbplan never removes ACEs it did not add. "
             "Remove or narrow it, then plan again"
         ),
@@ -364,6 +402,107 @@ def diff_membership(r: Resource, index: Index) -> Outcome:
     )
 
 
+def diff_schema_attribute(r: Resource, index: Index) -> Outcome:
+    """One attribute the forest schema must hold, found by its lDAPDisplayName in the schema NC
+    (not inferred from objectVersion: an attribute may come with another schema extension)."""
+    assert index.ad is not None
+    name = str(r.desired["attribute"])
+    cloud = index.ad.cloud_sync
+    if name == "msDS-ExternalDirectoryObjectId" and cloud is not None:
+        present = cloud.external_directory_object_id
+    else:
+        present = bool(index.ad.schema_info.attributes.get(name))
+    if present is None:
+        return not_observed(f"the schema attribute {name}")
+    before = {"attribute": name, "present": present}
+    if present:
+        return Outcome("no-op", "satisfied", before, before)
+    return Outcome("manual", "schema_too_old", before, {"attribute": name, "present": True})
+
+
+def diff_gmsa(r: Resource, index: Index) -> Outcome:
+    """The Cloud Sync agent's gMSA is found, and only one candidate is (``planner.observe.
+    ad_cloudsync``): every Cloud Sync ACE is granted to its SID."""
+    assert index.ad is not None
+    cloud = index.ad.cloud_sync
+    unread = next((u for u in index.ad.unread if u.what == "ad.cloud_sync.gmsa"), None)
+    if cloud is None or (cloud.gmsa is None and unread is not None):
+        out = not_observed("the Cloud Sync gMSA")
+        if unread is not None:
+            return Outcome(
+                "read", "not_observed", instructions=f"{unread.reason}; {out.instructions}"
+            )
+        return out
+    gmsa = cloud.gmsa
+    if gmsa is not None:
+        before = {"dn": gmsa.dn, "sam_account_name": gmsa.sam_account_name, "sid": gmsa.sid}
+        return Outcome("no-op", "satisfied", before, before)
+    if len(cloud.gmsa_candidates) > 1:
+        return Outcome(
+            "manual",
+            "duplicate_object",
+            {"candidates": list(cloud.gmsa_candidates)},
+            {"candidates": "one, named in cloud_sync.gmsa.account"},
+            instructions=(
+                f"{len(cloud.gmsa_candidates)} gMSAs look like the Cloud Sync agent's "
+                f"({_listed(list(cloud.gmsa_candidates))}): name the one the agents run as in "
+                "cloud_sync.gmsa.account (DOMAIN\\name$), then plan again"
+            ),
+        )
+    return Outcome("manual", "missing_object", {"found": False}, {"found": True})
+
+
+def diff_kds_root_key(r: Resource, index: Index) -> Outcome:
+    """A KDS root key exists (a gMSA's password needs one). Unreadable is unknown, never
+    missing: its objects are visible to Domain and Enterprise Admins only."""
+    assert index.ad is not None
+    cloud = index.ad.cloud_sync
+    if cloud is None:
+        return not_observed("the KDS root key")
+    if cloud.kds_root_key is True:
+        return Outcome("no-op", "satisfied", {"present": True}, {"present": True})
+    if cloud.kds_root_key is False:
+        return Outcome("manual", "missing_object", {"present": False}, {"present": True})
+    unread = next((u for u in index.ad.unread if u.what == "ad.cloud_sync.kds_root_key"), None)
+    why = unread.reason if unread else "no KDS root key was visible to the account wbplan read with"
+    return Outcome(
+        "read",
+        "unverifiable",
+        {"present": None},
+        None,
+        instructions=f"{why}. {r.instructions}" if r.instructions else why,
+    )
+
+
+def migration_radius(index: Index, containers: Sequence[str]) -> BlastRadius | None:
+    """The groups already under ``containers`` (Cloud Sync target OUs, from their scans): what
+    the next Connect sync cycle deletes when group writeback v2 is turned off before they were
+    taken out of its scope (``planner.requirements.cloudsync``). None: none of them was scanned."""
+    if index.ad is None or not containers:
+        return None
+    dns: list[str] = []
+    scanned = False
+    for container in containers:
+        key = dn_key(container)
+        scan = next((s for s in index.ad.scopes if dn_key(s.root) == key), None)
+        if scan is None:
+            continue
+        scanned = True
+        dns += [o.dn for o in scan.objects if o.object_class == "group"]
+    if not scanned:
+        return None
+    dns = sorted(dict.fromkeys(dns), key=dn_key)
+    where = ", ".join(containers)
+    return BlastRadius(
+        description=(
+            f"Turned off before its groups are out of Connect's scope, group writeback v2's next sync cycle deletes "
+            f"the groups it wrote back; the Cloud Sync target OU(s) {where} hold these groups"
+        ),
+        count=len(dns),
+        first=tuple(dns[:GROUPS_LISTED]),
+    )
+
+
 def diff_ad(r: Resource, index: Index) -> Outcome:
     """Dispatch on the AD resource type."""
     if index.ad is None:
@@ -387,4 +526,10 @@ def diff_ad(r: Resource, index: Index) -> Outcome:
             return diff_group(r, index)
         case "ad.membership":
             return diff_membership(r, index)
+        case "ad.schema_attribute":
+            return diff_schema_attribute(r, index)
+        case "ad.gmsa":
+            return diff_gmsa(r, index)
+        case "ad.kds_root_key":
+            return diff_kds_root_key(r, index)
     raise AssertionError(f"no diff for resource type {r.type}")

@@ -4,6 +4,7 @@ evidence settles them: ``planner.diff.connect``)."""
 
 from __future__ import annotations
 
+from planner.diff.ad import migration_radius
 from planner.diff.connect import diff_connect
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
@@ -142,6 +143,10 @@ def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -
                 return not_observed("the tenant's onPremisesSynchronization features")
             flag = r.address.removeprefix("tenant.feature[").removesuffix("]")
             if sync.features.get(flag) is True:
-                return Outcome("manual", "feature_enabled", {"value": True}, {"value": False})
+                radius = migration_radius(index, r.desired.get("radius_containers") or ())
+                extra = {"blast_radius": radius} if radius is not None else None
+                return Outcome(
+                    "manual", "feature_enabled", {"value": True}, {"value": False}, extra=extra
+                )
             return Outcome("no-op", "satisfied")
     raise AssertionError(f"no diff for resource type {r.type}")

@@ -24,6 +24,14 @@ ATTRIBUTE_GUIDS: dict[str, str] = {
     "pwdLastSet": "bf967a0a-0de6-11d0-a285-00aa003049e2",
     "msDS-DeviceLocation": "e3fb56c8-5de8-45f5-b1b1-d2b6cd31e762",
     "msDS-KeyCredentialLink": "5b47d60f-6090-40b2-9f37-2a4de88f3063",
+    # What Cloud Sync's Group Provision to AD writes on groups (cloud-sync.md §2.3); values from
+    # the Windows Server 2016 schema files (MS-ADA1/MS-ADA2 schemaIdGuid).
+    "member": "bf9679c0-0de6-11d0-a285-00aa003049e2",
+    "adminDescription": "bf967919-0de6-11d0-a285-00aa003049e2",
+    "description": "bf967950-0de6-11d0-a285-00aa003049e2",
+    "displayName": "bf967953-0de6-11d0-a285-00aa003049e2",
+    "cn": "bf96793f-0de6-11d0-a285-00aa003049e2",
+    "msDS-ExternalDirectoryObjectId": "bd29bf90-66ad-40e1-887b-10df070419a6",
 }
 EXTENDED_RIGHTS: dict[str, str] = {
     "User-Force-Change-Password": "00299570-246d-11d0-a768-00aa006e0529",
@@ -33,4 +41,10 @@ PROPERTY_SETS: dict[str, str] = {
     # attributeSecurityGUID: the property set an attribute belongs to. wbplan reads it from the
     # schema; this table is the fallback for a state whose schema read did not include it.
     "pwdLastSet": "4c164200-20c0-11d0-a768-00aa006e0529",  # User-Account-Restrictions
+    "member": "bc0ac240-79a9-11d0-9020-00c04fc2d4cf",  # Membership
+    "adminDescription": "59ba2f42-79a2-11d0-9020-00c04fc2d3cf",  # General-Information
+    "displayName": "59ba2f42-79a2-11d0-9020-00c04fc2d3cf",  # General-Information
+    "description": "e48d0154-bcf8-11d1-8702-00c04fb96050",  # Public-Information
+    "cn": "e48d0154-bcf8-11d1-8702-00c04fb96050",  # Public-Information
+    "msDS-ExternalDirectoryObjectId": "77b5b886-944a-11d1-aebd-0000f80367c1",  # Personal-Inf.
 }

@@ -13,7 +13,8 @@ compliance rules need (domain.md, design.md §6).
    more than one is a finding) and the locations they point to, the group writeback OU, the
    hybrid-join SCP with ``keywords``;
 5. the connector account with its tokenGroups, and Key Admins groups when key writeback is
-   declared (``ad_connector``);
+   declared (``ad_connector``); with ``cloud_sync``, the Cloud Sync gMSA, the KDS root key and
+   the target OUs (``ad_cloudsync``), whose scan roots join those of step 6;
 6. paged scans (``ad_scan``): protected containers and adminCount=1 users under each scope
    root, groups under the writeback OU, devices under the device location;
 7. the names of the trustees in every DACL read (``principals``): one batched objectSid search
@@ -51,6 +52,7 @@ from planner.model.state import (
     SchemaInfo,
     SecurityDescriptor,
 )
+from planner.observe.ad_cloudsync import read_cloud_sync
 from planner.observe.ad_common import (
     BASE_ATTRIBUTES,
     AdReader,
@@ -320,6 +322,15 @@ def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PRO
             reader, domains, root_domain, root_dse.default_naming_context
         )
 
+    cloud_sync = None
+    if policy.cloud_sync is not None:
+        progress.phase("Reading AD: Cloud Sync (its gMSA, the KDS root key, target OUs)")
+        cloud_read = read_cloud_sync(reader, policy, root_dse, domains, schema, objects)
+        if cloud_read is not None:
+            cloud_sync = cloud_read.observation
+            for root, classes in cloud_read.scan_roots:
+                scope_classes.setdefault(dn_key(root), (root, []))[1].extend(classes)
+
     # Per-object scans also of the group writeback OU (its groups) and the device container
     # (its devices): the connector acts on each of them.
     if wb.group is not None and wb.group.container:
@@ -362,6 +373,7 @@ def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PRO
         scopes=tuple(scopes),
         groups=tuple(groups),
         devices=devices,
+        cloud_sync=cloud_sync,
         dacls=dict(sorted(table.dacls.items())),
         well_known_groups=well_known,
         principals=principals,

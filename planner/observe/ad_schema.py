@@ -28,6 +28,7 @@ CLASSES = (
     "msDS-DeviceContainer",
     "msDS-DeviceRegistrationService",
     "msDS-DeviceRegistrationServiceContainer",
+    "msDS-GroupManagedServiceAccount",
 )
 ATTRIBUTES = (
     "lockoutTime",
@@ -42,6 +43,12 @@ ATTRIBUTES = (
     "msDS-KeyCredentialLink",
     "msDS-ExternalDirectoryObjectId",
     "msDS-CloudAnchor",
+    # written by Cloud Sync's Group Provision to AD on the groups it creates (cloud-sync.md §2.3)
+    "member",
+    "adminDescription",
+    "description",
+    "displayName",
+    "cn",
     # Exchange attributes written back by Exchange hybrid (domain.md §10)
     "publicDelegates",
     "msExchArchiveStatus",

@@ -14,7 +14,16 @@ from planner.model.dn import dn_key
 from planner.model.plan import Resource
 from planner.model.policy import Policy
 from planner.model.state import ObservedState
-from planner.requirements import device, exchange, group, hybrid_join, keys, password, user
+from planner.requirements import (
+    cloudsync,
+    device,
+    exchange,
+    group,
+    hybrid_join,
+    keys,
+    password,
+    user,
+)
 from planner.requirements.common import Context, connector_resource
 from planner.requirements.connect import connect_server_resources
 from planner.requirements.tenant import (
@@ -25,7 +34,7 @@ from planner.requirements.tenant import (
     sync_status_resource,
 )
 
-FEATURE_MODULES = (password, device, group, exchange, keys, hybrid_join, user)
+FEATURE_MODULES = (password, device, group, exchange, keys, hybrid_join, user, cloudsync)
 
 
 def _existing_object(address: str, dn: str, domain_roots: tuple[str, ...]) -> Resource:
@@ -93,4 +102,5 @@ def expand(policy: Policy, state: ObservedState | None) -> list[Resource]:
             if obj not in addresses:
                 extra.append(_existing_object(obj, r.dn, ctx.domain_roots))
                 addresses.add(obj)
-    return _merge([*extra, *merged])
+    # Cloud Sync configurations (tenant) wait for their AD side (gMSA and its ACEs).
+    return cloudsync.link_configurations(ctx, _merge([*extra, *merged]))

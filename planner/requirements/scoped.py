@@ -13,7 +13,7 @@ from typing import Literal
 from planner.model.dn import dn_key
 from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.requirements.common import CI, CI_IO, Context, ad_object
-from planner.scope_rights import analyse
+from planner.scope_rights import PrincipalKind, analyse
 
 At = Literal["root", "container", "object"]
 Build = Callable[[str, str, str, At], Resource]
@@ -93,8 +93,14 @@ def deny_step(
     operation: str,
     purpose: str,
     feature: str,
+    principal: PrincipalKind = "connector",
+    principal_address: str | None = None,
 ) -> Resource:
-    """A deny ACE explicit on ``origin`` decides ``operation`` against the connector."""
+    """A deny ACE explicit on ``origin`` decides ``operation`` against the connector (or, with
+    ``principal="gmsa"``, against the Cloud Sync gMSA at ``principal_address``)."""
+    desired: dict[str, object] = {"scope": scope, "analysis": analysis, "operation": operation}
+    if principal != "connector":
+        desired["principal"] = principal
     return Resource(
         address=f"ad.deny[{origin}/{purpose}/{operation}]",
         type="ad.deny",
@@ -105,17 +111,26 @@ def deny_step(
         ),
         references=("M4",),
         manageable=False,
-        depends_on=(ctx.connector_address, ad_object(scope)),
+        depends_on=(principal_address or ctx.connector_address, ad_object(scope)),
         dn=origin,
-        desired={"scope": scope, "analysis": analysis, "operation": operation},
+        desired=desired,
     )
 
 
 def below_root(
-    ctx: Context, *, root: str, analysis: str, purpose: str, feature: str, build: Build
+    ctx: Context,
+    *,
+    root: str,
+    analysis: str,
+    purpose: str,
+    feature: str,
+    build: Build,
+    principal: PrincipalKind = "connector",
+    principal_address: str | None = None,
 ) -> tuple[list[str], list[Resource]]:
-    """(object classes present under ``root``, the grants and manual steps below it)."""
-    found = analyse(ctx.state, root, analysis) if ctx.state is not None else None
+    """(object classes present under ``root``, the grants and manual steps below it), for the
+    connector or (``principal="gmsa"``) the Cloud Sync gMSA."""
+    found = analyse(ctx.state, root, analysis, principal) if ctx.state is not None else None
     if found is None:
         return [], []
     root_key = dn_key(root)
@@ -137,6 +152,8 @@ def below_root(
             operation=op,
             purpose=purpose,
             feature=feature,
+            principal=principal,
+            principal_address=principal_address,
         )
         out.setdefault(r.address, r)
     return found.classes_present(), list(out.values())

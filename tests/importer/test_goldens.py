@@ -89,7 +89,10 @@ def test_imported_policy_validates_and_plans_no_change(name: str, tmp_path: Path
         for c in (*doc["resource_changes"], *doc["deferred_changes"])
         if c["change"]["actions"][0] not in ("no-op", "read")
     ]
-    assert acting == [] and plan.exit_code == 0, acting
+    # A retired feature still on in the tenant (group writeback v2) is a manual step whatever
+    # the policy says: no imported entry causes it, none can remove it.
+    retired = [a for a in acting if a[0] == "tenant.feature[groupWriteBackEnabled]"]
+    assert acting == retired and plan.exit_code == (2 if retired else 0), acting
     features = {f for f, v in policy.writeback if v is not None and f != "user"}
     if name in IMPORTED:
         assert features == IMPORTED[name]

@@ -26,8 +26,10 @@ from planner.model.state import (
     Ace,
     AdObject,
     AdState,
+    CloudSyncAd,
     ConnectorAccount,
     Domain,
+    GmsaObservation,
     GroupsInContainer,
     GroupUnifiedSetting,
     ObservedState,
@@ -50,6 +52,7 @@ from planner.observe.ad_scan import dacl_digest
 from planner.observe.sd import descriptor_bytes
 from planner.observe.snapshot import dump_state
 from planner.rights import inherited_by_child
+from planner.scope_rights import CLOUD_SYNC_GROUP_ATTRIBUTES
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -290,7 +293,8 @@ def scope_tree(
         key = dacl_digest(descriptor_bytes(sd))
         table[key] = sd
         item = ScopedObject(dn=dn, object_class=node.cls, dacl=key, admin_count=node.admin_count)
-        (objects if node.cls in ("user", "inetOrgPerson") else containers).append(item)
+        # As a live scan reads them: OUs and containers are containers, the rest objects.
+        (containers if node.cls in ("organizationalUnit", "container") else objects).append(item)
         for child in node.children:
             walk(dn, sd, child)
 
@@ -438,6 +442,12 @@ class World:
     dacls: dict[str, SecurityDescriptor] = field(default_factory=dict)
     new_group_default: str | None = None
     """``NewUnifiedGroupWritebackDefault`` as Graph stores it; None = Group.Unified absent."""
+    cloud_sync: CloudSyncAd | None = None
+    """What Cloud Sync needs from AD (gMSA, KDS root key, schema attribute); None: no
+    ``cloud_sync`` in the policy."""
+    external_directory_object_id: bool = False
+    """The 2016 schema attribute msDS-ExternalDirectoryObjectId is in the schema."""
+    ad_unread: tuple[Unread, ...] = ()
     connect_evidence: tuple[str, ...] = ()
     """Connect server evidence imported into the snapshot: paths, relative to the repository,
     of fixtures under ``tests/connect/fixtures`` (collector JSON files, export folders), read by
@@ -458,6 +468,10 @@ class World:
             if self.key_credential_link
             else None,
         }
+        if self.cloud_sync is not None:
+            attributes.update({name: ATTRIBUTE_GUIDS[name] for name in CLOUD_SYNC_GROUP_ATTRIBUTES})
+            if not self.external_directory_object_id:
+                attributes["msDS-ExternalDirectoryObjectId"] = None
         usn = iter(range(12001, 99999, 7))
         objects = sorted(
             (
@@ -510,6 +524,8 @@ class World:
             else ConnectorAccount(account=CONNECTOR, found=False),
             groups=(self.groups_in_ou,) if self.groups_in_ou else (),
             well_known_groups=self.well_known_groups,
+            cloud_sync=self.cloud_sync,
+            unread=self.ad_unread,
         )
 
     def tenant(self) -> TenantState:
@@ -1144,6 +1160,186 @@ def connect_evidence_stale() -> tuple[str, World]:
 
 
 # --------------------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------------
+# Microsoft Entra Cloud Sync (AD side): the gMSA is the trustee, the schema attribute and the
+# KDS root key are gates of their own.
+
+GMSA_DN = f"CN=provAgentgMSA,CN=Managed Service Accounts,{BASE}"
+GMSA_SID = f"{DOMAIN_SID}-1601"
+SECURITY_GROUPS = f"OU=SecurityGroups,{BASE}"
+
+
+def gmsa(*groups: str, dn: str = GMSA_DN, sid: str = GMSA_SID) -> GmsaObservation:
+    """The agent's default gMSA as the wizard creates it (account name pGMSA_<hex>$)."""
+    return GmsaObservation(
+        dn=dn,
+        sam_account_name="pGMSA_e6620264$",
+        sid=sid,
+        token_groups=(f"{DOMAIN_SID}-515", *groups),
+        found_by="default",
+        supported_encryption_types=0x1C,
+    )
+
+
+def cloud_sync_policy(
+    *, group: bool = True, password: bool = False, exchange: bool = False, connect: str = "  {}\n"
+) -> str:
+    """The policy's writeback section (``connect``: Connect features, none by default) followed
+    by a ``cloud_sync`` section for contoso.test."""
+    lines = ["cloud_sync:", "  domains:", f"    - domain: {FOREST}"]
+    if group:
+        lines += ["      group_provisioning:", f'        target_ous: ["{SECURITY_GROUPS}"]']
+    if password:
+        lines.append("      password_writeback: true")
+    if exchange:
+        lines.append("      exchange_hybrid: true")
+    return connect + "\n".join(lines) + "\n"
+
+
+def gmsa_group_aces(trustee: str = GMSA_SID) -> list[Ace]:
+    """What wbplan grants the gMSA on a target OU (Connect's group writeback shapes)."""
+    return group_ou_aces(trustee)
+
+
+def security_groups(
+    aces: list[Ace] | tuple[Ace, ...] = (),
+    nodes: list[Node] | None = None,
+    *,
+    protected: bool = False,
+) -> tuple[AdObject, ScopeScan, dict[str, SecurityDescriptor]]:
+    """The target OU with its groups, scanned per object."""
+    target = present(SECURITY_GROUPS, ("organizationalUnit",), aces, protected=protected)
+    scan, dacls = scope_tree(
+        target,
+        nodes
+        if nodes is not None
+        else [Node("CN=Group_a1b2c3", "group"), Node("CN=Group_d4e5f6", "group")],
+    )
+    return target, scan, dacls
+
+
+@scenario("cloud-sync-from-nothing")
+def cloud_sync_from_nothing() -> tuple[str, World]:
+    """Cloud Sync group provisioning and password writeback on a 2012 R2 forest: no gMSA, no
+    msDS-ExternalDirectoryObjectId, no target OU; the KDS root key is not visible to the reader.
+    The schema attribute and the gMSA are manual steps, the target OU and every gMSA ACE wait
+    for them, the KDS root key is unknown (never "missing")."""
+    return cloud_sync_policy(password=True), World(
+        objects=[domain_root(), missing(SECURITY_GROUPS), admin_sd_holder()],
+        cloud_sync=CloudSyncAd(kds_root_key=None, external_directory_object_id=False),
+        ad_unread=(
+            Unread(
+                what="ad.cloud_sync.kds_root_key",
+                reason="no KDS root key (msKds-ProvRootKey) is visible to the account wbplan read with; its "
+                "objects are readable by Enterprise Admins, Domain Admins and SYSTEM only, so this is "
+                "unknown, not missing",
+                verify_at="as a Domain Admin, run Get-KdsRootKey on a domain controller",
+            ),
+        ),
+    )
+
+
+@scenario("cloud-sync-gmsa-without-rights")
+def cloud_sync_gmsa_without_rights() -> tuple[str, World]:
+    """The gMSA exists (default name, found by pGMSA_*) but holds no right: group provisioning
+    into OU=SecurityGroups (inheritance disabled, two groups, one more OU below it with
+    inheritance disabled) and password writeback for the domain's users. Every gMSA ACE is
+    planned, on the target OU, on the protected sub-OU and at the domain root; a deny ACE on one
+    group's member attribute is a manual step."""
+    deny_member = Ace(
+        qualifier="deny",
+        trustee=GMSA_SID,
+        mask=WRITE_PROP,
+        flags=0,
+        object_type=ATTRIBUTE_GUIDS["member"],
+    )
+    target, scan, dacls = security_groups(
+        nodes=[
+            Node("CN=Group_a1b2c3", "group"),
+            Node("CN=Group_d4e5f6", "group", [deny_member]),
+            Node(
+                "OU=Apps",
+                "organizationalUnit",
+                protected=True,
+                children=[Node("CN=Group_0f9e8d", "group")],
+            ),
+        ],
+        protected=True,
+    )
+    root = domain_root([unexpire_for_authenticated_users()])
+    users, user_dacls = scope_tree(
+        root,
+        [Node("OU=Staff", "organizationalUnit", children=[Node("CN=ajones"), Node("CN=mlee")])],
+    )
+    return cloud_sync_policy(password=True), World(
+        objects=[root, target, admin_sd_holder()],
+        scans=(users, scan),
+        dacls={**dacls, **user_dacls},
+        cloud_sync=CloudSyncAd(gmsa=gmsa(), kds_root_key=True, external_directory_object_id=True),
+        external_directory_object_id=True,
+    )
+
+
+@scenario("cloud-sync-prepared")
+def cloud_sync_prepared() -> tuple[str, World]:
+    """Everything the AD side of Cloud Sync needs is there: the gMSA holds the group rights on
+    the target OU through a group it is in, and the password rights at the domain root; nothing
+    to do in AD."""
+    writers = f"{DOMAIN_SID}-1602"
+    target, scan, dacls = security_groups(gmsa_group_aces(writers))
+    root = domain_root([*password_aces(GMSA_SID), unexpire_for_authenticated_users()])
+    users, user_dacls = scope_tree(
+        root, [Node("OU=Staff", "organizationalUnit", children=[Node("CN=ajones")])]
+    )
+    return cloud_sync_policy(password=True), World(
+        objects=[root, target, admin_sd_holder()],
+        scans=(users, scan),
+        dacls={**dacls, **user_dacls},
+        cloud_sync=CloudSyncAd(
+            gmsa=gmsa(writers), kds_root_key=True, external_directory_object_id=True
+        ),
+        external_directory_object_id=True,
+    )
+
+
+@scenario("cloud-sync-several-gmsas")
+def cloud_sync_several_gmsas() -> tuple[str, World]:
+    """Two gMSAs look like the agent's (cn=provAgentgMSA, and another one named pGMSA_*, e.g.
+    left by a reinstall): wbplan picks neither; naming one in cloud_sync.gmsa.account is a manual
+    step and every gMSA ACE waits for it."""
+    target, scan, dacls = security_groups()
+    return cloud_sync_policy(), World(
+        objects=[domain_root(), target, admin_sd_holder()],
+        scans=(scan,),
+        dacls=dacls,
+        cloud_sync=CloudSyncAd(
+            gmsa_candidates=(GMSA_DN, f"CN=pGMSA_03ec3eec,CN=Managed Service Accounts,{BASE}"),
+            kds_root_key=True,
+            external_directory_object_id=True,
+        ),
+        external_directory_object_id=True,
+    )
+
+
+@scenario("cloud-sync-migration-from-v2")
+def cloud_sync_migration_from_v2() -> tuple[str, World]:
+    """Security groups move from Connect group writeback v2 (still on in the tenant) to Cloud
+    Sync group provisioning into the OU v2 wrote them to: the Cloud Sync preparation (gMSA
+    rights on the OU) and, after the schema attribute, turning v2 off — a manual step whose
+    blast radius is the groups already in the OU."""
+    target, scan, dacls = security_groups(
+        nodes=[Node(f"CN=Group_{i:02d}a1b2c3", "group") for i in range(1, 24)]
+    )
+    return cloud_sync_policy(), World(
+        objects=[domain_root(), target, admin_sd_holder()],
+        scans=(scan,),
+        dacls=dacls,
+        cloud_sync=CloudSyncAd(gmsa=gmsa(), kds_root_key=True, external_directory_object_id=True),
+        external_directory_object_id=True,
+        features={"groupWriteBackEnabled": True},
+    )
 
 
 def inputs(name: str) -> dict[str, str]:
