@@ -233,6 +233,66 @@ class Unread(Frozen):
     """Where a person can check by hand."""
 
 
+class TrackedObject(Frozen):
+    """An object incremental refresh follows by identity: where it was and at which version."""
+
+    guid: str
+    """``objectGUID``: survives renames and moves (a DN does not)."""
+    dn: str
+    """The DN as read."""
+    usn_changed: int | None = None
+    """``uSNChanged`` as read."""
+    dacl: str | None = None
+    """Digest of its DACL as read (``ad_scan.dacl_digest``); scan roots only."""
+    values: tuple[str, ...] = ()
+    """``msDS-DeviceID`` values (devices only), as in ``AdDevices.device_ids``."""
+
+
+class RootMarks(Frozen):
+    """What incremental refresh needs to merge changes into the bulk reads under one root (a
+    scope root, the group-writeback OU, the device location). ``containers`` and ``objects``
+    are ``(objectGUID, uSNChanged)`` pairs in the order of the ``ScopeScan`` of the same root."""
+
+    root: str
+    """The root as the policy names it (``ScopeScan.root``, ``GroupsInContainer.container``,
+    ``AdDevices.location``)."""
+    guid: str | None = None
+    """``objectGUID`` of the root: another object renamed to its DN is another root."""
+    dacl: str | None = None
+    """Digest of the root's DACL: when it changes, the DC rewrote the inherited ACEs below it."""
+    containers: tuple[tuple[str, int], ...] | None = None
+    """Per ``ScopeScan.containers`` entry; None: no scope scan of this root."""
+    objects: tuple[tuple[str, int], ...] | None = None
+    """Per ``ScopeScan.objects`` entry; None: no scope scan of this root."""
+    anchors: tuple[TrackedObject, ...] = ()
+    """Ancestors of tracked objects below the root that are not scanned containers (neither
+    OU nor container, e.g. ``builtinDomain``): their moves move what lies below them."""
+    groups: tuple[TrackedObject, ...] | None = None
+    """Every group below the root (``GroupsInContainer``); None: no group read of this root."""
+    devices: tuple[TrackedObject, ...] | None = None
+    """Every device directly below the root (``AdDevices``); None: no device read here."""
+
+
+class AdMarks(Frozen):
+    """The replication position of an AD read, for ``refresh --incremental``: the DC it came
+    from, that DC's update sequence number when the read began, and the identity of every
+    object the bulk reads hold. Not an observation: no verdict reads it."""
+
+    dc: str
+    """``dsServiceName`` of the DC read (its NTDS Settings object)."""
+    invocation_id: str
+    """``invocationId`` of that DC's database: a restore from backup changes it."""
+    highest_committed_usn: int
+    """``highestCommittedUSN`` read before anything else: every later change is above it."""
+    marked_at: str
+    """When the mark was read (ISO 8601 UTC)."""
+    full_read_at: str
+    """When the last full read behind this snapshot began (an incremental read keeps it)."""
+    naming_contexts: tuple[str, ...] = ()
+    """The naming contexts searched for changes (the domains this DC holds)."""
+    roots: tuple[RootMarks, ...] = ()
+
+
 class AdState(Frozen):
     """Everything read from one forest."""
 
@@ -265,6 +325,8 @@ class AdState(Frozen):
     SIDs are named without a lookup and not listed; a SID this DC could not resolve (another
     domain, a deleted or foreign principal) is absent and shows as the SID."""
     unread: tuple[Unread, ...] = ()
+    marks: AdMarks | None = None
+    """Replication marks for ``refresh --incremental`` (None: written without them)."""
 
 
 class ServicePlan(Frozen):
@@ -436,12 +498,30 @@ class TenantState(Frozen):
     unread: tuple[Unread, ...] = ()
 
 
+class AdRead(Frozen):
+    """How the AD part was read: in full, or incrementally from a snapshot's marks."""
+
+    mode: Literal["full", "incremental"]
+    full_read_reason: str | None = None
+    """Why an incremental refresh read everything instead (None: none was asked for, or it
+    was incremental)."""
+    since_usn: int | None = None
+    """Incremental: the snapshot's mark the changes were read from."""
+    changes: int | None = None
+    """Incremental: objects changed since the mark (deletions included)."""
+    reread: tuple[str, ...] = ()
+    """Incremental: subtrees read again in full (a container whose DACL changed or that moved,
+    a scan root not read before), as ``ROOT`` or ``ROOT: DN``."""
+
+
 class Source(Frozen):
     """Where the observations came from (URLs only, never credentials)."""
 
     ldap_url: str | None = None
     graph_url: str | None = None
     description: str | None = None
+    ad_read: AdRead | None = None
+    """How AD was read (None: not recorded)."""
 
 
 class ObservedState(Frozen):

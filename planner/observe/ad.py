@@ -24,6 +24,10 @@ compliance rules need (domain.md, design.md §6).
 
 Whatever cannot be read becomes an ``Unread`` entry; only connection failures raise. Output
 is sorted (objects by DN key) so that snapshots diff well.
+
+The bulk reads of steps 6 and 7 go through a :class:`BulkReads` object: incremental refresh
+(``planner.observe.incremental``) passes one that merges the changes since a snapshot into it
+instead of reading everything again.
 """
 
 from __future__ import annotations
@@ -45,11 +49,14 @@ from planner.model.dn import (
 )
 from planner.model.policy import Policy
 from planner.model.state import (
+    AdDevices,
     AdObject,
     AdState,
     Domain,
+    GroupsInContainer,
     RootDse,
     SchemaInfo,
+    ScopeScan,
     SecurityDescriptor,
 )
 from planner.observe.ad_cloudsync import read_cloud_sync
@@ -254,9 +261,54 @@ def _scope_roots(configured: Sequence[str], domains: Sequence[Domain]) -> list[s
     return list(configured) if configured else [d.dn for d in domains]
 
 
-def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PROGRESS) -> AdState:
+class BulkReads:
+    """The paged reads of :func:`observe_ad` (scans and trustee names): plain reads here; a
+    subclass may answer them otherwise (incremental refresh) as long as the result is what
+    these would read."""
+
+    def devices(self, reader: AdReader, location: str, progress: Progress) -> AdDevices | None:
+        """:func:`~planner.observe.ad_scan.scan_devices`."""
+        return scan_devices(reader, location, progress)
+
+    def groups(
+        self, reader: AdReader, container: str, progress: Progress
+    ) -> GroupsInContainer | None:
+        """:func:`~planner.observe.ad_scan.scan_groups`."""
+        return scan_groups(reader, container, progress)
+
+    def scope(
+        self,
+        reader: AdReader,
+        root: str,
+        table: DaclTable,
+        classes: tuple[str, ...],
+        progress: Progress,
+    ) -> ScopeScan | None:
+        """:func:`~planner.observe.ad_scan.scan_scope`."""
+        return scan_scope(reader, root, table, classes, progress)
+
+    def principals(
+        self,
+        reader: AdReader,
+        sids: set[str],
+        domains: Sequence[Domain],
+        held: Mapping[str, AdObject],
+        default_nc: str,
+    ) -> dict[str, str]:
+        """:func:`resolve_principals`."""
+        return resolve_principals(reader, sids, domains, held, default_nc)
+
+
+def observe_ad(
+    session: LdapSession,
+    policy: Policy,
+    progress: Progress = NO_PROGRESS,
+    bulk: BulkReads | None = None,
+) -> AdState:
     """Read the forest behind ``session`` as far as ``policy`` needs (see module docstring);
-    each phase is reported to ``progress`` (display only)."""
+    each phase is reported to ``progress`` (display only). ``bulk`` answers the paged reads
+    (default: read them)."""
+    bulk = bulk or BulkReads()
     reader = AdReader(session)
     progress.phase("Reading AD: rootDSE and domains")
     root_dse = read_root_dse(session)
@@ -295,7 +347,7 @@ def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PRO
         drs_dns, location = _read_device_tree(reader, policy, root_dse, forest, schema, objects)
         located = objects.get(dn_key(location))
         if located is not None and located.exists and schema.classes.get("msDS-Device"):
-            devices = scan_devices(reader, location, progress)
+            devices = bulk.devices(reader, location, progress)
     if wb.hybrid_join is not None:
         config = root_dse.configuration_naming_context
         add_object(objects, reader.read_object(drs_configuration_dn(config)))
@@ -307,7 +359,7 @@ def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PRO
         group_ou = reader.read_object(wb.group.container)
         add_object(objects, group_ou)
         if group_ou is not None and group_ou.exists:
-            found = scan_groups(reader, wb.group.container, progress)
+            found = bulk.groups(reader, wb.group.container, progress)
             groups = [found] if found is not None else []
 
     progress.phase("Reading AD: the connector account")
@@ -348,12 +400,12 @@ def observe_ad(session: LdapSession, policy: Policy, progress: Progress = NO_PRO
         obj = objects.get(dn_key(root))
         if obj is not None and obj.exists:
             classes = tuple(dict.fromkeys(scope_classes[dn_key(root)][1]))
-            scan = scan_scope(reader, root, table, classes, progress)
+            scan = bulk.scope(reader, root, table, classes, progress)
             if scan is not None:
                 scopes.append(scan)
 
     progress.phase("Reading AD: the names of the trustees in the DACLs read")
-    principals = resolve_principals(
+    principals = bulk.principals(
         reader,
         trustees(objects.values(), table.dacls.values()),
         domains,

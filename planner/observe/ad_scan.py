@@ -9,12 +9,17 @@
   100,000 users, so parsing is O(distinct DACLs) while reading stays O(pages);
 * the groups under the group-writeback OU (the blast radius of disabling it, domain.md §7);
 * the msDS-Device objects under the device location (count and msDS-DeviceID values).
+
+Each scan takes an optional ``tracked`` dict that it fills with the identity of every entry it
+read (DN → ``Identity``: objectGUID, uSNChanged, DACL digest), for incremental refresh
+(``planner.observe.incremental``); without it the scans ask for nothing more than they need.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
+from typing import NamedTuple
 
 from planner.model.dn import dn_key
 from planner.model.state import (
@@ -44,7 +49,41 @@ CLASS_FILTERS = {
     "contact": "(&(objectCategory=person)(objectClass=contact))",
     "msDS-Device": "(objectClass=msDS-Device)",
 }
+GROUPS_FILTER = "(objectClass=group)"
+DEVICES_FILTER = "(objectClass=msDS-Device)"
 SCAN_ATTRIBUTES = ("objectClass", "adminCount", "nTSecurityDescriptor")
+IDENTITY_ATTRIBUTES = ("objectGUID", "uSNChanged")
+"""Asked for in addition when a scan records identities (``tracked``)."""
+
+
+class Identity(NamedTuple):
+    """Who an entry read by a scan is, and at which version (incremental refresh)."""
+
+    guid: str | None
+    usn: int | None
+    dacl: str | None
+    """Digest of the DACL as read (None: not returned)."""
+    values: tuple[str, ...] = ()
+    """``msDS-DeviceID`` values (devices)."""
+
+
+def identity_of(entry: Entry, values: tuple[str, ...] = ()) -> Identity:
+    """The identity of an entry read with :data:`IDENTITY_ATTRIBUTES` (and its DACL)."""
+    raw_guid = entry.raw("objectGUID")
+    try:
+        guid = guid_from_bytes(raw_guid[0]) if raw_guid else None
+    except SecurityDescriptorError:
+        guid = None
+    raw_sd = entry.raw("nTSecurityDescriptor")
+    digest = dacl_digest(raw_sd[0]) if raw_sd else None
+    return Identity(guid, entry.integer("uSNChanged"), digest, values)
+
+
+def _track(
+    tracked: MutableMapping[str, Identity] | None, entry: Entry, values: tuple[str, ...] = ()
+) -> None:
+    if tracked is not None:
+        tracked[entry.dn] = identity_of(entry, values)
 
 
 def dacl_digest(raw: bytes) -> str:
@@ -124,11 +163,13 @@ def scan_scope(
     table: DaclTable,
     classes: Sequence[str] = ("user", "inetOrgPerson"),
     progress: Progress = NO_PROGRESS,
+    tracked: MutableMapping[str, Identity] | None = None,
 ) -> ScopeScan | None:
     """Every container and every object of ``classes`` under ``root`` (the root excluded: it
     is read as an object of its own), with their DACLs; None when the scan failed (an
     ``Unread`` entry names ``ad.scope[root]``). ``progress`` gets the running count of
-    entries read (both searches) and of LDAP pages."""
+    entries read (both searches) and of LDAP pages; ``tracked`` (when given) every entry's
+    identity by DN."""
     root_key = dn_key(root)
     containers: list[ScopedObject] = []
     objects: list[ScopedObject] = []
@@ -142,13 +183,15 @@ def scan_scope(
     def pages() -> int:
         return session.requests - first_request
 
+    extra = IDENTITY_ATTRIBUTES if tracked is not None else ()
     read = 0
     with reader.section(f"ad.scope[{root}]"):
         for entry in reader.session.search(
-            root, CONTAINERS_FILTER, ("objectClass", "nTSecurityDescriptor"), security=True
+            root, CONTAINERS_FILTER, ("objectClass", "nTSecurityDescriptor", *extra), security=True
         ):
             read += 1
             progress.update(read, pages())
+            _track(tracked, entry)
             if not root_seen and dn_key(entry.dn) == root_key:
                 root_seen = True  # one DN normalisation per entry until the root went by
                 continue
@@ -160,10 +203,11 @@ def scan_scope(
                 )
             )
         for entry in reader.session.search(
-            root, _filter_for(classes), SCAN_ATTRIBUTES, security=True
+            root, _filter_for(classes), (*SCAN_ATTRIBUTES, *extra), security=True
         ):
             read += 1
             progress.update(read, pages())
+            _track(tracked, entry)
             cls = _most_specific(entry)
             if cls.lower() not in wanted:
                 continue
@@ -190,15 +234,23 @@ def scan_scope(
 
 
 def scan_groups(
-    reader: AdReader, container: str, progress: Progress = NO_PROGRESS
+    reader: AdReader,
+    container: str,
+    progress: Progress = NO_PROGRESS,
+    tracked: MutableMapping[str, Identity] | None = None,
 ) -> GroupsInContainer | None:
-    """Count of the groups under the writeback OU and the first few DNs (sorted)."""
+    """Count of the groups under the writeback OU and the first few DNs (sorted); ``tracked``
+    (when given) gets every group's identity by DN."""
     session = reader.session
     first_request = session.requests
     progress.phase(f"Reading AD: groups under {container}", "groups")
+    attributes = IDENTITY_ATTRIBUTES if tracked is not None else NO_ATTRIBUTES
     with reader.section(f"ad.groups[{container}]"):
-        found = session.search(container, "(objectClass=group)", NO_ATTRIBUTES)
-        dns = [e.dn for e in counted(found, progress, lambda: session.requests - first_request)]
+        found = session.search(container, GROUPS_FILTER, attributes)
+        dns = []
+        for entry in counted(found, progress, lambda: session.requests - first_request):
+            _track(tracked, entry)
+            dns.append(entry.dn)
         dns.sort(key=dn_key)
         return GroupsInContainer(
             container=container, count=len(dns), first=tuple(dns[:GROUPS_LISTED])
@@ -207,24 +259,33 @@ def scan_groups(
 
 
 def scan_devices(
-    reader: AdReader, location: str, progress: Progress = NO_PROGRESS
+    reader: AdReader,
+    location: str,
+    progress: Progress = NO_PROGRESS,
+    tracked: MutableMapping[str, Identity] | None = None,
 ) -> AdDevices | None:
-    """msDS-Device objects directly under the device location (their only possible parent)."""
+    """msDS-Device objects directly under the device location (their only possible parent);
+    ``tracked`` (when given) gets every device's identity by DN."""
     session = reader.session
     first_request = session.requests
     progress.phase(f"Reading AD: devices under {location}", "devices")
+    extra = IDENTITY_ATTRIBUTES if tracked is not None else ()
     with reader.section(f"ad.devices[{location}]"):
         ids: list[str] = []
         count = 0
-        found = session.search(
-            location, "(objectClass=msDS-Device)", ["msDS-DeviceID"], scope="one"
-        )
+        found = session.search(location, DEVICES_FILTER, ["msDS-DeviceID", *extra], scope="one")
         for entry in counted(found, progress, lambda: session.requests - first_request):
             count += 1
-            for raw in entry.raw("msDS-DeviceID"):
-                ids.append(_device_id(raw))
+            found_ids = device_ids(entry)
+            _track(tracked, entry, tuple(found_ids))
+            ids.extend(found_ids)
         return AdDevices(location=location, count=count, device_ids=tuple(sorted(ids)))
     return None
+
+
+def device_ids(entry: Entry) -> list[str]:
+    """The ``msDS-DeviceID`` values of a device entry, as ``AdDevices.device_ids`` holds them."""
+    return [_device_id(raw) for raw in entry.raw("msDS-DeviceID")]
 
 
 def _device_id(raw: bytes) -> str:

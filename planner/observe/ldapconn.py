@@ -72,6 +72,9 @@ PAGE_SIZE = 1000
 """AD's default MaxPageSize: a bigger page is silently cut to 1,000 by a real DC."""
 DACL_SECURITY_INFORMATION = 0x04
 """Value of the SD-flags control (OID 1.2.840.113556.1.4.801): the DACL only."""
+SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
+"""LDAP_SERVER_SHOW_DELETED_OID: searches also return deleted objects (tombstones), for
+incremental refresh; the DC still applies the Deleted Objects container's DACL."""
 
 # ldap3 result codes (RFC 4511) wbplan distinguishes
 _REFERRAL = 10
@@ -110,17 +113,17 @@ class LdapSession:
         scope: Literal["base", "one", "subtree"] = "subtree",
         security: bool = False,
         page_size: int | None = None,
+        show_deleted: bool = False,
     ) -> Iterator[Entry]:
         """Paged search, streamed: entries of one page are yielded before the next page is
-        asked for. ``security`` adds the SD-flags control (DACL only) for nTSecurityDescriptor.
-        A missing ``base`` raises ``LdapError`` naming it."""
+        asked for. ``security`` adds the SD-flags control (DACL only) for nTSecurityDescriptor,
+        ``show_deleted`` the Show Deleted control. A missing ``base`` raises ``LdapError``
+        naming it."""
         ldap_scope = {"base": ldap3.BASE, "one": ldap3.LEVEL, "subtree": ldap3.SUBTREE}[scope]
         size = page_size or self.page_size
         cookie: bytes | None = None
         while True:
-            controls = (
-                security_descriptor_control(sdflags=DACL_SECURITY_INFORMATION) if security else None
-            )
+            controls = _controls(security=security, show_deleted=show_deleted)
             self._call(
                 self._conn.search,
                 base,
@@ -144,13 +147,19 @@ class LdapSession:
             if not cookie:
                 return
 
-    def read(self, dn: str, attributes: Sequence[str], *, security: bool = False) -> Entry | None:
+    def read(
+        self,
+        dn: str,
+        attributes: Sequence[str],
+        *,
+        security: bool = False,
+        show_deleted: bool = False,
+    ) -> Entry | None:
         """Base-scope read of one object; None when it does not exist. With ``security`` the
         DACL is asked for (SD-flags control); an account without READ_CONTROL gets the entry
-        without ``nTSecurityDescriptor`` — the caller decides (see :meth:`read_security`)."""
-        controls = (
-            security_descriptor_control(sdflags=DACL_SECURITY_INFORMATION) if security else None
-        )
+        without ``nTSecurityDescriptor`` — the caller decides (see :meth:`read_security`).
+        ``show_deleted``: a deleted object is returned too."""
+        controls = _controls(security=security, show_deleted=show_deleted)
         self._call(
             self._conn.search,
             dn,
@@ -257,6 +266,15 @@ class LdapSession:
                 hint="grant the bind account read access there, or bind as an account that has it",
             )
         raise LdapError(f"{what} failed: {description} ({short(result.get('message') or '')})")
+
+
+def _controls(*, security: bool, show_deleted: bool) -> list[Any] | None:
+    controls: list[Any] = []
+    if security:
+        controls.extend(security_descriptor_control(sdflags=DACL_SECURITY_INFORMATION))
+    if show_deleted:
+        controls.append((SHOW_DELETED_OID, True, None))
+    return controls or None
 
 
 def _text(value: bytes) -> str:

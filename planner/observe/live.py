@@ -34,11 +34,22 @@ def now_iso() -> str:
 
 
 def observe_live(
-    policy: Policy, sources: LiveSources, progress: Progress | None = None
+    policy: Policy,
+    sources: LiveSources,
+    progress: Progress | None = None,
+    *,
+    marks: bool = False,
+    previous: ObservedState | None = None,
+    incremental: bool = False,
+    max_incremental_age: tuple[str, dt.timedelta] | None = None,
 ) -> ObservedState:
     """Observe everything the policy needs from the configured sources, reporting each phase
     to ``progress`` (default: the display a command made active with
-    ``planner.progress.showing``, else none); the result does not depend on it."""
+    ``planner.progress.showing``, else none); the result does not depend on it.
+
+    ``marks``: record the replication marks a later incremental read starts from (snapshots);
+    ``incremental``: read AD incrementally from ``previous``'s marks where possible
+    (``planner.observe.incremental``; ``source.ad_read`` says how AD was read)."""
     from planner.graphapi.auth import make_token_provider
     from planner.graphapi.client import GraphClient
     from planner.observe.ad import observe_ad
@@ -47,13 +58,25 @@ def observe_live(
 
     if progress is None:
         progress = active()
-    ad = tenant = None
+    ad = tenant = ad_read = None
     try:
         if sources.ldap is not None:
             progress.phase(f"Connecting to AD: {sources.ldap.url}")
             session = connect(sources.ldap)
             try:
-                ad = observe_ad(session, policy, progress)
+                if marks or incremental:
+                    from planner.observe.incremental import observe_ad_marked
+
+                    ad, ad_read = observe_ad_marked(
+                        session,
+                        policy,
+                        progress,
+                        previous=previous,
+                        incremental=incremental,
+                        max_age=max_incremental_age,
+                    )
+                else:
+                    ad = observe_ad(session, policy, progress)
             finally:
                 session.close()
         if sources.graph is not None:
@@ -70,6 +93,7 @@ def observe_live(
         source=Source(
             ldap_url=sources.ldap.url if sources.ldap else None,
             graph_url=sources.graph.graph_url if sources.graph else None,
+            ad_read=ad_read,
         ),
         ad=ad,
         tenant=tenant,

@@ -1,0 +1,375 @@
+"""Incremental refresh: read only what changed in AD since a snapshot, and merge it in.
+
+Every AD read through :func:`observe_ad_marked` records **marks** in the snapshot
+(``AdState.marks``): the DC read (``dsServiceName``), its database's ``invocationId``, its
+``highestCommittedUSN`` read *before* anything else, and, per root, the identity (objectGUID,
+uSNChanged) of everything the bulk reads hold (``planner.observe.incremental_merge``).
+
+An incremental read (``refresh --incremental``, ``plan``/``check --incremental``) then:
+
+1. reads the DC's position again and decides whether the snapshot's mark can be read from
+   (:func:`full_read_reason`): the same DC, the same database (invocationId), a USN not below
+   the mark, a mark younger than ``--max-incremental-age`` and than the forest's tombstone
+   lifetime, a bind that may see deleted objects (the Show Deleted control, probed on the
+   ``Deleted Objects`` container of each naming context), an unchanged schema (no object of
+   the schema naming context above the mark). Otherwise everything is read again, and the
+   reason is returned (the CLI prints it; the snapshot's ``source.ad_read`` keeps it);
+2. searches each domain naming context the snapshot read for ``(uSNChanged>=mark+1)``, paged,
+   with the SD-flags control (the DACL) and Show Deleted (tombstones);
+3. runs ``observe_ad`` with :class:`~planner.observe.incremental_merge.MergingReads`: the
+   objects the policy names (a few dozen base reads: rootDSE, domains, schema, scope roots,
+   device tree, connector and its groups) are read again as always — they decide what the bulk
+   reads cover and cost less than proving them unchanged — while the bulk reads are merged
+   from the snapshot and the changes, re-reading only the subtrees whose content the DC may
+   have rewritten without changing their uSNChanged;
+4. records the new mark.
+
+The merged result is the same ``AdState`` a full read returns at that moment (the Samba test
+``tests/ad/test_incremental.py`` compares them field for field over random changes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from planner.errors import LdapConnectError, LdapError
+from planner.model.dn import dn_key
+from planner.model.policy import Policy
+from planner.model.state import AdMarks, AdRead, AdState, ObservedState
+from planner.observe.ad import observe_ad
+from planner.observe.incremental_merge import (
+    Change,
+    MergingReads,
+    TrackingReads,
+    change_of,
+)
+from planner.observe.ldapconn import LdapSession
+from planner.observe.sd import SecurityDescriptorError, guid_from_bytes
+from planner.progress import NO_PROGRESS, Progress
+
+DEFAULT_MAX_AGE = dt.timedelta(days=7)
+"""``--max-incremental-age`` when not given."""
+DEFAULT_TOMBSTONE_LIFETIME_DAYS = 60
+"""What AD assumes when ``tombstoneLifetime`` is not set (forests created before 2003 SP1)."""
+DELETED_OBJECTS_WKGUID = "18e2ea80684f11d2b9aa00c04f79f805"
+"""GUID_DELETED_OBJECTS_CONTAINER_W (MS-ADTS 6.1.1.4): ``<WKGUID=…,NC>`` names the container."""
+CHANGE_ATTRIBUTES = (
+    "objectGUID",
+    "objectClass",
+    "objectCategory",
+    "uSNChanged",
+    "uSNCreated",
+    "isDeleted",
+    "adminCount",
+    "nTSecurityDescriptor",
+    "objectSid",
+    "msDS-DeviceID",
+)
+"""What the change search asks for: identity, what the scans' filters test, what they keep."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a DC's database stands."""
+
+    dc: str
+    invocation_id: str
+    usn: int
+    at: str
+
+
+class FullRead(Exception):  # noqa: N818 -- a signal, not an error: it carries the reason
+    """An incremental read is not possible; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def now_iso(now: dt.datetime | None = None) -> str:
+    """UTC time, second precision, ISO 8601 with Z."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def read_position(session: LdapSession, now: dt.datetime | None = None) -> Position | None:
+    """The DC's ``dsServiceName``, ``invocationId`` and ``highestCommittedUSN``; None when the
+    server does not say (not an AD DC, or the bind may not read its NTDS Settings object)."""
+    try:
+        root = session.read("", ["dsServiceName", "highestCommittedUSN"])
+        dc = root.text("dsServiceName") if root else None
+        usn = root.integer("highestCommittedUSN") if root else None
+        if dc is None or usn is None:
+            return None
+        settings = session.read(dc, ["invocationId"])
+    except LdapConnectError:
+        raise
+    except LdapError:
+        return None
+    raw = settings.raw("invocationId") if settings else ()
+    try:
+        invocation = guid_from_bytes(raw[0]) if raw else None
+    except SecurityDescriptorError:
+        invocation = None
+    if invocation is None:
+        return None
+    return Position(dc=dc, invocation_id=invocation, usn=usn, at=now_iso(now))
+
+
+def _parse_time(text: str) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _duration(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours else []
+    parts += [f"{minutes}m"] if minutes and not days else []
+    return "".join(parts) or f"{seconds}s"
+
+
+def tombstone_lifetime(session: LdapSession, config_nc: str) -> int:
+    """The forest's tombstone lifetime in days (``tombstoneLifetime``; 60 when unset)."""
+    dn = f"CN=Directory Service,CN=Windows NT,CN=Services,{config_nc}"
+    try:
+        entry = session.read(dn, ["tombstoneLifetime"])
+    except LdapConnectError:
+        raise
+    except LdapError:
+        return DEFAULT_TOMBSTONE_LIFETIME_DAYS
+    days = entry.integer("tombstoneLifetime") if entry else None
+    return days if days and days > 0 else DEFAULT_TOMBSTONE_LIFETIME_DAYS
+
+
+def sees_deleted_objects(session: LdapSession, nc: str) -> bool:
+    """Whether the bind may read the Deleted Objects container of ``nc`` with Show Deleted (the
+    DC applies its DACL: by default only SYSTEM and administrators may). An account that may
+    not is served searches without the tombstones, so deletions would go unseen."""
+    try:
+        entry = session.read(
+            f"<WKGUID={DELETED_OBJECTS_WKGUID},{nc}>", ["objectGUID"], show_deleted=True
+        )
+    except LdapConnectError:
+        raise
+    except LdapError:
+        return False
+    return entry is not None and bool(entry.raw("objectGUID"))
+
+
+def held_naming_contexts(ad: AdState) -> tuple[str, ...]:
+    """The domain naming contexts ``ad`` read (their root object exists): the change search
+    covers these."""
+    held = {dn_key(o.dn) for o in ad.objects if o.exists}
+    return tuple(sorted((d.dn for d in ad.domains if dn_key(d.dn) in held), key=dn_key))
+
+
+def full_read_reason(
+    session: LdapSession,
+    previous: AdState | None,
+    position: Position | None,
+    max_age: dt.timedelta,
+    max_age_text: str,
+    now: dt.datetime,
+) -> str | None:
+    """Why the snapshot's mark cannot be read from (None: it can). Reads the tombstone
+    lifetime, probes the Deleted Objects containers and searches the schema for changes."""
+    if previous is None:
+        return "there is no earlier snapshot with an AD observation to start from"
+    marks = previous.marks
+    if marks is None:
+        return "the snapshot records no replication marks (written by an older wbplan)"
+    if position is None:
+        return (
+            "this server does not publish dsServiceName, highestCommittedUSN and invocationId "
+            "(or the bind may not read them): no replication position to start from"
+        )
+    if dn_key(position.dc) != dn_key(marks.dc):
+        return (
+            f"the snapshot was read from another domain controller ({marks.dc}); this is "
+            f"{position.dc}, and update sequence numbers are per DC"
+        )
+    if position.invocation_id != marks.invocation_id:
+        return (
+            f"the DC's invocationId changed ({marks.invocation_id} → {position.invocation_id}): "
+            "its database was restored or replaced"
+        )
+    if position.usn < marks.highest_committed_usn:
+        return (
+            f"the DC's highestCommittedUSN ({position.usn}) is below the snapshot's mark "
+            f"({marks.highest_committed_usn}): the DC was restored from a backup"
+        )
+    marked = _parse_time(marks.marked_at)
+    if marked is None:
+        return f"the snapshot's mark has no readable time ({marks.marked_at!r})"
+    age = now - marked
+    if age > max_age:
+        return (
+            f"the snapshot's mark is {_duration(age)} old ({marks.marked_at}), older than "
+            f"--max-incremental-age {max_age_text}"
+        )
+    lifetime = tombstone_lifetime(session, previous.root_dse.configuration_naming_context)
+    if age > dt.timedelta(days=lifetime):
+        return (
+            f"the snapshot's mark is {_duration(age)} old, older than the forest's tombstone "
+            f"lifetime ({lifetime} days): deletions before that left no trace"
+        )
+    for nc in marks.naming_contexts:
+        if not sees_deleted_objects(session, nc):
+            return (
+                f"the bind account may not see deleted objects in {nc} (Show Deleted control "
+                "1.2.840.113556.1.4.417; by default only administrators may read the Deleted "
+                "Objects container), so deletions since the mark cannot be proven"
+            )
+    schema = previous.root_dse.schema_naming_context
+    try:
+        changed = sum(
+            1
+            for _ in session.search(
+                schema, f"(uSNChanged>={marks.highest_committed_usn + 1})", ["1.1"]
+            )
+        )
+    except LdapConnectError:
+        raise
+    except LdapError as exc:
+        return f"the schema could not be searched for changes: {exc.message}"
+    if changed:
+        return (
+            f"the schema changed since the mark ({changed} object(s) of {schema} above USN "
+            f"{marks.highest_committed_usn})"
+        )
+    return None
+
+
+def read_changes(
+    session: LdapSession, naming_contexts: Sequence[str], mark: int, progress: Progress
+) -> list[Change]:
+    """Every object of ``naming_contexts`` whose uSNChanged is above ``mark``, tombstones
+    included (paged; the DACL under the SD-flags control)."""
+    progress.phase(f"Reading AD: changes since USN {mark}", "objects")
+    changes: dict[str, Change] = {}
+    count = 0
+    for nc in naming_contexts:
+        for entry in session.search(
+            nc,
+            f"(uSNChanged>={mark + 1})",
+            CHANGE_ATTRIBUTES,
+            security=True,
+            show_deleted=True,
+        ):
+            count += 1
+            progress.update(count)
+            raw = entry.raw("objectGUID")
+            try:
+                guid = guid_from_bytes(raw[0]) if raw else None
+            except SecurityDescriptorError:
+                guid = None
+            if guid is None:
+                raise FullRead(f"the change search returned {entry.dn} without its objectGUID")
+            changes[guid] = change_of(entry, mark, guid)
+    return list(changes.values())
+
+
+def observe_ad_marked(
+    session: LdapSession,
+    policy: Policy,
+    progress: Progress = NO_PROGRESS,
+    *,
+    previous: ObservedState | None = None,
+    incremental: bool = False,
+    max_age: tuple[str, dt.timedelta] | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[AdState, AdRead]:
+    """Read AD for ``policy`` with marks: in full, or (``incremental``) from ``previous``'s
+    marks when possible (see module docstring). Returns the state and how it was read."""
+    moment = now or dt.datetime.now(dt.UTC)
+    position = read_position(session, moment)
+    if not incremental:
+        return _full(session, policy, progress, position, None)
+    text, limit = max_age or ("7d", DEFAULT_MAX_AGE)
+    before = previous.ad if previous is not None else None
+    try:
+        reason = full_read_reason(session, before, position, limit, text, moment)
+        if reason is not None:
+            raise FullRead(reason)
+        assert before is not None and before.marks is not None and position is not None
+        marks = before.marks
+        try:
+            changes = read_changes(
+                session, marks.naming_contexts, marks.highest_committed_usn, progress
+            )
+        except LdapConnectError:
+            raise
+        except LdapError as exc:
+            raise FullRead(f"the change search failed: {exc.message}") from None
+        bulk = MergingReads(before, changes)
+        ad = observe_ad(session, policy, progress, bulk)
+        if held_naming_contexts(ad) != marks.naming_contexts:
+            raise FullRead("the domains this DC holds changed since the mark")
+    except FullRead as signal:
+        return _full(session, policy, progress, position, signal.reason)
+    ad = _finish(session, ad, bulk, position, marks.full_read_at)
+    read = AdRead(
+        mode="incremental",
+        since_usn=marks.highest_committed_usn,
+        changes=len(changes),
+        reread=tuple(dict.fromkeys(bulk.reread)),
+    )
+    return ad, read
+
+
+def _full(
+    session: LdapSession,
+    policy: Policy,
+    progress: Progress,
+    position: Position | None,
+    reason: str | None,
+) -> tuple[AdState, AdRead]:
+    bulk = TrackingReads()
+    ad = observe_ad(session, policy, progress, bulk)
+    ad = _finish(session, ad, bulk, position, position.at if position else None)
+    return ad, AdRead(mode="full", full_read_reason=reason)
+
+
+def _finish(
+    session: LdapSession,
+    ad: AdState,
+    bulk: TrackingReads,
+    position: Position | None,
+    full_read_at: str | None,
+) -> AdState:
+    """``ad`` with its marks, and only the DACLs its scans refer to (a merge may have parsed
+    DACLs of objects that then left)."""
+    used = {o.dacl for s in ad.scopes for o in (*s.containers, *s.objects) if o.dacl}
+    dacls = {k: v for k, v in ad.dacls.items() if k in used}
+    marks = None
+    if position is not None and full_read_at is not None:
+        marks = AdMarks(
+            dc=position.dc,
+            invocation_id=position.invocation_id,
+            highest_committed_usn=position.usn,
+            marked_at=position.at,
+            full_read_at=full_read_at,
+            naming_contexts=held_naming_contexts(ad),
+            roots=bulk.finish(session, position.usn),
+        )
+    return ad.model_copy(update={"dacls": dacls, "marks": marks})
+
+
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "FullRead",
+    "Position",
+    "full_read_reason",
+    "observe_ad_marked",
+    "read_changes",
+    "read_position",
+]
