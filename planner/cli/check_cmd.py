@@ -27,7 +27,7 @@ import click
 
 from planner.cli.app import cli, graph_options, ldap_options, policy_option, snapshot_options
 from planner.cli.connect_cmd import connect_evidence_options
-from planner.cli.refresh_cmd import progress_options
+from planner.cli.refresh_cmd import incremental_options, progress_options
 from planner.errors import EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK
 
 REPORT_FORMATS = ["text", "json", "junit", "sarif", "markdown", "html"]
@@ -198,6 +198,7 @@ def exit_code(report: Any) -> int:
     help="SARIF only. Folder the policy's URI is relative to (uriBaseId %SRCROOT%). "
     "Default: the git top level of the policy file's folder, else the current directory.",
 )
+@incremental_options
 @progress_options
 @click.pass_context
 def check(
@@ -227,6 +228,7 @@ def check(
       wbplan check --policy policies/prod.yaml --state state/prod.json --format sarif -o wbplan.sarif
       wbplan check --policy prod.yaml --state prod.json --format sarif --sarif-waived include
       wbplan check --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --format html -o report.html
+      wbplan check --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --incremental --state state/prod.json
     """
     from planner.checking import make_report
     from planner.cli.connect_cmd import with_connect_evidence

@@ -21,6 +21,7 @@ from planner.cli.app import (
 )
 from planner.cli.connect_cmd import connect_evidence_options, with_connect_evidence
 from planner.cli.refresh_cmd import (
+    incremental_options,
     live_sources,
     progress_for,
     progress_options,
@@ -115,7 +116,9 @@ def observe(loaded: Any, state_file: Path | None, example: bool, opts: dict[str,
     the example snapshot (the embedded default, no DC needed) and any other policy is refused.
     ``--state-tenant FILE`` replaces the tenant part with that snapshot's, while AD comes from
     ``--ldap-url`` (live) or ``--state``; Graph is then not read live. ``--max-state-age``
-    refuses any snapshot used that is older than the limit.
+    refuses any snapshot used that is older than the limit. ``--incremental`` with ``--state``
+    and ``--ldap-url`` brings the snapshot up to date from live AD and writes it back
+    (``refresh_cmd.observe_incremental``).
     """
     from planner.cli.app import example_paths
     from planner.observe.live import observe_live
@@ -125,6 +128,11 @@ def observe(loaded: Any, state_file: Path | None, example: bool, opts: dict[str,
     limit = opts.get("max_state_age")
     tenant_file: Path | None = opts.get("state_tenant")
     sources = live_sources(opts)
+    if opts.get("incremental"):
+        from planner.cli.refresh_cmd import observe_incremental
+
+        found: Observed = observe_incremental(loaded, state_file, sources, opts)
+        return found
     if tenant_file is not None:
         return _with_tenant_snapshot(loaded, state_file, tenant_file, sources, opts, limit)
     if state_file is not None:
@@ -362,6 +370,7 @@ def emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
     is_flag=True,
     help="Exit 0 no changes, 1 error, 2 changes (manual steps count; unknowns alone do not).",
 )
+@incremental_options
 @progress_options
 @click.pass_context
 def plan(
@@ -386,6 +395,7 @@ def plan(
       wbplan plan --policy policies/prod.yaml --state state/prod.json --format markdown -o plan.md
       wbplan plan --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com -out plan.wbplan --detailed-exitcode
       wbplan plan --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --state-tenant state/tenant.json --max-state-age 1d
+      wbplan plan --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --incremental --state state/prod.json
     """
     from planner.planfile import ace_target_dacls, observation_of, plan_document, save_plan
     from planner.planning import has_changes

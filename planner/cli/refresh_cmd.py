@@ -101,6 +101,136 @@ def progress_for(opts: dict[str, Any]) -> Any:
     return for_stderr(quiet=bool(opts.get("quiet")), force=bool(opts.get("show_progress")))
 
 
+def _age_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, Any] | None:
+    from planner.cli.app import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return (value, parse_duration(value))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a duration: use a number and a unit, e.g. 30m, 6h, 2d, 1w",
+            ctx=ctx,
+            param=param,
+        ) from None
+
+
+def incremental_options(f: F) -> F:
+    """``--incremental`` and ``--max-incremental-age`` (refresh, plan, check)."""
+    f = click.option(
+        "--max-incremental-age",
+        "max_incremental_age",
+        metavar="DURATION",
+        callback=_age_option,
+        help="With --incremental: read everything again when the snapshot's mark is older "
+        "than this (default 7d; the forest's tombstone lifetime is a limit too).",
+    )(f)
+    return click.option(
+        "--incremental",
+        is_flag=True,
+        help="Read only what changed in AD since the --state snapshot (its replication marks: "
+        "DC, invocationId, highestCommittedUSN) and merge it in; a full read when that cannot "
+        "be proven complete, saying why on stderr.",
+    )(f)
+
+
+def incremental_notes(state: Any) -> tuple[str | None, str | None]:
+    """(warning, information) lines about how AD was read: the warning names why an
+    incremental read fell back to a full one."""
+    read = state.source.ad_read if state is not None else None
+    if read is None:
+        return None, None
+    if read.mode == "full":
+        if read.full_read_reason is None:
+            return None, None
+        return f"Warning: read AD in full, not incrementally: {read.full_read_reason}.", None
+    reread = f", {len(read.reread)} subtree(s) read again" if read.reread else ""
+    return (
+        None,
+        f"AD read incrementally: {read.changes} change(s) since USN {read.since_usn}{reread}.",
+    )
+
+
+def observe_incremental(
+    loaded: Any, state_file: Path | None, sources: Any, opts: dict[str, Any]
+) -> Any:
+    """``plan``/``check --incremental``: bring the ``--state`` snapshot up to date from live AD
+    (only what changed since its marks, else in full, saying why), write it back, and return
+    it as a ``plan_cmd.Observed``. The snapshot written is what ``refresh --incremental`` would
+    write: the tenant read live when Graph options are given (none otherwise), the Connect
+    evidence kept unless --connect-evidence gives new. ``--state-tenant FILE`` then supplies the
+    tenant of what is planned or checked (not of the snapshot written back)."""
+    from planner.cli.connect_cmd import evidence_from
+    from planner.cli.plan_cmd import Observed, check_age
+    from planner.errors import StateFileError
+    from planner.model.state import Source
+    from planner.observe.live import LiveSources, observe_live
+    from planner.observe.snapshot import load_state, save_state
+    from planner.progress import showing
+
+    if state_file is None or sources.ldap is None:
+        raise UsageError(
+            "--incremental brings a snapshot up to date from live AD: it needs --state FILE "
+            "and --ldap-url",
+            hint="e.g. wbplan check --policy P --ldap-url ldaps://DC --incremental "
+            "--state state/prod.json",
+        )
+    tenant_file: Path | None = opts.get("state_tenant")
+    if tenant_file is not None and opts.get("graph_url"):
+        raise UsageError(
+            "--state-tenant and --graph-url exclude each other: the tenant comes from the snapshot",
+            hint="drop --graph-url, or drop --state-tenant to read the tenant live",
+        )
+    previous = load_state(state_file) if state_file.exists() else None
+    evidence = evidence_from(opts, keep=previous.connect if previous is not None else None)
+    graph = None if tenant_file is not None else sources.graph
+    with showing(progress_for(opts)):
+        state = observe_live(
+            loaded.policy,
+            LiveSources(ldap=sources.ldap, graph=graph),
+            marks=True,
+            previous=previous,
+            incremental=True,
+            max_incremental_age=opts.get("max_incremental_age"),
+        )
+    if evidence is not None:
+        state = state.model_copy(update={"connect": evidence})
+    save_state(state, state_file)
+    warning, info = incremental_notes(state)
+    if warning:
+        click.echo(warning, err=True)
+    if not opts.get("quiet"):
+        click.echo(f"Updated {state_file}." + (f" {info}" if info else ""), err=True)
+    label = f"live AD (incremental, {state_file})"
+    if tenant_file is None:
+        return Observed(state, label)
+    tenant_state = load_state(tenant_file)
+    if tenant_state.tenant is None:
+        raise StateFileError(
+            f"{tenant_file} holds no tenant observation, so --state-tenant cannot take it from there",
+            hint="write one with `wbplan refresh --tenant-only --graph-auth azure-cli --out FILE`",
+        )
+    check_age(str(tenant_file), tenant_state.observed_at, opts.get("max_state_age"))
+    state = state.model_copy(
+        update={
+            "tenant": tenant_state.tenant,
+            "observed_at": tenant_state.observed_at,
+            "source": Source(
+                ldap_url=state.source.ldap_url,
+                graph_url=tenant_state.source.graph_url,
+                description=f"AD: {label} ({state.observed_at}); tenant: {tenant_file} "
+                f"({tenant_state.observed_at})",
+                ad_read=state.source.ad_read,
+            ),
+        }
+    )
+    snapshots = ((f"tenant:{tenant_file}", tenant_state.observed_at),)
+    return Observed(state, f"{label} + tenant {tenant_file}", snapshots, ad_live=True)
+
+
 def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool = False) -> Any:
     """The one valid policy a command works on (``example``/``live``: see
     :func:`planner.cli.app.resolve_policy_paths`)."""
@@ -138,14 +268,17 @@ def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool 
     type=click.Path(path_type=Path),
     help="An earlier snapshot: the new one keeps its Connect evidence unless --connect-evidence "
     "gives new evidence. With --connect-evidence and no connection options, the new snapshot is "
-    "this one with the evidence imported (nothing is read live).",
+    "this one with the evidence imported (nothing is read live). With --incremental, the "
+    "snapshot AD is read from (and the default --out).",
 )
+@incremental_options
 @progress_options
 def refresh(
     policy_paths: tuple[Path, ...],
     out: Path | None,
     tenant_only: bool,
     state_file: Path | None,
+    incremental: bool,
     **opts: Any,
 ) -> None:
     """Read live AD and/or the tenant and write a snapshot (no secrets in it).
@@ -167,6 +300,8 @@ def refresh(
       az login --tenant contoso.onmicrosoft.com --allow-no-subscriptions   # a Global Administrator
       wbplan refresh --policy policies/prod.yaml --tenant-only --graph-auth azure-cli \\
                      --out state/tenant.json
+      wbplan refresh --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com \\
+                     --incremental --state state/prod.json     # only what changed since
     """
     from planner.cli.connect_cmd import evidence_from, evidence_line
     from planner.observe.live import LiveSources, observe_live
@@ -182,9 +317,21 @@ def refresh(
             hint="sign in as a Global Administrator: `az login`, then --graph-auth azure-cli "
             "(or --graph-auth device-code with AZURE_CLIENT_ID)",
         )
-    previous = load_state(state_file) if state_file is not None else None
+    if incremental and (state_file is None or sources.ldap is None):
+        raise UsageError(
+            "--incremental reads AD from the changes since a snapshot: it needs --state FILE "
+            "and --ldap-url",
+            hint="e.g. wbplan refresh --policy P --ldap-url ldaps://DC --incremental "
+            "--state state/prod.json",
+        )
+    previous = None
+    if state_file is not None and (not incremental or state_file.exists()):
+        previous = load_state(state_file)  # --incremental: a first run starts the file
     name = loaded.policy.metadata.name
-    target = out or Path("state") / (f"{name}.tenant.json" if tenant_only else f"{name}.json")
+    default = state_file if incremental else None
+    target = (
+        out or default or Path("state") / (f"{name}.tenant.json" if tenant_only else f"{name}.json")
+    )
     if sources.ldap is None and sources.graph is None:
         if previous is not None and opts.get("connect_evidence") and not tenant_only:
             # Offline: the earlier snapshot with the Connect evidence imported.
@@ -201,8 +348,17 @@ def refresh(
     # The evidence is read before the live read: a bad file stops the command at once.
     evidence = evidence_from(opts, keep=previous.connect if previous is not None else None)
     state = observe_live(
-        loaded.policy, LiveSources(ldap=sources.ldap, graph=sources.graph), progress
+        loaded.policy,
+        LiveSources(ldap=sources.ldap, graph=sources.graph),
+        progress,
+        marks=True,
+        previous=previous,
+        incremental=incremental,
+        max_incremental_age=opts.get("max_incremental_age"),
     )
+    warning, info = incremental_notes(state)
+    if warning:
+        click.echo(warning, err=True)
     if evidence is not None:
         state = state.model_copy(update={"connect": evidence})
     save_state(state, target)
@@ -219,6 +375,8 @@ def refresh(
             + (f" (not readable with this credential: {', '.join(unread)})" if unread else "")
         )
     click.echo(f"Wrote {target}: {', '.join(parts)}.")
+    if info:
+        click.echo(info)
     line = evidence_line(state)
     if line:
         click.echo(line)
