@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from planner.observe.sd import remove_aces
-from tests.ad.adops import add_aces, add_ou, deny, read_sd, write_sd
+from planner.observe.sd import parse_descriptor, remove_aces
+from tests.ad.adops import add_aces, add_ou, allow, deny, object_sid, read_sd
 from tests.apply.harness import (
     journals,
     load_json,
@@ -34,6 +34,9 @@ from tests.apply.harness import (
 from tests.support import graph_tenants
 from tests.support.graph_emulator import GraphEmulator
 from tests.support.samba import SambaDC
+
+CONTAINER_CLASS = "bf967a8b-0de6-11d0-a285-00aa003049e2"
+CREATE_CHILD, DELETE_CHILD, CI = 0x1, 0x2, 0x02
 
 pytestmark = pytest.mark.samba
 
@@ -89,9 +92,12 @@ def test_a_stale_plan_is_refused_naming_each_change_and_nothing_is_written(
     assert list((tmp_path / "state" / "locks").glob("*.lock")) == []
 
 
-def test_rollback_refuses_a_dacl_changed_after_apply_and_finishes_once_it_is_undone(
+def test_rollback_keeps_a_change_made_after_apply_and_removes_only_wbplan_s_aces(
     dc: SambaDC, emu: GraphEmulator, tmp_path: Path
 ) -> None:
+    """Issue 14 §1: an ACE another administrator added after apply stays; rollback takes out
+    exactly the ACEs apply added (the whole before-image is written back only when the DACL is
+    still what apply left), and a second run finds nothing to do."""
     conn = dc.admin_connection()
     target = add_ou(conn, ou("RollA"))
     original = read_sd(conn, target)
@@ -101,32 +107,22 @@ def test_rollback_refuses_a_dacl_changed_after_apply_and_finishes_once_it_is_und
     [journal] = journals(tmp_path)
     extra = deny(AUTHENTICATED_USERS, 0x80000)
     add_aces(conn, target, extra)
-    changed = read_sd(conn, target)
 
-    refused = wbplan(tmp_path, dc, emu, "rollback", str(journal), "--auto-approve")
+    back = wbplan(tmp_path, dc, emu, "rollback", str(journal), "--auto-approve")
 
-    assert refused.returncode == 1
-    assert (
-        f"Error: rollback stopped at ad.ace[{target}/password-writeback/write-pwdLastSet]"
-        in refused.stderr
-    )
-    assert f"the DACL of {target} changed after apply (added since:" in refused.stderr
-    assert '"trustee":"S-1-5-11"' in refused.stderr
-    assert "hint: undo that change by hand first" in refused.stderr
-    assert read_sd(conn, target) == changed  # nothing was written
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "Rollback complete! 3 restored, 0 already as before." in back.stdout
+    explicit = [a for a in parse_descriptor(read_sd(conn, target)).aces if not a.inherited]
+    assert extra in explicit  # the other administrator's change is kept
+    assert remove_aces(read_sd(conn, target), [extra]) == remove_aces(original, [extra])
     [rb] = [j for j in journals(tmp_path) if "rollback" in j.name]
-    assert load_json(rb)["outcome"] == "refused"
-    assert [e["status"] for e in load_json(rb)["entries"]] == ["failed", "pending", "pending"]
+    assert load_json(rb)["outcome"] == "complete"
+    notes = [e["note"] for e in load_json(rb)["entries"]]
+    assert all("removed only wbplan's ACE" in n and "kept" in n for n in notes), notes
 
-    write_sd(conn, target, remove_aces(read_sd(conn, target), [extra]))
+    # a second run finds everything as before apply and writes nothing
     again = wbplan(tmp_path, dc, emu, "rollback", str(journal), "--auto-approve")
-
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert "Rollback complete! 3 restored, 0 already as before." in again.stdout
-    assert read_sd(conn, target) == original
-    # a third run finds everything as before and writes nothing
-    third = wbplan(tmp_path, dc, emu, "rollback", str(journal), "--auto-approve")
-    assert "Rollback complete! 0 restored, 3 already as before." in third.stdout
+    assert "Rollback complete! 0 restored, 3 already as before." in again.stdout
 
 
 def test_apply_without_a_plan_asks_only_yes_approves_and_wait_converges(
@@ -169,6 +165,13 @@ def test_a_bind_account_without_write_dac_is_told_which_right_it_lacks_where(
     write_policy(tmp_path, policy_text(password=(target,)))
     plan_out(tmp_path, dc, emu)
     user = dc.create_user("wbplan_applier", "Appl1er!Secret#7")
+    # the rights the apply lock in AD needs (README "The apply lock in AD"): create and delete
+    # container objects under CN=Program Data — and nothing on the OU
+    add_aces(
+        conn,
+        f"CN=Program Data,{dc.base_dn}",
+        allow(object_sid(conn, user), CREATE_CHILD | DELETE_CHILD, CONTAINER_CLASS, flags=CI),
+    )
 
     proc = wbplan(tmp_path, dc, emu, "apply", "plan.wbplan", user=user, password="Appl1er!Secret#7")
 

@@ -68,7 +68,13 @@ def test_password_and_tenant_rules_pass(
 
     rep = report(policy, observe(policy, samba_2012r2, emu))
 
-    assert statuses(rep, *TENANT_RULES) == dict.fromkeys(TENANT_RULES, "pass")
+    # WB-CON-002: a declared Connect version is "declared, not verified" without evidence from
+    # the Connect server (issue 16): unknown, never a pass
+    assert statuses(rep, *TENANT_RULES) == {
+        **dict.fromkeys(TENANT_RULES, "pass"),
+        "WB-CON-002": "unknown",
+    }
+    assert "declared, not verified" in one(rep, "WB-CON-002").message
     assert statuses(rep, "WB-PWD-001", "WB-PWD-002", "WB-PWD-003", "WB-PWD-004") == {
         "WB-PWD-001": "pass",
         "WB-PWD-002": "pass",
