@@ -147,6 +147,9 @@ def is_scope_object(change: Change, classes: Sequence[str]) -> bool:
 
 def parent_of(dn: str) -> str | None:
     """The parent DN as the DC spells it: everything after the first unescaped comma."""
+    if "\\" not in dn:
+        parent = dn.partition(",")[2]
+        return parent or None
     escaped = False
     for index, char in enumerate(dn):
         if escaped:
@@ -182,10 +185,12 @@ class RootRecord:
     dacl: str | None = None
     usn: int | None = None
     scan: ScopeScan | None = None
-    containers: list[tuple[str, int]] | None = None
-    objects: list[tuple[str, int]] | None = None
+    containers: Sequence[tuple[str, int]] | None = None
+    objects: Sequence[tuple[str, int]] | None = None
     groups: list[TrackedObject] | None = None
     devices: list[TrackedObject] | None = None
+    anchors: tuple[TrackedObject, ...] | None = None
+    """Known without looking (a root no change touched keeps its anchors)."""
 
     def marks(self, anchors: tuple[TrackedObject, ...] | None, mark: int) -> RootMarks:
         """The record as marks; ``anchors`` None: an ancestor could not be identified, so the
@@ -193,7 +198,9 @@ class RootRecord:
         (while this read ran) keeps no DACL digest: the next read rescans what is below it."""
         complete = anchors is not None
         settled = self.usn is not None and self.usn <= mark
-        return RootMarks(
+        # Built from what this read produced (already typed): no validation pass over the
+        # (objectGUID, uSNChanged) pairs of every scanned object.
+        return RootMarks.model_construct(
             root=self.root,
             guid=self.guid,
             dacl=self.dacl if settled else None,
@@ -311,6 +318,8 @@ def read_identity(session: LdapSession, dn: str) -> Entry | None:
 def _anchors(
     session: LdapSession, record: RootRecord, known: Mapping[str, TrackedObject]
 ) -> tuple[TrackedObject, ...] | None:
+    if record.anchors is not None:
+        return record.anchors
     if record.dn is None:
         return None
     base = record.dn.lower()
@@ -563,13 +572,54 @@ class MergingReads(TrackingReads):
         )
         merged = None
         if mergeable and plan is not None and marks is not None and previous is not None:
-            merged = self._merge_scope(
-                reader, root, table, classes, progress, plan, marks, previous
-            )
+            if self._untouched(root, plan, marks):
+                merged = self._keep_scope(reader, root, table, marks, previous)
+            if merged is None:
+                merged = self._merge_scope(
+                    reader, root, table, classes, progress, plan, marks, previous
+                )
         if merged is None:
             self.reread.append(root)
             return super().scope(reader, root, table, classes, progress)
         return merged
+
+    def _untouched(self, root: str, plan: RootPlan, marks: RootMarks) -> bool:
+        """No change lies below ``root`` or concerns what was tracked there."""
+        if plan.moved or plan.relocated or plan.redacled:
+            return False
+        tracked = {guid for guid, _usn in marks.containers or ()}
+        tracked.update(guid for guid, _usn in marks.objects or ())
+        tracked.update(a.guid for a in marks.anchors)
+        tracked.update(g.guid for g in marks.groups or ())
+        return not any(
+            c.guid in tracked or (not c.deleted and is_at_or_under(c.dn, root))
+            for c in self.changes
+        )
+
+    def _keep_scope(
+        self,
+        reader: AdReader,
+        root: str,
+        table: DaclTable,
+        marks: RootMarks,
+        previous: ScopeScan,
+    ) -> ScopeScan | None:
+        # The common case (nothing changed below this root): the previous scan as it was.
+        items = (*previous.containers, *previous.objects)
+        for digest in {o.dacl for o in items if o.dacl is not None} - table.dacls.keys():
+            known = self.previous.dacls.get(digest)
+            if known is None:
+                return None
+            table.dacls[digest] = known
+        for item in items:
+            if item.dacl is None:
+                for note in self.prev_unread.get(object_address(item.dn), []):
+                    reader.note(note.what, note.reason, note.verify_at)
+        record = self.record(reader, root)
+        record.scan = previous
+        record.containers, record.objects = marks.containers, marks.objects
+        record.anchors = marks.anchors
+        return previous
 
     def _merge_scope(
         self,
@@ -741,6 +791,8 @@ def _drop_under(
 def _under_any(dn_lower: str, bases: set[str]) -> bool:
     if dn_lower in bases:
         return True
+    if len(bases) < 4:  # the usual case: a suffix test per base beats a lookup per RDN
+        return any(dn_lower.endswith("," + b) for b in bases)
     start = dn_lower.find(",")
     while start != -1:
         if dn_lower[start + 1 :] in bases:
