@@ -35,7 +35,7 @@ import pytest
 from planner import __version__
 from planner.checking import make_report
 from planner.model.policy import Policy
-from planner.model.state import AdRead, ObservedState, Source
+from planner.model.state import AdRead, ObservedState, Source, TenantState
 from planner.observe.incremental import observe_ad_marked
 from planner.observe.ldapconn import connect
 from planner.observe.snapshot import dump_state, parse_state
@@ -407,6 +407,22 @@ def test_cli_refresh_check_and_plan_incremental(
     plan = wbplan(["plan", *live, "--incremental", "--state", str(snapshot)], tmp_path, dc)
     assert plan.returncode == 0, plan.stderr
     assert "AD read incrementally: " in plan.stderr
+
+    # --state-tenant supplies the tenant of what is checked, not of the snapshot written back.
+    tenant_file = tmp_path / "tenant.json"
+    tenant_id = lab.policy().tenant.id
+    tenant_state = ObservedState(
+        wbplan_version=__version__, observed_at=OBSERVED_AT, tenant=TenantState(tenant_id=tenant_id)
+    )
+    tenant_file.write_text(dump_state(tenant_state))
+    with_tenant = wbplan(
+        [*check, "--incremental", "--state", str(snapshot), "--state-tenant", str(tenant_file)],
+        tmp_path,
+        dc,
+    )
+    assert with_tenant.returncode in (0, 2), with_tenant.stderr
+    assert json.loads(with_tenant.stdout)["state_source"].endswith(f"+ tenant {tenant_file}")
+    assert parse_state(json.loads(snapshot.read_text()), str(snapshot)).tenant is None
 
     refused = wbplan(["check", *live, "--incremental"], tmp_path, dc)
     assert refused.returncode == 1
