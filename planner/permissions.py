@@ -116,6 +116,7 @@ def graph_rows(policy: Policy, resources: list[Resource]) -> list[GraphRow]:
     if wb.device is not None:
         rows.append(_graph_row(READ, "device", "GET", "/devices"))
     rows.append(_graph_row(READ, "hybrid_join" if wb.hybrid_join else "all", "GET", "/domains"))
+    rows += cloud_sync_rows(policy)
     if flags:
         rows.append(_graph_row(APPLY, flags, "PATCH", "/directory/onPremisesSynchronization/{id}"))
     settings = _features_of(resources, "tenant.setting")
@@ -133,6 +134,26 @@ def graph_rows(policy: Policy, resources: list[Resource]) -> list[GraphRow]:
                 row.role,
             )
         )
+    return rows
+
+
+def cloud_sync_rows(policy: Policy) -> list[GraphRow]:
+    """The Cloud Sync reads (:mod:`planner.observe.cloudsync_graph`): the configurations'
+    service principals and jobs, the groups assigned to a group-provisioning configuration, and
+    the provisioning agents (beta, delegated only)."""
+    cloud_sync = policy.cloud_sync
+    if cloud_sync is None:
+        return []
+    feature = "cloud_sync"
+    rows = [
+        _graph_row(READ, feature, "GET", "/servicePrincipals"),
+        _graph_row(READ, feature, "GET", "/servicePrincipals/{id}/synchronization/jobs"),
+    ]
+    if any(d.group_provisioning is not None for d in cloud_sync.domains):
+        path = "/servicePrincipals/{id}/appRoleAssignedTo"
+        rows.append(_graph_row(READ, "cloud_sync (group scope)", "GET", path))
+    path = "/beta/onPremisesPublishingProfiles/provisioning/agents"
+    rows.append(_graph_row(READ, "cloud_sync (agents)", "GET", path))
     return rows
 
 
@@ -308,6 +329,16 @@ NOTES = (
 )
 
 
+CLOUD_SYNC_NOTE = (
+    "Cloud Sync: the provisioning agents are listed only by a Graph beta endpoint that serves "
+    "signed-in administrators (delegated OnPremisesPublishingProfiles.ReadWrite.All or "
+    "Directory.ReadWrite.All, no read-only scope; application permissions are not supported): "
+    "with an app-only credential "
+    "the agents are unknown and the report says why. The configurations and their jobs can be "
+    "read with application permissions."
+)
+
+
 def permissions(policy: Policy) -> Permissions:
     """Both tables for ``policy``."""
     from planner.requirements import expand
@@ -318,7 +349,7 @@ def permissions(policy: Policy) -> Permissions:
         features=declared_features(policy),
         graph=tuple(graph_rows(policy, resources)),
         ad=tuple(ad_rows(policy, resources)),
-        notes=NOTES,
+        notes=(*NOTES, CLOUD_SYNC_NOTE) if policy.cloud_sync is not None else NOTES,
     )
 
 

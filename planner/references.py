@@ -214,6 +214,85 @@ SOURCES: tuple[Source, ...] = (
         "microsoft",
         "Microsoft Learn",
     ),
+    # Cloud Sync, tenant side (issue 18): the configurations and jobs over Microsoft Graph, their
+    # health, the group assignments, the provisioning agents.
+    Source(
+        "M30",
+        "Microsoft Entra Cloud Sync: configure inbound synchronization with Microsoft Graph "
+        "(service principal per domain, job templates AD2AADProvisioning, AD2AADPasswordHash, "
+        "AAD2ADExchangeHybridWriteback)",
+        _learn("entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M31",
+        "Microsoft Graph: synchronizationJob resource type",
+        _learn("graph/api/resources/synchronization-synchronizationjob?view=graph-rest-1.0"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M32",
+        "Microsoft Graph: synchronizationStatus resource type (code NotConfigured, NotRun, "
+        "Active, Paused, Quarantine; lastSuccessfulExecution)",
+        _learn("graph/api/resources/synchronization-synchronizationstatus?view=graph-rest-1.0"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M33",
+        "Microsoft Graph: synchronizationQuarantine resource type (reason, error)",
+        _learn("graph/api/resources/synchronization-synchronizationquarantine?view=graph-rest-1.0"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M34",
+        "Microsoft Graph: List synchronization jobs (permissions)",
+        _learn("graph/api/synchronization-synchronization-list-jobs?view=graph-rest-1.0"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M35",
+        "Microsoft Graph: List appRoleAssignments granted for a service principal "
+        "(appRoleAssignedTo)",
+        _learn("graph/api/serviceprincipal-list-approleassignedto?view=graph-rest-1.0"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M36",
+        "Microsoft Graph (beta): List onPremisesAgents (delegated permissions only, application "
+        "not supported)",
+        _learn("graph/api/onpremisesagent-list?view=graph-rest-beta"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M37",
+        "Microsoft Entra Cloud Sync troubleshooting (agents, quarantined jobs)",
+        _learn("entra/identity/hybrid/cloud-sync/how-to-troubleshoot"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M38",
+        "Microsoft Entra Cloud Sync FAQ (a service principal per configuration, named after the "
+        "domain; one active agent, more for high availability)",
+        _learn("entra/identity/hybrid/cloud-sync/reference-cloud-sync-faq"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M39",
+        "Microsoft Entra Cloud Sync error codes (HybridIdentityServiceNoAgentsAssigned, "
+        "HybridIdentityServiceNoActiveAgents)",
+        _learn("entra/identity/hybrid/cloud-sync/reference-error-codes"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
     # Cloud Sync, AD side (issue 18): the gMSA's permissions, its prerequisites, the KDS root key
     # and the schema attribute of group provisioning.
     Source(

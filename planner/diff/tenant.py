@@ -1,10 +1,12 @@
 """Diff of tenant and Connect resources: licences, sync feature flags, the Group.Unified
 setting, and the switches no API exposes (``read`` / ``unverifiable``, unless Connect server
-evidence settles them: ``planner.diff.connect``)."""
+evidence settles them: ``planner.diff.connect``); Cloud Sync's tenant side in
+``planner.diff.cloudsync_tenant``."""
 
 from __future__ import annotations
 
 from planner.diff.ad import migration_radius
+from planner.diff.cloudsync_tenant import diff_cloud_sync
 from planner.diff.connect import diff_connect
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
@@ -112,6 +114,9 @@ def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -
     connect = diff_connect(r, index)
     if connect is not None:
         return connect
+    cloud_sync = diff_cloud_sync(r, index)
+    if cloud_sync is not None:
+        return cloud_sync
     match r.type:
         case "tenant.sspr":
             return Outcome("read", "unverifiable", instructions=r.instructions)

@@ -81,6 +81,8 @@ from planner.graphapi.failures import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+BETA = "beta"
+"""The version segment of Graph's beta endpoint (``GraphClient.get(..., beta=True)``)."""
 MAX_RETRIES_LIMIT = 10
 # parse_retry_after clamps one wait to this. GraphClient honours a longer Retry-After as long as
 # it fits the wait budget (retrying earlier than Graph asked only earns another 429).
@@ -252,6 +254,9 @@ class GraphClient:
         self._origin = f"{base.scheme}://{base.netloc}"
         self._origin_key = _origin_key(base)
         self._base_path = base.path
+        # The beta root beside the version root (``…/v1.0`` → ``…/beta``): for the few reads
+        # Microsoft offers only in beta (Cloud Sync's provisioning agents).
+        self._beta_path = f"{base.path.rpartition('/')[0]}/{BETA}"
         self._deadline = _Deadline()
         try:
             verify = _tls_verify(options)
@@ -286,16 +291,22 @@ class GraphClient:
         return f"GraphClient({self.options.graph_url!r}, {self._tokens.description!r})"
 
     # -- public verbs --------------------------------------------------------------------------
-    def get(self, path: str, params: Mapping[str, str] | None = None) -> JsonObject:
-        """GET one resource (or one page of a collection) as a JSON object."""
-        return self._json(self._send("GET", self._url(path), params=params))
+    def get(
+        self, path: str, params: Mapping[str, str] | None = None, *, beta: bool = False
+    ) -> JsonObject:
+        """GET one resource (or one page of a collection) as a JSON object; ``beta``: from
+        Graph's beta root instead of ``--graph-url``'s version."""
+        return self._json(self._send("GET", self._url(path, beta), params=params))
 
-    def get_all(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[JsonObject]:
-        """Every item of a collection, following ``@odata.nextLink`` page by page (lazily).
+    def get_all(
+        self, path: str, params: Mapping[str, str] | None = None, *, beta: bool = False
+    ) -> Iterator[JsonObject]:
+        """Every item of a collection, following ``@odata.nextLink`` page by page (lazily);
+        ``beta`` as for :meth:`get`.
 
         Stops with a :class:`GraphError` at a link back to a page already read, a link to
         another scheme, host or port, or past ``options.max_pages`` pages."""
-        url: str | None = self._url(path)
+        url: str | None = self._url(path, beta)
         query = params
         seen: set[tuple[object, ...]] = set()
         pages = 0
@@ -335,15 +346,20 @@ class GraphClient:
         self._send("DELETE", self._url(path))
 
     # -- internals -----------------------------------------------------------------------------
-    def _url(self, path: str) -> str:
+    def _url(self, path: str, beta: bool = False) -> str:
         if not path.startswith("/"):
             raise ValueError(f"Graph paths start with '/': {path!r}")
-        return f"{self._origin}{self._base_path}{path}"
+        return f"{self._origin}{self._beta_path if beta else self._base_path}{path}"
 
     def _endpoint(self, url: str) -> str:
-        """``/subscribedSkus``: the URL's path relative to the version root, without query."""
+        """``/subscribedSkus``: the URL's path relative to the version root, without query;
+        ``/beta/…`` for the beta root."""
         path = urlsplit(url).path
-        return path[len(self._base_path) :] if path.startswith(self._base_path) else path
+        if path.startswith(self._base_path + "/"):
+            return path[len(self._base_path) :]
+        if path.startswith(self._beta_path + "/"):
+            return f"/{BETA}{path[len(self._beta_path) :]}"
+        return path
 
     def _checked_next_link(self, link: str, endpoint: str) -> str:
         parts = urlsplit(link)

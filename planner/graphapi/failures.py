@@ -55,7 +55,7 @@ class EndpointPermission:
     method: str
     """HTTP verb, or ``*`` for every verb."""
     pattern: re.Pattern[str]
-    """Path relative to the version segment."""
+    """Path relative to the version segment (``/beta/…`` for a beta-only endpoint)."""
     endpoint: str
     """The path as a person reads it (``GET /subscribedSkus``)."""
     permission: str
@@ -175,11 +175,66 @@ PERMISSIONS: tuple[EndpointPermission, ...] = (
         role=_READER,
         source="List domains — https://learn.microsoft.com/graph/api/domain-list",
     ),
+    # Cloud Sync (cloud-sync.md §4.2). The configurations' service principals and their
+    # synchronization jobs: the jobs page lists Synchronization.Read.All as least privileged
+    # for delegated use and Application.ReadWrite.OwnedBy for applications (which reaches only
+    # service principals the calling app owns; OBS: not those the Cloud Sync portal creates),
+    # with Synchronization.Read.All higher: that is the one an app registration needs. Whether a
+    # read-only directory role (Global Reader) may read jobs is UNCONFIRMED; the RBAC include
+    # names Hybrid Identity Administrator for configuring Cloud Sync.
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/servicePrincipals/[^/]+/synchronization(/|$)"),
+        "GET /servicePrincipals/{id}/synchronization/jobs",
+        "Synchronization.Read.All",
+        application=True,
+        role="Hybrid Identity Administrator",
+        source="List synchronization jobs — "
+        "https://learn.microsoft.com/graph/api/synchronization-synchronization-list-jobs",
+    ),
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/servicePrincipals/[^/]+/appRoleAssignedTo(/|$)"),
+        "GET /servicePrincipals/{id}/appRoleAssignedTo",
+        "Application.Read.All",
+        application=True,
+        role=_READER,
+        source="List appRoleAssignments granted for a service principal — "
+        "https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto",
+    ),
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/servicePrincipals(/|$)"),
+        "GET /servicePrincipals",
+        # OBS: the Cloud Sync Graph how-to names Directory.Read.All, which also works.
+        "Application.Read.All",
+        application=True,
+        role=_READER,
+        source="List servicePrincipals — https://learn.microsoft.com/graph/api/serviceprincipal-list",
+    ),
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/beta/onPremisesPublishingProfiles/provisioning(/|$)"),
+        "GET /beta/onPremisesPublishingProfiles/provisioning/agents",
+        # Beta only; application "Not supported" in every revision of the page. The delegated
+        # permission drifted: OnPremisesPublishingProfiles.ReadWrite.All (2019 page), then
+        # Directory.ReadWrite.All; no read-only scope. The newest Get onPremisesAgent page names
+        # Policy.Read.HybridAuthentication as least privileged — for List, UNCONFIRMED. The
+        # permissions reference lists an application permission named
+        # OnPremisesPublishingProfiles.ReadWrite.All: app-only use is UNCONFIRMED, so wbplan
+        # treats the endpoint as delegated only, as the API page does.
+        "OnPremisesPublishingProfiles.ReadWrite.All or Directory.ReadWrite.All",
+        application=False,
+        role="Hybrid Identity Administrator",
+        source="List onPremisesAgents (beta) — "
+        "https://learn.microsoft.com/graph/api/onpremisesagent-list?view=graph-rest-beta",
+    ),
 )
 
 
 def endpoint_permission(method: str, path: str) -> EndpointPermission | None:
-    """The documented requirement of ``method path`` (path relative to ``/v1.0``), if known."""
+    """The documented requirement of ``method path`` (path relative to ``/v1.0``, or
+    ``/beta/…`` for the beta root), if known."""
     for row in PERMISSIONS:
         if row.method in (method, "*") and row.pattern.search(path):
             return row
@@ -187,7 +242,8 @@ def endpoint_permission(method: str, path: str) -> EndpointPermission | None:
 
 
 def required_permission(method: str, path: str) -> str | None:
-    """The Graph permission ``method path`` needs (path relative to ``/v1.0``), if known."""
+    """The Graph permission ``method path`` needs (path as for :func:`endpoint_permission`),
+    if known."""
     row = endpoint_permission(method, path)
     return row.permission if row is not None else None
 
@@ -244,7 +300,7 @@ def _forbidden(method: str, endpoint: str, said: str, ref: str) -> GraphForbidde
         verb = "apply" if method != "GET" else "read it"
         return GraphForbiddenError(
             f"Graph refused {target} ({said}): it needs {row.requirement}{ref}",
-            hint=f"sign in as a Global Administrator to {verb} (`az login` then "
+            hint=f"sign in as a {row.role} to {verb} (`az login` then "
             "--graph-auth azure-cli, or --graph-auth device-code with an app registration "
             f"holding the delegated {row.permission}); a service principal or workload "
             "identity cannot — e.g. `wbplan refresh --tenant-only --graph-auth azure-cli "

@@ -1,11 +1,12 @@
 """Read the Entra tenant over Microsoft Graph into a :class:`TenantState`.
 
 Only what the policy needs is read: group settings only when group writeback is declared, the
-device list only when device writeback is declared. Each section is read independently, so a
-missing permission (403) costs that section only: it becomes ``None`` plus an ``Unread`` entry
-naming the permission and where a person can look instead. A rejected credential (401), a
-network or TLS failure, or throttling past the retry bound stops the whole read — nothing
-useful can follow.
+device list only when device writeback is declared, Cloud Sync only when the policy has a
+``cloud_sync`` section (:mod:`planner.observe.cloudsync_graph`). Each section is read
+independently, so a missing permission (403) costs that section only: it becomes ``None`` plus
+an ``Unread`` entry naming the permission and where a person can look instead. A rejected
+credential (401), a network or TLS failure, or throttling past the retry bound stops the whole
+read — nothing useful can follow.
 
 What no API exposes (the SSPR on-premises writeback toggle, the options ticked on the Connect
 server) is recorded by :func:`unverifiable_observations` as ``Unread`` with where to verify it,
@@ -35,6 +36,7 @@ from planner.model.state import (
     TenantState,
     Unread,
 )
+from planner.observe.cloudsync_graph import observe_cloud_sync
 from planner.progress import NO_PROGRESS, Progress, counted
 
 logger = logging.getLogger(__name__)
@@ -110,6 +112,9 @@ def observe_tenant(
     if policy.writeback.device is not None:
         devices = section("tenant.devices", lambda: read_devices(client, progress))
     domains = section("tenant.domains", lambda: read_domains(client))
+    cloud_sync = None
+    if policy.cloud_sync is not None:
+        cloud_sync = observe_cloud_sync(client, policy.cloud_sync, unread, progress)
 
     tenant_id = (
         organization.id if organization else sync.id if sync is not None else policy.tenant.id
@@ -129,6 +134,7 @@ def observe_tenant(
         group_unified=group_unified,
         devices=devices,
         domains=domains,
+        cloud_sync=cloud_sync,
         unread=tuple(unread),
     )
 

@@ -18,13 +18,20 @@ from planner.model.state import SubscribedSku
 
 AAD_PREMIUM = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
 AAD_PREMIUM_P2 = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
+ENTRA_ID_GOVERNANCE = "e866a266-3cff-43a3-acca-0c90a7e00c8b"
+"""Service plan ``Entra_Identity_Governance`` of the Microsoft Entra ID Governance SKU
+(``Microsoft_Entra_ID_Governance``): Cloud Sync's third to twentieth provisioning-to-AD
+configurations need it (cloud-sync.md §2.1). UNCONFIRMED by a Microsoft source read here
+(cloud-sync.md §8 item 14): the name and id come from public third-party licence tables that
+agree with each other."""
 
-RequiredPlan = Literal["AAD_PREMIUM", "AAD_PREMIUM_P2"]
+RequiredPlan = Literal["AAD_PREMIUM", "AAD_PREMIUM_P2", "Entra_Identity_Governance"]
 
 # Which service-plan ids satisfy each requirement: P2 includes P1 (domain.md §2.1 [S34]).
 SATISFYING_PLANS: dict[RequiredPlan, dict[str, str]] = {
     "AAD_PREMIUM": {AAD_PREMIUM: "AAD_PREMIUM", AAD_PREMIUM_P2: "AAD_PREMIUM_P2"},
     "AAD_PREMIUM_P2": {AAD_PREMIUM_P2: "AAD_PREMIUM_P2"},
+    "Entra_Identity_Governance": {ENTRA_ID_GOVERNANCE: "Entra_Identity_Governance"},
 }
 USABLE_CAPABILITY = ("Enabled", "Warning")
 

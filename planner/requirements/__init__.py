@@ -16,6 +16,7 @@ from planner.model.policy import Policy
 from planner.model.state import ObservedState
 from planner.requirements import (
     cloudsync,
+    cloudsync_tenant,
     device,
     exchange,
     group,
@@ -34,7 +35,17 @@ from planner.requirements.tenant import (
     sync_status_resource,
 )
 
-FEATURE_MODULES = (password, device, group, exchange, keys, hybrid_join, user, cloudsync)
+FEATURE_MODULES = (
+    password,
+    device,
+    group,
+    exchange,
+    keys,
+    hybrid_join,
+    user,
+    cloudsync_tenant,
+    cloudsync,
+)
 
 
 def _existing_object(address: str, dn: str, domain_roots: tuple[str, ...]) -> Resource:

@@ -7,6 +7,7 @@ Importing this package registers every rule in :data:`planner.rules.base.REGISTR
 
 from planner.rules import (  # noqa: F401  (imported to register their rules)
     cloudsync,
+    cloudsync_tenant,
     connect_options,
     connect_server,
     connector,

@@ -16,6 +16,7 @@ from planner.observe.graph import observe_tenant
 from planner.permissions import READ, permissions
 from planner.policy.loader import load_policies
 from tests.permissions.harness import GOLDEN, POLICIES, REPO, output
+from tests.support import graph_cloudsync as gcs
 from tests.support.graph_emulator import GraphEmulator
 
 
@@ -53,10 +54,17 @@ def test_graph_reads_are_what_the_observer_requests(
     graph_emulator: GraphEmulator, graph_options: GraphOptions, name: str
 ) -> None:
     policy = load_policies([REPO / POLICIES[name]]).policies[0].policy
+    for entry in policy.cloud_sync.domains if policy.cloud_sync else ():
+        # a configuration per Cloud Sync domain, so that its jobs and assignments are read too
+        gcs.configure(graph_emulator.tenant, entry.domain)
     provider = make_token_provider(graph_options, env={"WBPLAN_GRAPH_TOKEN": graph_emulator.token})
     with GraphClient(graph_options, provider) as client:
         observe_tenant(client, policy)
-    requested = {f"{r.method} {r.path}" for r in graph_emulator.graph_requests()}
+    ids = {sp["id"] for sp in graph_emulator.tenant.service_principals}
+    requested = {
+        f"{r.method} {'/'.join('{id}' if part in ids else part for part in r.path.split('/'))}"
+        for r in graph_emulator.graph_requests()
+    }
     listed = {g.request for g in permissions(policy).graph if g.command == READ}
     assert requested == listed
 

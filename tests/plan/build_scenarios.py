@@ -27,6 +27,10 @@ from planner.model.state import (
     AdObject,
     AdState,
     CloudSyncAd,
+    CloudSyncAgent,
+    CloudSyncConfiguration,
+    CloudSyncJob,
+    CloudSyncTenant,
     ConnectorAccount,
     Domain,
     GmsaObservation,
@@ -445,6 +449,8 @@ class World:
     cloud_sync: CloudSyncAd | None = None
     """What Cloud Sync needs from AD (gMSA, KDS root key, schema attribute); None: no
     ``cloud_sync`` in the policy."""
+    tenant_cloud_sync: CloudSyncTenant | None = None
+    """Cloud Sync as Graph shows it (configurations, jobs, agents); None: not read."""
     external_directory_object_id: bool = False
     """The 2016 schema attribute msDS-ExternalDirectoryObjectId is in the schema."""
     ad_unread: tuple[Unread, ...] = ()
@@ -556,6 +562,7 @@ class World:
                 TenantDomain(id=TENANT_DOMAIN, is_verified=True, is_initial=True),
                 TenantDomain(id=FOREST, is_verified=True, is_default=True),
             ),
+            cloud_sync=self.tenant_cloud_sync,
             unread=()
             if self.skus is not None
             else (
@@ -1198,6 +1205,64 @@ def cloud_sync_policy(
     return connect + "\n".join(lines) + "\n"
 
 
+def cloud_sync_job(template: str, **status: str | None) -> CloudSyncJob:
+    """A job of contoso.test's configuration, healthy unless ``status`` says otherwise (its
+    last success 12 minutes before the scenarios' observation)."""
+    fields: dict[str, str | None] = {
+        "status_code": "Active",
+        "last_execution_state": "Succeeded",
+        "last_execution_ended": "2026-11-22T17:48:00Z",
+        "last_successful_execution_ended": "2026-11-22T17:48:00Z",
+        "schedule_state": "Active",
+        **status,
+    }
+    return CloudSyncJob(
+        id=f"{template}.0f1e2d3c4b5a69788796a5b4c3d2e1f0.7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
+        template_id=template,
+        settings={"DomainFQDN": FOREST, "ForestFQDN": FOREST},
+        **fields,
+    )
+
+
+def cloud_sync_tenant(*templates: str, agent: bool = True, **status: str | None) -> CloudSyncTenant:
+    """contoso.test's Cloud Sync in the tenant: the Entra-to-AD configuration (its group
+    provisioning job as ``status`` says, three groups assigned) and the AD-to-Entra one, for the
+    job templates given; an active agent for the domain unless ``agent`` is false."""
+    group = "AAD2ADGroupProvisioning"
+    inbound = tuple(t for t in templates if t != group)
+    configurations = []
+    if group in templates:
+        configurations.append(
+            CloudSyncConfiguration(
+                service_principal_id="5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d11",
+                display_name=FOREST,
+                domain=FOREST,
+                jobs=(cloud_sync_job(group, **status),),
+                app_role_assignment_required=True,
+                assigned_groups=3,
+            )
+        )
+    if inbound:
+        configurations.append(
+            CloudSyncConfiguration(
+                service_principal_id="5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d20",
+                display_name=FOREST,
+                domain=FOREST,
+                jobs=tuple(cloud_sync_job(t) for t in inbound),
+                app_role_assignment_required=True,
+            )
+        )
+    agents = (
+        CloudSyncAgent(
+            id="3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a",
+            machine_name="cloudsync1.contoso.test",
+            status="active",
+            agent_groups=(f"Group-{FOREST}-5f1a2b", "Default group for AD Sync Fabric"),
+        ),
+    )
+    return CloudSyncTenant(configurations=tuple(configurations), agents=agents if agent else ())
+
+
 def gmsa_group_aces(trustee: str = GMSA_SID) -> list[Ace]:
     """What wbplan grants the gMSA on a target OU (Connect's group writeback shapes)."""
     return group_ou_aces(trustee)
@@ -1225,10 +1290,12 @@ def cloud_sync_from_nothing() -> tuple[str, World]:
     """Cloud Sync group provisioning and password writeback on a 2012 R2 forest: no gMSA, no
     msDS-ExternalDirectoryObjectId, no target OU; the KDS root key is not visible to the reader.
     The schema attribute and the gMSA are manual steps, the target OU and every gMSA ACE wait
-    for them, the KDS root key is unknown (never "missing")."""
+    for them, the KDS root key is unknown (never "missing"). In the tenant: no configuration and
+    no agent yet — manual steps, the configurations waiting for the AD side."""
     return cloud_sync_policy(password=True), World(
         objects=[domain_root(), missing(SECURITY_GROUPS), admin_sd_holder()],
         cloud_sync=CloudSyncAd(kds_root_key=None, external_directory_object_id=False),
+        tenant_cloud_sync=cloud_sync_tenant(agent=False),
         ad_unread=(
             Unread(
                 what="ad.cloud_sync.kds_root_key",
@@ -1247,7 +1314,9 @@ def cloud_sync_gmsa_without_rights() -> tuple[str, World]:
     into OU=SecurityGroups (inheritance disabled, two groups, one more OU below it with
     inheritance disabled) and password writeback for the domain's users. Every gMSA ACE is
     planned, on the target OU, on the protected sub-OU and at the domain root; a deny ACE on one
-    group's member attribute is a manual step."""
+    group's member attribute is a manual step. In the tenant the group provisioning job is
+    quarantined for lack of rights (HybridSynchronizationActiveDirectoryInsufficientAccessRights):
+    a manual step after the ACEs."""
     deny_member = Ace(
         qualifier="deny",
         trustee=GMSA_SID,
@@ -1278,6 +1347,15 @@ def cloud_sync_gmsa_without_rights() -> tuple[str, World]:
         scans=(users, scan),
         dacls={**dacls, **user_dacls},
         cloud_sync=CloudSyncAd(gmsa=gmsa(), kds_root_key=True, external_directory_object_id=True),
+        tenant_cloud_sync=cloud_sync_tenant(
+            "AAD2ADGroupProvisioning",
+            "AD2AADProvisioning",
+            status_code="Quarantine",
+            quarantine_reason="EncounteredQuarantineException",
+            quarantine_error="HybridSynchronizationActiveDirectoryInsufficientAccessRights",
+            last_execution_state="Failed",
+            last_successful_execution_ended=None,
+        ),
         external_directory_object_id=True,
     )
 
@@ -1286,7 +1364,8 @@ def cloud_sync_gmsa_without_rights() -> tuple[str, World]:
 def cloud_sync_prepared() -> tuple[str, World]:
     """Everything the AD side of Cloud Sync needs is there: the gMSA holds the group rights on
     the target OU through a group it is in, and the password rights at the domain root; nothing
-    to do in AD."""
+    to do in AD. In the tenant both configurations run and an agent is active; only the password
+    writeback check box cannot be verified."""
     writers = f"{DOMAIN_SID}-1602"
     target, scan, dacls = security_groups(gmsa_group_aces(writers))
     root = domain_root([*password_aces(GMSA_SID), unexpire_for_authenticated_users()])
@@ -1300,6 +1379,7 @@ def cloud_sync_prepared() -> tuple[str, World]:
         cloud_sync=CloudSyncAd(
             gmsa=gmsa(writers), kds_root_key=True, external_directory_object_id=True
         ),
+        tenant_cloud_sync=cloud_sync_tenant("AAD2ADGroupProvisioning", "AD2AADProvisioning"),
         external_directory_object_id=True,
     )
 
@@ -1319,6 +1399,7 @@ def cloud_sync_several_gmsas() -> tuple[str, World]:
             kds_root_key=True,
             external_directory_object_id=True,
         ),
+        tenant_cloud_sync=cloud_sync_tenant("AAD2ADGroupProvisioning"),
         external_directory_object_id=True,
     )
 
@@ -1328,7 +1409,8 @@ def cloud_sync_migration_from_v2() -> tuple[str, World]:
     """Security groups move from Connect group writeback v2 (still on in the tenant) to Cloud
     Sync group provisioning into the OU v2 wrote them to: the Cloud Sync preparation (gMSA
     rights on the OU) and, after the schema attribute, turning v2 off — a manual step whose
-    blast radius is the groups already in the OU."""
+    blast radius is the groups already in the OU — then the Cloud Sync configuration (an agent is
+    installed, no configuration yet)."""
     target, scan, dacls = security_groups(
         nodes=[Node(f"CN=Group_{i:02d}a1b2c3", "group") for i in range(1, 24)]
     )
@@ -1337,6 +1419,7 @@ def cloud_sync_migration_from_v2() -> tuple[str, World]:
         scans=(scan,),
         dacls=dacls,
         cloud_sync=CloudSyncAd(gmsa=gmsa(), kds_root_key=True, external_directory_object_id=True),
+        tenant_cloud_sync=cloud_sync_tenant(),
         external_directory_object_id=True,
         features={"groupWriteBackEnabled": True},
     )

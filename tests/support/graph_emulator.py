@@ -19,7 +19,11 @@ Administrator is the only supported role) — Get/Update onPremisesDirectorySync
 https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get and
 …-update. So an app-only token (issued for client credentials, or one a test marks with
 ``app_only_tokens``) gets 403 Authorization_RequestDenied there, while delegated tokens — the
-default ``token`` (a signed-in Global Administrator) and device-code sign-ins — succeed.
+default ``token`` (a signed-in Global Administrator) and device-code sign-ins — succeed. The
+same holds for Cloud Sync's provisioning agents, ``/beta/onPremisesPublishingProfiles/…``
+(List onPremisesAgents, beta: delegated OnPremisesPublishingProfiles.ReadWrite.All only,
+application "Not supported"). Beta paths are served from ``/beta`` beside ``/v1.0`` and
+recorded with their ``/beta`` prefix.
 
 For the azure-identity tests it also plays the sign-in authority (OpenID configuration, the
 v2.0 token endpoint for client credentials with a secret or a federated assertion, and the
@@ -78,7 +82,10 @@ SECRETS = (
     APP_ONLY_TOKEN,
     DEVICE_CODE,
 )
-DELEGATED_ONLY = ("/directory/onPremisesSynchronization",)
+DELEGATED_ONLY = (
+    "/directory/onPremisesSynchronization",
+    "/beta/onPremisesPublishingProfiles",
+)
 """Paths Graph serves to delegated tokens only (see the module docstring)."""
 VERSION = "/v1.0"
 

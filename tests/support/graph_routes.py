@@ -1,4 +1,5 @@
-"""Routes of the Graph emulator: the v1.0 resources wbplan reads and changes, in Graph's shapes.
+"""Routes of the Graph emulator: the v1.0 (and the few beta) resources wbplan reads and changes,
+in Graph's shapes.
 
 Split from :mod:`tests.support.graph_emulator` (server, faults, fixtures) to keep both small.
 ``route`` runs under the emulator's lock, so it may mutate the tenant freely.
@@ -34,6 +35,11 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 _SYNC_ITEM = re.compile(r"^/directory/onPremisesSynchronization/([^/]+)$")
 _SETTING_ITEM = re.compile(r"^/groupSettings/([^/]+)$")
 _TEMPLATE_ITEM = re.compile(r"^/groupSettingTemplates/([^/]+)$")
+_SP_JOBS = re.compile(r"^/servicePrincipals/([^/]+)/synchronization/jobs$")
+_SP_ASSIGNED = re.compile(r"^/servicePrincipals/([^/]+)/appRoleAssignedTo$")
+_DISPLAY_NAME_EQ = re.compile(r"^displayName eq '((?:[^']|'')*)'$")
+AGENTS = "/beta/onPremisesPublishingProfiles/provisioning/agents"
+"""Cloud Sync's provisioning agents (beta, delegated only: see ``DELEGATED_ONLY``)."""
 
 
 def route(
@@ -51,6 +57,8 @@ def route(
         }
         if rel in collections:
             return 200, {}, _page(emu, rel, collections[rel], query)
+        if rel in ("/servicePrincipals", AGENTS) or _SP_JOBS.match(rel) or _SP_ASSIGNED.match(rel):
+            return _cloud_sync(emu, rel, query)
     if (m := _SYNC_ITEM.match(rel)) and t.sync and m.group(1) == t.sync["id"]:
         if method == "GET":
             return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **t.sync}
@@ -78,6 +86,43 @@ def route(
     if rel == "/groupSettings" and method == "POST":
         return _create_setting(emu, body)
     return 404, {}, error_body("Request_ResourceNotFound", f"Resource '{rel}' does not exist.")
+
+
+def _cloud_sync(
+    emu: GraphEmulator, rel: str, query: dict[str, str]
+) -> tuple[int, dict[str, str], Any]:
+    """GET of the Cloud Sync reads: service principals (``$filter=displayName eq '…'``, the
+    only filter wbplan sends; compared case-insensitively, as Graph compares directory
+    strings), a service principal's synchronization jobs and app-role assignments, and the
+    provisioning agents (``agentGroups`` only with ``$expand=agentGroups``)."""
+    t = emu.tenant
+    if rel == "/servicePrincipals":
+        items = t.service_principals
+        if "$filter" in query:
+            m = _DISPLAY_NAME_EQ.match(query["$filter"])
+            if m is None:
+                return 400, {}, error_body("BadRequest", "Invalid filter clause")
+            name = m.group(1).replace("''", "'").lower()
+            items = [sp for sp in items if str(sp.get("displayName", "")).lower() == name]
+        return 200, {}, _page(emu, rel, items, query)
+    if rel == AGENTS:
+        expand = "agentGroups" in query.get("$expand", "").split(",")
+        agents = [
+            a if expand else {k: v for k, v in a.items() if k != "agentGroups"}
+            for a in t.provisioning_agents
+        ]
+        return 200, {}, _page(emu, rel, agents, query)
+    m = _SP_JOBS.match(rel) or _SP_ASSIGNED.match(rel)
+    assert m is not None
+    sp_id = m.group(1)
+    if not any(sp["id"] == sp_id for sp in t.service_principals):
+        return (
+            404,
+            {},
+            error_body("Request_ResourceNotFound", f"Resource '{sp_id}' does not exist."),
+        )
+    found = t.sync_jobs if _SP_JOBS.match(rel) else t.app_role_assignments
+    return 200, {}, _page(emu, rel, found.get(sp_id, []), query)
 
 
 def _create_setting(emu: GraphEmulator, body: Any) -> tuple[int, dict[str, str], Any]:
@@ -117,9 +162,17 @@ def _by_id(items: list[dict[str, Any]], item_id: str) -> dict[str, Any] | None:
     return next((i for i in items if str(i.get("id")) == item_id), None)
 
 
+def _root(emu: GraphEmulator, rel: str) -> tuple[str, str]:
+    """``(version root URL, path below it)``: beta paths (``/beta/…``) live beside ``/v1.0``."""
+    if rel.startswith("/beta/"):
+        return f"{emu.origin}/beta", rel.removeprefix("/beta")
+    return emu.base_url, rel
+
+
 def _context(emu: GraphEmulator, rel: str, suffix: str = "") -> str:
-    name = rel.strip("/")
-    return f"{emu.base_url}/$metadata#{name}{'/' + suffix if suffix else ''}"
+    root, below = _root(emu, rel)
+    name = below.strip("/")
+    return f"{root}/$metadata#{name}{'/' + suffix if suffix else ''}"
 
 
 def _page(
@@ -138,5 +191,6 @@ def _page(
     if start + size < len(items):
         rest = {k: v for k, v in query.items() if k != "$skiptoken"}
         rest["$skiptoken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
-        page["@odata.nextLink"] = f"{emu.base_url}{rel}?{urlencode(rest)}"
+        root, below = _root(emu, rel)
+        page["@odata.nextLink"] = f"{root}{below}?{urlencode(rest)}"
     return page

@@ -215,6 +215,14 @@ class EmulatedTenant:
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     devices: list[dict[str, Any]] = field(default_factory=list)
     domains: list[dict[str, Any]] = field(default_factory=list)
+    service_principals: list[dict[str, Any]] = field(default_factory=list)
+    sync_jobs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Service principal id → its synchronization jobs (Cloud Sync builders:
+    :mod:`tests.support.graph_cloudsync`)."""
+    app_role_assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Service principal id → the appRoleAssignments granted for it."""
+    provisioning_agents: list[dict[str, Any]] = field(default_factory=list)
+    """Cloud Sync provisioning agents (beta ``onPremisesPublishingProfiles/provisioning``)."""
 
 
 STALE_SYNC = "2025-01-15T08:30:00Z"
