@@ -32,7 +32,9 @@ class SyncVerdict:
     evidence: dict[str, object] = field(default_factory=dict)
 
 
-def _parse(ts: str) -> dt.datetime | None:
+def parse_time(ts: str) -> dt.datetime | None:
+    """An ISO 8601 timestamp as Graph writes it (``Z``, up to seven fractional digits), UTC
+    when it names no zone; None when it is not one."""
     try:
         parsed = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
     except ValueError:
@@ -57,8 +59,8 @@ def sync_verdict(org: Organization, observed_at: str) -> SyncVerdict:
         )
     if org.on_premises_sync_enabled is False:
         return SyncVerdict("fail", "the tenant is not directory-synced", evidence)
-    last = _parse(org.on_premises_last_sync) if org.on_premises_last_sync else None
-    observed = _parse(observed_at)
+    last = parse_time(org.on_premises_last_sync) if org.on_premises_last_sync else None
+    observed = parse_time(observed_at)
     if last is None or observed is None:
         return SyncVerdict("fail", "the tenant is synced but reports no last sync time", evidence)
     age = observed - last

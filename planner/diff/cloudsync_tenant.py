@@ -16,7 +16,6 @@ synchronizes from AD ("ad-to-entra").
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,7 +36,7 @@ from planner.requirements.cloudsync_tenant import (
     kind,
     new_configuration,
 )
-from planner.syncstate import SYNC_STALE_AFTER
+from planner.syncstate import SYNC_STALE_AFTER, parse_time
 
 JOB_STALE_AFTER = SYNC_STALE_AFTER
 """A job's last successful run older than this (relative to the observation) is stale. Cloud
@@ -91,16 +90,6 @@ def configurations_for(
         if (c.domain or c.display_name or "").lower().rstrip(".") == key
         and direction_of(c) == direction
     ]
-
-
-def _parse(ts: str | None) -> dt.datetime | None:
-    if not ts:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 # -- what was not read ---------------------------------------------------------------------------
@@ -215,10 +204,10 @@ def job_verdict(job: CloudSyncJob, observed_at: str) -> tuple[Status, str]:
         return "fail", f"is not running on schedule (status {code}, schedule {schedule})"
     if code is None:
         return "unknown", "has no status in Graph's answer"
-    last = _parse(job.last_successful_execution_ended)
+    last = parse_time(job.last_successful_execution_ended or "")
     if last is None:
         return "fail", f"has no successful run yet (status {code})"
-    observed = _parse(observed_at)
+    observed = parse_time(observed_at)
     if observed is None:
         return "unknown", f"last succeeded at {job.last_successful_execution_ended}"
     age = observed - last
