@@ -198,7 +198,8 @@ def _racer(
     results: Any,
 ) -> None:
     """One racing process: per trial, wait for the start, try to take the lock, report, wait
-    until both have tried, release when it won, wait until both are done."""
+    until both have tried and the parent has looked at the lock, release when it won, wait
+    until both are done."""
     with connect(opts) as session:
         for trial in range(trials):
             barrier.wait(timeout=120)
@@ -210,7 +211,8 @@ def _racer(
                 results.put((trial, "refused", exc.message))
             except Exception as exc:  # reported to the parent, which fails the test
                 results.put((trial, "error", repr(exc)))
-            barrier.wait(timeout=120)
+            barrier.wait(timeout=120)  # both tried
+            barrier.wait(timeout=120)  # the parent looked at the lock: only now release it
             if info is not None:
                 release(session, info)
             barrier.wait(timeout=120)
@@ -240,6 +242,7 @@ def test_two_processes_racing_exactly_one_takes_the_lock_each_trial(
             if lock_object(conn) is None:
                 said = [results.get(timeout=10) for _ in range(results.qsize())]
                 pytest.fail(f"trial {trial}: nobody holds the lock; the racers said {said}")
+            barrier.wait(timeout=180)  # looked
             barrier.wait(timeout=180)  # released
             assert lock_object(conn) is None, f"trial {trial}: the winner's release failed"
         for racer in racers:
