@@ -57,7 +57,7 @@ from planner.errors import (
     UsageError,
 )
 from planner.model.dn import dn_key, parent_dn
-from planner.observe.ldapconn import LdapSession
+from planner.observe.ldapconn import LdapSession, parse_generalized_time
 from planner.observe.sd import guid_from_bytes
 
 with warnings.catch_warnings():
@@ -340,10 +340,8 @@ def dc_now(session: LdapSession) -> dt.datetime:
     the DC does not say."""
     entry = session.read("", ["currentTime"])
     text = entry.text("currentTime") if entry is not None else None
-    if text:
-        with contextlib.suppress(ValueError):
-            return dt.datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    when = parse_generalized_time(text) if text else None
+    return when or dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 # ----------------------------------------------------------------------------- internals

@@ -11,7 +11,7 @@ values, the membership, the tenant value.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -92,12 +92,22 @@ def _text(value: Any) -> list[str]:
     return out
 
 
+def text_values(values: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """Attribute name → its values as LDAP text (booleans ``TRUE``/``FALSE``)."""
+    return {name: _text(value) for name, value in dict(values or {}).items()}
+
+
+def created_attributes(after: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """The attributes a planned ``ad.object`` create adds: exactly the planned ones (``dn`` is
+    the entry's name, not an attribute). Apply writes them; rollback compares with them."""
+    values = text_values(after)
+    values.pop("dn", None)
+    return values
+
+
 def object_attributes(change: ResourceChange) -> dict[str, list[str]]:
-    """The attributes an ``ad.object`` create adds: exactly the planned ones (``dn`` is the
-    entry's name, not an attribute)."""
-    after = dict(change.change.after or {})
-    after.pop("dn", None)
-    return {name: _text(value) for name, value in after.items()}
+    """The attributes an ``ad.object`` create adds (:func:`created_attributes`)."""
+    return created_attributes(change.change.after)
 
 
 def execute(change: ResourceChange, t: Targets, started: Started) -> Outcome:
@@ -146,7 +156,7 @@ def _create_object(change: ResourceChange, t: Targets, started: Started) -> Imag
 
 def _update_attributes(change: ResourceChange, t: Targets, started: Started) -> Image:
     ad, dn = t.need_ad(change.address), _dn(change)
-    wanted = {name: _text(v) for name, v in dict(change.change.after or {}).items()}
+    wanted = text_values(change.change.after)
     before = ad.values(dn, list(wanted))
     if before is None:
         raise LdapError(f"{dn} does not exist any more", hint="plan again")

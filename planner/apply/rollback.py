@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,20 +41,24 @@ from planner.apply.engine import StopFlag
 from planner.apply.executors import (
     Targets,
     concurrent_note,
+    created_attributes,
     explicit_aces,
     has_ace,
     is_member,
     sd_bytes,
     sd_image,
     swap_ace,
+    text_values,
 )
 from planner.apply.journal import Journal, JournalDoc, JournalEntry
 from planner.apply.ldapwrite import SwapConflictError
 from planner.errors import JournalError, RollbackRefusedError, UsageError, WbplanError
 from planner.model.dn import dn_key, is_at_or_under
 from planner.model.state import Ace
+from planner.observe.ldapconn import parse_generalized_time
 from planner.observe.live import now_iso
 from planner.observe.sd import merge_into_descriptor, parse_descriptor, remove_aces
+from planner.syncstate import parse_time
 
 Progress = Callable[[str, JournalEntry], None]
 
@@ -221,11 +226,7 @@ def _keys(aces: list[Ace]) -> list[str]:
 
 def object_attributes_of(e: JournalEntry) -> dict[str, list[str]]:
     """The attributes the approved create of an ``ad.object`` entry added."""
-    from planner.apply.executors import _text
-
-    after = dict((e.planned or {}).get("after") or {})
-    after.pop("dn", None)
-    return {name: _text(value) for name, value in after.items()}
+    return created_attributes((e.planned or {}).get("after"))
 
 
 # --------------------------------------------------------------------------- the run
@@ -470,7 +471,7 @@ def _remove_unconfirmed(e: JournalEntry, ad: Any) -> str | None:
             f"differs from the planned one ({', '.join(differ)})",
             f"check whether {e.dn} is the object apply meant to create; delete it by hand if so",
         )
-    if e.started and created and _generalized(created) < _iso_minus(e.started, 300):
+    if e.started and created and _created_before(created, e.started, slack_seconds=300):
         raise _RefusedError(
             f"{e.dn} was created at {created}, before apply's step started ({e.started})",
             "leave it: it is not the object apply created",
@@ -486,23 +487,19 @@ def _remove_unconfirmed(e: JournalEntry, ad: Any) -> str | None:
     return Written("deleted: the planned object, created by the step whose reply was lost")
 
 
-def _generalized(text: str) -> str:
-    """``20261201123456.0Z`` → ``2026-12-01T12:34:56Z`` (comparable with journal times)."""
-    t = text.split(".", maxsplit=1)[0].rstrip("Z")
-    return f"{t[0:4]}-{t[4:6]}-{t[6:8]}T{t[8:10]}:{t[10:12]}:{t[12:14]}Z"
-
-
-def _iso_minus(iso: str, seconds: int) -> str:
-    import datetime as dt
-
-    when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) - dt.timedelta(seconds=seconds)
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _created_before(when_created: str, started: str, *, slack_seconds: int) -> bool:
+    """``whenCreated`` lies more than ``slack_seconds`` (clock skew) before the step's start;
+    times that cannot be read count as "before": the object is then not proven apply's."""
+    created_at = parse_generalized_time(when_created)
+    started_at = parse_time(started)
+    if created_at is None or started_at is None:
+        return True
+    return created_at < started_at - dt.timedelta(seconds=slack_seconds)
 
 
 def _planned_values(e: JournalEntry) -> dict[str, list[str]]:
-    from planner.apply.executors import _text
-
-    return {k: sorted(_text(v)) for k, v in dict((e.planned or {}).get("after") or {}).items()}
+    """The values the approved attribute update set (sorted, as ``AdWriter.values`` reads)."""
+    return {k: sorted(v) for k, v in text_values((e.planned or {}).get("after")).items()}
 
 
 def _restore_attributes(

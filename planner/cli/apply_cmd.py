@@ -291,23 +291,7 @@ def apply(
         # Read only what the plan needs: a tenant credential in the environment must not make
         # an LDAP-only plan look stale (its tenant was never observed).
         sources = _only(sources, *needed_sources(plan))
-        with (
-            run_lock(
-                sources, lock_dir, plan.lineage.forest, plan.lineage.tenant_id, "apply", ttl=ttl
-            ) as held,
-            graceful_stop() as stop,
-        ):
-            state = _observe(policy, sources, display)
-            run = execute_plan(
-                plan,
-                policy,
-                sources,
-                state,
-                held,
-                journal_dir=journal_dir,
-                progress=printer,
-                stop=stop,
-            )
+        forest, tenant_id = plan.lineage.forest, plan.lineage.tenant_id
     else:
         loaded = single_policy(policy_paths, live=True)
         policy = loaded.policy
@@ -328,21 +312,24 @@ def apply(
                 "Do you want to perform these actions?",
                 "wbplan will perform the actions described above.",
             )
-        with (
-            run_lock(sources, lock_dir, policy.forest, policy.tenant.id, "apply", ttl=ttl) as held,
-            graceful_stop() as stop,
-        ):
-            state = _observe(policy, sources, display)
-            run = execute_plan(
-                plan,
-                policy,
-                sources,
-                state,
-                held,
-                journal_dir=journal_dir,
-                progress=printer,
-                stop=stop,
-            )
+        forest, tenant_id = policy.forest, policy.tenant.id
+    # The world is read (again) under the lock: execute_plan refuses the plan as stale when
+    # anything it observed changed since.
+    with (
+        run_lock(sources, lock_dir, forest, tenant_id, "apply", ttl=ttl) as held,
+        graceful_stop() as stop,
+    ):
+        state = _observe(policy, sources, display)
+        run = execute_plan(
+            plan,
+            policy,
+            sources,
+            state,
+            held,
+            journal_dir=journal_dir,
+            progress=printer,
+            stop=stop,
+        )
     _summary(run.result, run.journal, stop)
     failed = not run.result.ok
     if wait is not None and not failed:

@@ -24,6 +24,7 @@ TLS failures are diagnosed by :mod:`planner.observe.ldaptls`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import math
 import ssl
@@ -322,6 +323,15 @@ def _decode_entries_raw(conn: Any) -> None:
         return result
 
     strategy.decode_response_fast = decode
+
+
+def parse_generalized_time(text: str) -> dt.datetime | None:
+    """An LDAP GeneralizedTime (``20261201123456.0Z``: rootDSE ``currentTime``, ``whenCreated``)
+    to whole seconds, UTC; None when it is not one."""
+    try:
+        return dt.datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 def _entry(item: Mapping[str, Any]) -> Entry:

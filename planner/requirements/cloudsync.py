@@ -43,6 +43,7 @@ from planner.model.policy import CloudSyncDomain
 from planner.references import Confidence
 from planner.requirements.common import CI, Context, ace_resource, ad_object
 from planner.requirements.group import exchange_gate
+from planner.requirements.password import GRANTS, unexpire_ace, unexpire_rights
 from planner.requirements.scoped import At, below_root, placed_ace, placed_right, scoped
 from planner.requirements.tenant import retired_flag_resource
 from planner.rights import (
@@ -372,11 +373,9 @@ def _group_provisioning(ctx: Context, entry: CloudSyncDomain) -> list[Resource]:
 
 # --------------------------------------------------------------------------- password writeback
 
-PASSWORD_GRANTS = (
-    ("reset-password", CONTROL_ACCESS, "User-Force-Change-Password", "Reset Password"),
-    ("write-lockoutTime", WRITE_PROPERTY, "lockoutTime", "lockoutTime"),
-    ("write-pwdLastSet", WRITE_PROPERTY, "pwdLastSet", "pwdLastSet"),
-)
+# the grants Set-AADCloudSyncPermissions -PermissionType PasswordWriteBack makes are those of
+# Connect's password writeback ("identical to the permissions used by Azure AD Connect")
+PASSWORD_GRANTS = GRANTS
 
 
 def _password_grant(
@@ -456,20 +455,8 @@ def _password(ctx: Context, entry: CloudSyncDomain) -> list[Resource]:
                 "(an existing Authenticated Users grant also satisfies it)"
             ),
             references=("M11", "M40", "M3"),
-            ace=AceSpec(
-                mask=CONTROL_ACCESS,
-                flags=CI,
-                object_type=guid,
-                object_type_name="Unexpire Password",
-            ),
-            rights=(
-                RightSpec(
-                    name="unexpire-password",
-                    mask=CONTROL_ACCESS,
-                    object_type=guid,
-                    applies_to="object",
-                ),
-            ),
+            ace=unexpire_ace(guid),
+            rights=unexpire_rights(guid),
             depends_on=(ad_object(root),),
         )
     )

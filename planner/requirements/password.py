@@ -44,6 +44,23 @@ SSPR_TOGGLE_NOTE = (
 )
 
 
+def unexpire_ace(guid: str) -> AceSpec:
+    """Unexpire Password on a domain root (``guid``: the right's id as the schema names it), as
+    Set-ADSyncPasswordWritebackPermissions and Set-AADCloudSyncPermissions grant it."""
+    return AceSpec(
+        mask=CONTROL_ACCESS, flags=CI, object_type=guid, object_type_name="Unexpire Password"
+    )
+
+
+def unexpire_rights(guid: str) -> tuple[RightSpec, ...]:
+    """The right :func:`unexpire_ace` gives, judged on the domain root itself."""
+    return (
+        RightSpec(
+            name="unexpire-password", mask=CONTROL_ACCESS, object_type=guid, applies_to="object"
+        ),
+    )
+
+
 def resource_name(operation: str, object_class: str) -> str:
     """Last part of a grant's address: ``reset-password`` for users (what the cmdlet grants),
     ``reset-password-inetOrgPerson`` for another class present in scope."""
@@ -185,20 +202,8 @@ def expand(ctx: Context) -> list[Resource]:
                 references=("S29", "M3", "S70"),
                 confidence="observed",
                 confidence_note=UNEXPIRE_NOTE,
-                ace=AceSpec(
-                    mask=CONTROL_ACCESS,
-                    flags=CI,
-                    object_type=guid,
-                    object_type_name="Unexpire Password",
-                ),
-                rights=(
-                    RightSpec(
-                        name="unexpire-password",
-                        mask=CONTROL_ACCESS,
-                        object_type=guid,
-                        applies_to="object",
-                    ),
-                ),
+                ace=unexpire_ace(guid),
+                rights=unexpire_rights(guid),
                 depends_on=(ad_object(root),),
                 destroy=remove,
             )
