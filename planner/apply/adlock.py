@@ -354,7 +354,16 @@ def _ensure_container(session: LdapSession, container: str) -> None:
 
 
 def _add(session: LdapSession, dn: str, description: str) -> int:
-    """Add a ``container`` named ``dn`` with ``description``: success or entryAlreadyExists."""
+    """Add a lock ``container`` named ``dn`` with ``description``."""
+    return add_container(session, dn, description, what="the apply lock")
+
+
+def add_container(session: LdapSession, dn: str, description: str, *, what: str) -> int:
+    """Add a ``container`` named ``dn`` with ``description``: success or entryAlreadyExists.
+
+    ``what`` names the object in messages ("the apply lock", "the journal record"): the
+    journal anchor uses the same object class and rights as the lock, but a denial should
+    say which of the two could not be written."""
     parent = _parent(dn)
     return _write(
         session,
@@ -365,7 +374,8 @@ def _add(session: LdapSession, dn: str, description: str) -> int:
         ),
         expected=(_ENTRY_ALREADY_EXISTS,),
         right=f"Create container objects (Create Child of container) on {parent}",
-        on_denied=lambda: _create_denied(parent),
+        on_denied=lambda: _create_denied(parent, what),
+        what=what,
     )
 
 
@@ -418,6 +428,7 @@ def _write(
     expected: tuple[int, ...],
     right: str,
     on_denied: Callable[[], LdapError] | None = None,
+    what: str = "the apply lock",
 ) -> int:
     """One write; returns the result code when it is success or one of ``expected``, and
     raises the ``LdapError`` that names the problem otherwise."""
@@ -426,7 +437,7 @@ def _write(
         call()
     except (ldap3_exc.LDAPCommunicationError, ldap3_exc.LDAPResponseTimeoutError, OSError):
         raise LdapConnectError(
-            f"lost the connection to {session.url} during the {op} of {dn} (apply lock)",
+            f"lost the connection to {session.url} during the {op} of {dn} ({what})",
             hint="check the DC; `wbplan force-unlock ID` breaks a lock left behind",
         ) from None
     result = session.connection.result or {}
@@ -438,9 +449,9 @@ def _write(
     raise write_failure(op, dn, code, str(result.get("message") or ""), right)
 
 
-def _create_denied(parent: str) -> LdapAccessError:
+def _create_denied(parent: str, what: str = "the apply lock") -> LdapAccessError:
     return LdapAccessError(
-        f"the apply lock cannot be created: the bind account lacks Create container objects "
+        f"{what} cannot be created: the bind account lacks Create container objects "
         f"(Create Child of container) on {parent}",
         hint=f"grant the apply account Create container objects and Delete container objects "
         f'on {parent}, this object and all descendant objects (e.g. `dsacls "{parent}" /I:T '

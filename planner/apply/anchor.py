@@ -63,7 +63,12 @@ def write_record(session: LdapSession, doc: JournalDoc, journal_name: str) -> st
         raise JournalError("an apply journal without a lock id cannot be recorded in AD")
     container = journals_container(session)
     if session.read(container, ["objectClass"]) is None:
-        adlock._add(session, container, "wbplan: what each apply journal may undo")
+        adlock.add_container(
+            session,
+            container,
+            "wbplan: what each apply journal may undo",
+            what="the journal records' container",
+        )
     dn = record_dn(session, doc.lock_id)
     value = json.dumps(
         {
@@ -74,7 +79,7 @@ def write_record(session: LdapSession, doc: JournalDoc, journal_name: str) -> st
         },
         sort_keys=True,
     )
-    adlock._add(session, dn, value)
+    adlock.add_container(session, dn, value, what="the apply journal's record")
     return dn
 
 

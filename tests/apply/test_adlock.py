@@ -418,6 +418,28 @@ def test_an_account_without_create_rights_gets_the_right_it_needs(
     assert read_locks(session) == []  # reading needs no extra right
 
 
+def test_a_journal_record_the_account_cannot_create_is_named_as_such(
+    samba_2012r2: SambaDC, sessions: list[LdapSession]
+) -> None:
+    """The journal anchor shares the lock's object class and rights, but its refusal names
+    the journal record, not the lock (a user looking for a lock problem would be misled)."""
+    from planner.apply import anchor
+    from planner.apply.journal import JournalDoc
+
+    samba_2012r2.create_user("anchorless", CONNECTOR_PASSWORD)
+    session = session_for(samba_2012r2, sessions, "anchorless@contoso.test", CONNECTOR_PASSWORD)
+    doc = JournalDoc(
+        operation="apply", wbplan_version="test", started="2026-12-01T00:00:00Z", lock_id="x1"
+    )
+    with pytest.raises(LdapAccessError) as denied:
+        anchor.write_record(session, doc, "apply-test.json")
+    assert denied.value.message == (
+        "the journal records' container cannot be created: the bind account lacks Create "
+        f"container objects (Create Child of container) on {PROGRAM_DATA}"
+    )
+    assert "apply lock" not in denied.value.message
+
+
 @samba
 def test_the_documented_delegation_is_enough_to_take_and_release_the_lock(
     samba_2012r2: SambaDC, sessions: list[LdapSession]
