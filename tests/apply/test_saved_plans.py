@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-import planner
 from planner.apply.emit import recorded_descriptors, render_emit
 from planner.apply.stale import NOT_OBSERVED, check_sources, needed_sources, needs_of
-from planner.cli import cli
 from planner.errors import PlanFileError, UsageError
 from planner.model.dn import dn_key
 from planner.model.state import Ace, SecurityDescriptor
@@ -29,28 +26,14 @@ from planner.planning import make_plan
 from planner.policy.loader import load_policies
 from tests.apply.emit_regen import scenario_plan
 from tests.apply.test_emit_golden import records
+from tests.support.offline import REPO, go_offline, wbplan
 
-REPO = Path(planner.__file__).resolve().parent.parent
 SCENARIOS = REPO / "tests" / "plan" / "scenarios"
-LIVE_ENV = (
-    "WBPLAN_LDAP_URL",
-    "WBPLAN_GRAPH_URL",
-    "WBPLAN_GRAPH_TOKEN",
-    "AZURE_CLIENT_ID",
-    "AZURE_FEDERATED_TOKEN_FILE",
-)
 
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WBPLAN_TODAY", "2026-11-22")
-    monkeypatch.setenv("NO_COLOR", "1")
-    for name in LIVE_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-def wbplan(*args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), prog_name="wbplan", input=stdin)
+    go_offline(monkeypatch)
 
 
 def ldap_only_snapshot(tmp_path: Path, scenario: str = "password-from-nothing") -> Path:

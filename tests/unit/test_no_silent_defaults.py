@@ -7,28 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-import planner
-from planner.cli import cli
 from planner.cli.app import checkout_root
-
-REPO = Path(planner.__file__).resolve().parent.parent
-LIVE_ENV = (
-    "WBPLAN_LDAP_URL",
-    "WBPLAN_GRAPH_URL",
-    "WBPLAN_GRAPH_TOKEN",
-    "AZURE_CLIENT_ID",
-    "AZURE_FEDERATED_TOKEN_FILE",
-)
+from tests.support.offline import REPO, go_offline, wbplan
 
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WBPLAN_TODAY", "2026-11-22")
-    monkeypatch.setenv("NO_COLOR", "1")
-    for name in LIVE_ENV:
-        monkeypatch.delenv(name, raising=False)
+    go_offline(monkeypatch)
 
 
 @pytest.fixture
@@ -37,10 +23,6 @@ def empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.chdir(folder)
     return folder
-
-
-def wbplan(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), prog_name="wbplan")
 
 
 @pytest.mark.parametrize("command", ["validate", "plan", "check", "graph", "permissions"])
