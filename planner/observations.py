@@ -28,6 +28,18 @@ creates them after the plan was made, so a scan of the domain root that meets th
 make the plan look stale."""
 
 
+CLOUD_SYNC = "tenant.cloud_sync"
+"""The tenant section (and prefix of its ``unread`` entries) Cloud Sync plans depend on."""
+CLOUD_SYNC_TYPES = (
+    "tenant.cloud_sync_configuration",
+    "tenant.cloud_sync_job",
+    "tenant.cloud_sync_scope",
+    "tenant.cloud_sync_agent",
+    "tenant.cloud_sync_licence",
+)
+"""Requirement types judged on ``tenant.cloud_sync`` (``planner.diff.cloudsync_tenant``)."""
+
+
 def _bookkeeping(dn: str) -> bool:
     key = dn_key(dn)
     return any(key.startswith(c) or f",{c}" in key for c in WBPLAN_CONTAINERS)
@@ -88,6 +100,30 @@ class Index:
             [[o.dn, o.object_class, o.dacl, o.admin_count] for o in scan.objects],
         ]
 
+    def cloud_sync(self) -> Any:
+        """The observed value behind ``tenant.cloud_sync[]``: every configuration, job and agent
+        as read, except that each job's run timestamps are replaced by the verdict the plan drew
+        from them (``planner.diff.cloudsync_tenant.job_verdict``: healthy, failing or unknown as
+        of the observation). A job runs every 2 to 40 minutes, so its timestamps change between
+        plan and apply while nothing the plan decided on does; a job that stops succeeding, is
+        quarantined or paused, or a configuration, assignment or agent that comes or goes,
+        changes the value and makes the plan stale."""
+        from planner.diff.cloudsync_tenant import job_verdict
+
+        tenant = self.tenant
+        if tenant is None or tenant.cloud_sync is None:
+            return None
+        observed_at = self.state.observed_at if self.state else ""
+        value = tenant.cloud_sync.model_dump(mode="json")
+        for config, read in zip(
+            value["configurations"], tenant.cloud_sync.configurations, strict=True
+        ):
+            for job, job_read in zip(config["jobs"], read.jobs, strict=True):
+                del job["last_execution_ended"], job["last_successful_execution_ended"]
+                job["verdict"] = job_verdict(job_read, observed_at)[0]
+        value["unread"] = sorted(u.what for u in tenant.unread if u.what.startswith(CLOUD_SYNC))
+        return value
+
     def observation(self, address: str) -> Any:
         """The observed value behind an observation address (see ``observation_address``)."""
         kind, _, rest = address.partition("[")
@@ -108,6 +144,8 @@ class Index:
             return self.ad.well_known_groups
         if kind == "ad.drs_services" and self.ad:
             return sorted(dn_key(d) for d in self.ad.drs_services)
+        if kind == "tenant.cloud_sync" and self.tenant:
+            return self.cloud_sync()
         if kind.startswith("tenant.") and self.tenant:
             section = getattr(self.tenant, kind.removeprefix("tenant."), None)
             if isinstance(section, tuple):
@@ -126,9 +164,11 @@ def observation_address(
     """Which observation a resource of ``resource_type`` is computed from."""
     if resource_type in ("ad.object", "ad.ace", "ad.deny", "ad.duplicate") and dn is not None:
         return f"ad.object[{dn}]"
-    if resource_type in ("ad.schema", "ad.exchange_schema", "ad.schema_attribute"):
+    if resource_type in ("ad.schema", "ad.exchange_schema"):
         return f"ad.schema[{forest}]"
-    if resource_type in ("ad.gmsa", "ad.kds_root_key"):
+    if resource_type in ("ad.gmsa", "ad.kds_root_key", "ad.schema_attribute"):
+        # msDS-ExternalDirectoryObjectId is looked up on its own (CloudSyncAd), not in
+        # SchemaInfo: the fingerprint must cover where the verdict was read.
         return "ad.cloud_sync[]"
     if resource_type == "ad.connector":
         return f"ad.connector[{account}]"
@@ -146,4 +186,22 @@ def observation_address(
         return "tenant.organization[]"
     if resource_type == "tenant.setting":
         return "tenant.group_unified[]"
+    if resource_type in CLOUD_SYNC_TYPES:
+        return f"{CLOUD_SYNC}[]"
     return None
+
+
+def observation_addresses(
+    resource_type: str, dn: str | None, forest: str, account: str
+) -> tuple[str, ...]:
+    """Every observation a resource of ``resource_type`` is computed from: the one of
+    :func:`observation_address`, plus the subscribed SKUs for the Cloud Sync licence (judged on
+    the licences *and* on how many provisioning-to-AD configurations there are) and the schema
+    for the schema attribute (found on its own, planned with the schema's GUIDs)."""
+    first = observation_address(resource_type, dn, forest, account)
+    extra: tuple[str, ...] = ()
+    if resource_type == "tenant.cloud_sync_licence":
+        extra = ("tenant.subscribed_skus[]",)
+    elif resource_type == "ad.schema_attribute":
+        extra = (f"ad.schema[{forest}]",)
+    return (first, *extra) if first is not None else extra

@@ -11,7 +11,7 @@ from planner.model.dn import dn_key
 from planner.model.plan import Lineage, Plan, ResourceChange, Summary
 from planner.model.policy import Policy
 from planner.model.state import ObservedState
-from planner.observations import Index, observation_address
+from planner.observations import Index, observation_addresses
 from planner.requirements import expand
 
 
@@ -76,8 +76,9 @@ def make_plan(
     observed = {
         a
         for r in resources
-        if (a := observation_address(r.type, r.dn, policy.forest.lower(), policy.connector.account))
-        is not None
+        for a in observation_addresses(
+            r.type, r.dn, policy.forest.lower(), policy.connector.account
+        )
     }
     # Per-object verdicts read every object under a scope root: a changed user DACL makes the
     # plan stale just as a changed root DACL does.
