@@ -50,17 +50,13 @@ def observe_live(
     ``marks``: record the replication marks a later incremental read starts from (snapshots);
     ``incremental``: read AD incrementally from ``previous``'s marks where possible
     (``planner.observe.incremental``; ``source.ad_read`` says how AD was read)."""
-    from planner.graphapi.auth import make_token_provider
-    from planner.graphapi.client import GraphClient
-    from planner.observe.ad import observe_ad
-    from planner.observe.graph import observe_tenant
-    from planner.observe.ldapconn import connect
-
     if progress is None:
         progress = active()
     ad = tenant = ad_read = None
     try:
         if sources.ldap is not None:
+            from planner.observe.ldapconn import connect
+
             progress.phase(f"Connecting to AD: {sources.ldap.url}")
             session = connect(sources.ldap)
             try:
@@ -76,10 +72,18 @@ def observe_live(
                         max_age=max_incremental_age,
                     )
                 else:
+                    from planner.observe.ad import observe_ad
+
                     ad = observe_ad(session, policy, progress)
             finally:
                 session.close()
         if sources.graph is not None:
+            # Imported here, not above: azure-identity alone takes ≈ 0.4 s to import, which an
+            # AD-only read (an hourly `check --incremental`) would pay for nothing.
+            from planner.graphapi.auth import make_token_provider
+            from planner.graphapi.client import GraphClient
+            from planner.observe.graph import observe_tenant
+
             client = GraphClient(sources.graph, make_token_provider(sources.graph))
             try:
                 tenant = observe_tenant(client, policy, progress)

@@ -2,28 +2,85 @@
 (``--state FILE``).
 
 The file is exactly the model serialised, so a snapshot and a live read are interchangeable.
-Reading validates against ``schemas/state.schema.json`` first, so a hand-edited file gets a
-message naming the JSON path that is wrong instead of a pydantic trace.
+A file the model refuses is explained against ``schemas/state.schema.json``, so a hand-edited
+file gets a message naming the JSON path that is wrong instead of a pydantic trace.
+
+Both directions have a fast path for the common case, because ``check --incremental`` reads and
+writes the whole snapshot (8 MB at 20,000 users) to change a few marks:
+
+* reading validates the file's bytes with pydantic's own JSON parser
+  (``model_validate_json``: no intermediate ``dict``/``list`` tree, no second walk), once the
+  cheap byte scans show that none of :mod:`planner.fileio`'s bounds could apply; anything that
+  parser or the model refuses — and any file those scans flag — goes through the full path
+  (bounded JSON parse, model, JSON Schema), which gives the same result or error as before;
+* writing keeps the canonical text byte for byte (``json.dumps(indent=2, sort_keys=True)``,
+  ASCII only) but builds it from C and Rust encoders instead of ``json``'s pure-Python indenting
+  encoder.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pydantic
+import pydantic_core
 
 from planner.errors import StateFileError
-from planner.fileio import BadFileError, first_problem, read_json, write_text_atomic
+from planner.fileio import (
+    MAX_INT_DIGITS,
+    MAX_JSON_BYTES,
+    BadFileError,
+    decode_utf8,
+    first_problem,
+    parse_json,
+    read_bytes_bounded,
+    write_text_atomic,
+)
 from planner.model.state import ObservedState
 from planner.schemas import validate_document
 
 
 def dump_state(state: ObservedState) -> str:
-    """Canonical JSON text of a state: sorted keys, two-space indent, trailing newline."""
+    """Canonical JSON text of a state: sorted keys, two-space indent, ASCII only (``\\uXXXX``
+    escapes), trailing newline — exactly ``json.dumps(data, indent=2, sort_keys=True)``."""
     data = state.model_dump(mode="json", by_alias=True)
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    try:
+        return canonical_json(data)
+    except (TypeError, ValueError, pydantic_core.PydanticSerializationError):
+        # a value the fast encoders cannot take (a lone surrogate has no UTF-8): the reference
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+_NOT_PRINTABLE_ASCII = re.compile("[^\x00-\x7e]")
+
+
+def _ascii_escape(match: re.Match[str]) -> str:
+    """``json.dumps``'s escape of one character (lower-case hex, a surrogate pair above the
+    BMP)."""
+    n = ord(match.group())
+    if n < 0x10000:
+        return f"\\u{n:04x}"
+    n -= 0x10000
+    return f"\\u{0xD800 | (n >> 10):04x}\\u{0xDC00 | (n & 0x3FF):04x}"
+
+
+def canonical_json(data: Any) -> str:
+    """``json.dumps(data, indent=2, sort_keys=True) + "\\n"`` for JSON data without floats
+    (a state has none), built fast: the C encoder sorts the keys (compact), the C decoder
+    keeps that order, pydantic-core's Rust encoder indents. Its output differs from
+    ``json.dumps`` only in writing non-ASCII characters and DEL as UTF-8 instead of escapes,
+    so those are escaped afterwards (structure is ASCII: only strings hold them). Control
+    characters are escaped alike by both (``\\n`` … and ``\\u00XX``, lower-case).
+    ``tests/unit/test_snapshot_fast.py`` compares the two on generated data."""
+    ordered = json.loads(json.dumps(data, sort_keys=True, ensure_ascii=False))
+    out = pydantic_core.to_json(ordered, indent=2)
+    text = out.decode("utf-8")
+    if not out.isascii() or "\x7f" in text:
+        text = _NOT_PRINTABLE_ASCII.sub(_ascii_escape, text)
+    return text + "\n"
 
 
 def save_state(state: ObservedState, path: Path) -> None:
@@ -64,16 +121,45 @@ def parse_state(data: Any, source: str) -> ObservedState:
         ) from exc
 
 
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * (MAX_INT_DIGITS + 1)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _fast_path_applies(data: bytes) -> bool:
+    """Whether none of the bounds :func:`planner.fileio.parse_json` enforces beyond the
+    model's own could concern ``data``: no run of more than ``MAX_INT_DIGITS`` digits
+    (anywhere, strings included: a false alarm only costs the full path), no ``\\uD800``-
+    ``\\uDFFF`` escape. Nesting needs no scan: the model's types nest far less deeply than
+    ``MAX_JSON_DEPTH``, and pydantic's parser stops at its own recursion limit."""
+    return _LONG_NUMBER not in data.translate(_DIGITS_AS_ZERO) and not _SURROGATE_ESCAPE.search(
+        data
+    )
+
+
 def load_state(path: Path) -> ObservedState:
     """Read a snapshot file (bounded: see :mod:`planner.fileio`); every problem is a
     ``StateFileError`` naming the file."""
     try:
-        data = read_json(path)
+        raw = read_bytes_bounded(path, MAX_JSON_BYTES)
+        text = decode_utf8(raw)
     except OSError as exc:
         raise StateFileError(
             f"cannot read snapshot {path}: {exc.strerror or exc}",
             hint="check the path given to --state",
         ) from exc
+    except BadFileError as exc:
+        raise StateFileError(
+            exc.located(str(path)),
+            hint="write a fresh one with `wbplan refresh --out FILE`",
+        ) from exc
+    if _fast_path_applies(raw):
+        try:
+            return ObservedState.model_validate_json(raw)
+        except pydantic.ValidationError:
+            pass  # explained (or, for a lax coercion only Python mode makes, accepted) below
+    try:
+        data = parse_json(text)
     except BadFileError as exc:
         raise StateFileError(
             exc.located(str(path)),
