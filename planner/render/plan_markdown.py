@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from planner.acewords import Names
+from planner.featurewords import PLAN_TITLES, feature_title
 from planner.model.state import Ace
 from planner.references import Source, confidence_text, sources
 from planner.render.graph import render_mermaid
@@ -56,16 +57,8 @@ VALUE_MAX = 120
 VALUES_SHOWN = 8
 """Attributes of one change shown as ``key: before → after`` lines; the rest are counted."""
 
-FEATURE_TITLES = {
-    "shared": "Shared prerequisites",
-    "password": "Password writeback",
-    "device": "Device writeback",
-    "group": "Group writeback (v1)",
-    "exchange_hybrid": "Exchange hybrid writeback",
-    "ngc_keys": "Windows Hello for Business key writeback",
-    "hybrid_join": "Hybrid-join service connection point",
-    "user": "User writeback (withdrawn)",
-}
+FEATURE_TITLES = PLAN_TITLES
+"""Feature titles, in block order (:mod:`planner.featurewords`)."""
 ACTION_WORDS = {
     "create": "create",
     "update": "update",
@@ -296,7 +289,7 @@ class _Block:
         ]
         if self.unchanged:
             parts.append(f"{self.unchanged} unchanged")
-        title = FEATURE_TITLES.get(self.key, self.key)
+        title = feature_title(self.key)
         return (
             f"<details open><summary><b>{html.escape(title, quote=False)}</b> "
             f"({html_code(self.key)}): {', '.join(parts) or 'nothing'}</summary>"
@@ -385,9 +378,7 @@ def unchanged_line(blocks: Sequence[_Block]) -> str:
     quiet = [b for b in blocks if not b.items]
     if not quiet:
         return ""
-    named = ", ".join(
-        f"{prose(FEATURE_TITLES.get(b.key, b.key))} ({b.unchanged} matching)" for b in quiet
-    )
+    named = ", ".join(f"{prose(feature_title(b.key))} ({b.unchanged} matching)" for b in quiet)
     return f"**Nothing to change:** {named}.\n"
 
 

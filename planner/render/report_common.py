@@ -12,21 +12,13 @@ import datetime as dt
 import json
 from typing import Any
 
+from planner.featurewords import REPORT_TITLES
 from planner.model.report import STATUSES, Finding, Report, RuleInfo, Status, WaiverRef
 from planner.references import Source, confidence_text, sources
-from planner.render.plan_markdown import FEATURE_TITLES as WRITEBACK_TITLES
 
-FEATURE_TITLES = {
-    "licence": "Licences",
-    "tenant": "Tenant and directory synchronisation",
-    "connector": "Connector account",
-    "connect": "Entra Connect server",
-    # the writeback features, titled and ordered as in the Markdown plan
-    **{k: v for k, v in WRITEBACK_TITLES.items() if k != "shared"},
-    "policy": "Policy and waivers",
-}
-"""Titles of the features rules belong to, in the order reports list them (an unknown feature
-comes after these, by name)."""
+FEATURE_TITLES = REPORT_TITLES
+"""Titles of the features rules belong to, in report order (:mod:`planner.featurewords`; an
+unknown feature comes after these, by name)."""
 
 STATUS_ORDER: tuple[Status, ...] = ("fail", "error", "unknown", "waived", "pass")
 """Within a feature: what needs action first, passes last."""
@@ -47,11 +39,6 @@ refused outright)."""
 VALUE_MAX = 240
 """Compact evidence longer than this is cut with an ellipsis in one-line renderings (the JSON
 report has all of it)."""
-
-
-def feature_title(feature: str) -> str:
-    """A feature's human title (its key when it has none)."""
-    return FEATURE_TITLES.get(feature, feature)
 
 
 def _feature_rank(feature: str) -> tuple[int, str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
+from planner.featurewords import feature_title
 from planner.model.report import Finding, Report, RuleInfo, Status
 from planner.render.report_common import (
     STATE_STALE_AFTER,
@@ -28,7 +29,6 @@ from planner.render.report_common import (
     counts,
     duration_text,
     evidence_json,
-    feature_title,
     is_stale,
     rule_confidence,
     rule_index,

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from planner.featurewords import feature_title
 from planner.model.report import Finding, Report, RuleInfo
 from planner.render.report_common import (
     by_feature,
     counts,
     evidence_json,
-    feature_title,
     rule_confidence,
     rule_index,
     rule_sources,

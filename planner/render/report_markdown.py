@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from planner.featurewords import feature_title
 from planner.model.report import Finding, Report, RuleInfo, Status
 from planner.render.plan_markdown import code, fit_blocks, prose, source_link
 from planner.render.report_common import (
     by_feature,
     counts_phrase,
     evidence_compact,
-    feature_title,
     rule_confidence,
     rule_index,
     rule_sources,

@@ -43,10 +43,11 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import quote
 
+from planner.featurewords import feature_title
 from planner.model.report import Criticality, Finding, Report, RuleInfo
 from planner.references import confidence_text, first_url, sources
 from planner.render.plan_markdown import source_link
-from planner.render.report_common import feature_title, waiver_text
+from planner.render.report_common import waiver_text
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -9,12 +9,12 @@ waived.`` Colour is applied only when the caller asks (the CLI does on a termina
 
 from __future__ import annotations
 
+from planner.featurewords import feature_title
 from planner.model.report import Finding, Report, RuleInfo, Status
 from planner.render.report_common import (
     by_feature,
     counts_phrase,
     evidence_compact,
-    feature_title,
     rule_confidence,
     rule_index,
     rule_sources,

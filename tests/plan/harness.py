@@ -34,7 +34,13 @@ SCENARIOS_DIR = HERE / "scenarios"
 REPO = HERE.parent.parent
 
 MARKDOWN = frozenset(
-    {"half-prepared", "schema-too-old", "group-disable-blast-radius", "escaped-dn"}
+    {
+        "half-prepared",
+        "schema-too-old",
+        "group-disable-blast-radius",
+        "escaped-dn",
+        "cloud-sync-gmsa-without-rights",
+    }
 )
 """Scenarios that also keep a Markdown golden."""
 
