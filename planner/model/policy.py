@@ -149,6 +149,19 @@ class CloudSyncGmsa(Frozen):
     wire is ``pGMSA_<hex>$``, not ``provAgentgMSA$``)."""
 
 
+class CloudSyncV2Migration(Frozen):
+    """The move of this domain's security groups from Entra Connect group writeback v2 to
+    Group Provision to AD, as Microsoft's migration page describes it ("Migrate Microsoft Entra
+    Connect Sync group writeback V2 to Microsoft Entra Cloud Sync"): each group v2 wrote back gets
+    its ``adminDescription`` copied into ``msDS-ExternalDirectoryObjectId``, then v2 is turned
+    off (``Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false``). Declaring it states that v2
+    must be off and where its groups are."""
+
+    ou: str
+    """DN of the OU group writeback v2 wrote groups to (its single writeback OU); in this
+    entry's domain. Groups are searched in its whole subtree, as Microsoft's copy script does."""
+
+
 class CloudSyncGroupProvisioning(Frozen):
     """Group Provision to AD: a "Microsoft Entra ID to AD sync" configuration writing cloud
     security groups into this domain (the replacement of Connect group writeback v2)."""
@@ -161,6 +174,8 @@ class CloudSyncGroupProvisioning(Frozen):
     """Scoping filter: ``selected_groups`` (groups assigned to the configuration; Microsoft's
     recommended default) or ``all_security_groups`` (every cloud security group, narrowed by
     attribute filters)."""
+    migrate_from_connect_v2: CloudSyncV2Migration | None = None
+    """The groups come from Connect group writeback v2 (None: no migration)."""
 
 
 class CloudSyncDomain(Frozen):

@@ -1,5 +1,5 @@
 """Semantic checks of the ``cloud_sync`` section: what Microsoft Entra Cloud Sync does not support,
-and Cloud Sync against the Entra Connect features of the same policy (codes ``WBP060``–``WBP066``,
+and Cloud Sync against the Entra Connect features of the same policy (codes ``WBP060``–``WBP067``,
 ``planner/policy/codes.py``).
 
 **Which domains a Connect feature serves.** Cloud Sync "can run side-by-side with Microsoft Entra
@@ -94,6 +94,7 @@ class _CloudSyncChecks:
                     self.duplicate(i, entry, domain, seen[domain])
                 seen.setdefault(domain, i)
             self.check_target_ous(i, entry, domain)
+            self.check_migration(i, entry, domain)
             self.check_group_v2(i, entry)
             if domain is not None:
                 for feature in ("password_writeback", "exchange_hybrid"):
@@ -209,6 +210,47 @@ class _CloudSyncChecks:
                 f" own ({see('WBP064')})",
             )
 
+    def check_migration(self, i: int, entry: dict[str, Any], domain: str | None) -> None:
+        """``migrate_from_connect_v2.ou``: a DN of this entry's domain (Microsoft's migration
+        copies the anchor of the groups v2 wrote there, and the configuration that takes them
+        over provisions into this domain only)."""
+        gp = entry.get("group_provisioning")
+        migration = gp.get("migrate_from_connect_v2") if isinstance(gp, dict) else None
+        value = migration.get("ou") if isinstance(migration, dict) else None
+        path: PathKey = (
+            "cloud_sync",
+            "domains",
+            i,
+            "group_provisioning",
+            "migrate_from_connect_v2",
+            "ou",
+        )
+        if not isinstance(value, str) or path in self.c.shape_paths:
+            return
+        try:
+            split_rdns(value)
+        except DnError as exc:
+            self.c.add(
+                path,
+                "WBP020",
+                f"invalid distinguished name: {exc}",
+                expected="an RFC 4514 DN such as OU=WritebackContainer,DC=contoso,DC=com",
+                found=quoted(value),
+            )
+            return
+        if domain is None or dns_name_of(value) == domain:
+            return
+        self.c.add(
+            path,
+            "WBP067",
+            f"the group writeback v2 OU is not in {domain}: this configuration takes over groups"
+            " of its own AD domain only",
+            expected=f"a DN ending in {_dc_suffix(domain)}",
+            found=quoted(value),
+            hint="name the OU v2 wrote this domain's groups to, or declare the migration in the"
+            f" cloud_sync entry of the OU's domain ({see('WBP067')})",
+        )
+
     def check_group_v2(self, i: int, entry: dict[str, Any]) -> None:
         if not isinstance(entry.get("group_provisioning"), dict):
             return
@@ -224,7 +266,9 @@ class _CloudSyncChecks:
             " writeback.group",
             found=f"writeback.group enabled with version: v2 (line"
             f" {self.line_of(('writeback', 'group', 'version'))})",
-            hint=f"follow the migration from group writeback v2 to Cloud Sync ({see('WBP062')})",
+            hint="remove writeback.group (or set version: v1) and declare the move in"
+            " group_provisioning.migrate_from_connect_v2 with the OU v2 wrote its groups to:"
+            f" wbplan plans Microsoft's migration ({see('WBP062')})",
             at_key=True,
         )
 

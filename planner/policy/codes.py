@@ -76,6 +76,9 @@ CODES: tuple[DiagnosticCode, ...] = (
     DiagnosticCode("WBP064", "a Cloud Sync target OU outside the entry's domain", ("M13", "S22")),
     DiagnosticCode("WBP065", "a custom gMSA not named DOMAIN\\name$", ("M15", "M14")),
     DiagnosticCode("WBP066", "a Cloud Sync domain outside the declared forest"),
+    DiagnosticCode(
+        "WBP067", "the group writeback v2 OU of a migration outside the entry's domain", ("S21",)
+    ),
 )
 
 CODE_INFO: dict[str, DiagnosticCode] = {c.code: c for c in CODES}

@@ -125,7 +125,9 @@ class _Checker:
                 expected="version: v1 (Microsoft 365 groups)",
                 found="version: v2",
                 hint="write security groups to AD with Microsoft Entra Cloud Sync's Group"
-                " Provision to AD instead, declared in cloud_sync.domains[].group_provisioning"
+                " Provision to AD instead: to move the groups v2 wrote back, declare"
+                " cloud_sync.domains[].group_provisioning.migrate_from_connect_v2 with the OU v2"
+                " wrote them to (wbplan plans Microsoft's migration and turning v2 off)"
                 f" ({see('WBP031', 'S21')}); keep v1 for Microsoft 365 groups",
             )
 

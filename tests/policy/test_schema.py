@@ -221,8 +221,8 @@ def _walk_parity(node: dict[str, Any], model: type[pydantic.BaseModel], where: s
 def test_schema_and_model_have_the_same_keys_at_every_level() -> None:
     compared = _walk_parity(schema(), Policy, "policy")
     # policy, metadata, tenant, connector, connect, licences, writeback + 7 features, waiver,
-    # cloud_sync + gmsa + domain entry + group_provisioning
-    assert compared == 19
+    # cloud_sync + gmsa + domain entry + group_provisioning + migrate_from_connect_v2
+    assert compared == 20
 
 
 def test_nested_model_finder_sees_through_optional_and_tuple() -> None:
