@@ -62,6 +62,9 @@ class Options:
     name: str | None = None
     tenant_id: str | None = None
     tenant_domain: str | None = None
+    tenant_source: str | None = None
+    """Where the tenant part came from when not from the AD source (``--state-tenant``:
+    ``the tenant snapshot state/tenant.json``); None: read with the rest."""
 
 
 @dataclass
@@ -76,6 +79,10 @@ class Adoption:
     tenant_domain: str
     connector: str
     forest_note: str
+    connect_version: str | None = None
+    """``connect.version`` as the Connect server's evidence reports it (None: no evidence that
+    counts, or it states no version)."""
+    connect_notes: list[str] = field(default_factory=list)
     tenant_notes: list[str] = field(default_factory=list)
     connector_notes: list[str] = field(default_factory=list)
     licence_notes: list[str] = field(default_factory=list)
@@ -100,6 +107,7 @@ class Adoption:
             "forest": self.forest,
             "tenant": {"id": self.tenant_id, "domain": self.tenant_domain},
             "connector": {"account": self.connector},
+            **({"connect": {"version": self.connect_version}} if self.connect_version else {}),
             "licences": {"require": ["AAD_PREMIUM"]},
             "writeback": self.writeback(),
         }
@@ -141,10 +149,11 @@ def _tenant(state: ObservedState, options: Options) -> tuple[str, str, list[str]
     notes: list[str] = []
     keywords = scp_keywords(state)
     tenant = state.tenant
+    where = f", in {options.tenant_source}" if options.tenant_source else ""
     if options.tenant_id:
         tenant_id, why = options.tenant_id, "given with --tenant-id"
     elif tenant is not None:
-        tenant_id, why = tenant.tenant_id, "the tenant Microsoft Graph answered for"
+        tenant_id, why = tenant.tenant_id, f"the tenant Microsoft Graph answered for{where}"
     elif keywords.get("azureadid"):
         tenant_id, why = keywords["azureadid"], "the hybrid-join SCP's azureADId keyword"
     else:
@@ -157,7 +166,7 @@ def _tenant(state: ObservedState, options: Options) -> tuple[str, str, list[str]
     if options.tenant_domain:
         domain, why = options.tenant_domain, "given with --tenant-domain"
     elif initial:
-        domain, why = initial, "the tenant's initial domain (Microsoft Graph /domains)"
+        domain, why = initial, f"the tenant's initial domain (Microsoft Graph /domains{where})"
     elif scp_name.lower().endswith(".onmicrosoft.com"):
         domain, why = scp_name, "the hybrid-join SCP's azureADName keyword"
     else:
@@ -276,7 +285,7 @@ def _connector_notes(
     return notes
 
 
-def _licence_notes(state: ObservedState) -> list[str]:
+def _licence_notes(state: ObservedState, options: Options) -> list[str]:
     tenant = state.tenant
     if tenant is None:
         return ["NOT VERIFIED: the tenant was not read (writeback features need Entra ID P1 or P2)"]
@@ -284,6 +293,8 @@ def _licence_notes(state: ObservedState) -> list[str]:
         return ["NOT VERIFIED: the tenant's licences could not be read"]
     p1 = licence_status(tenant.subscribed_skus, "AAD_PREMIUM")
     notes = [p1.summary]
+    if options.tenant_source:
+        notes[0] = f"{notes[0]} (Microsoft Graph /subscribedSkus, in {options.tenant_source})"
     p2 = licence_status(tenant.subscribed_skus, "AAD_PREMIUM_P2")
     if p2.satisfied:
         notes.append(f"also {p2.summary} (P2 satisfies P1; writeback needs P1)")
@@ -339,10 +350,11 @@ def adopt(
         forest_note=f"the rootDSE's rootDomainNamingContext ({ad.root_dse.root_domain_naming_context})",
         tenant_notes=tenant_notes,
         connector_notes=_connector_notes(state, options, chosen, others),
-        licence_notes=_licence_notes(state),
+        licence_notes=_licence_notes(state, options),
         findings=findings,
         not_inferred=list(NOT_INFERRED),
     )
+    _from_evidence(adoption, state, verifier)
     if verifier.global_pending:
         adoption.global_notes.append(summary(verifier.global_pending))
     shared = {i.address: i for f in findings if not f.imported for i in f.shared}
@@ -371,3 +383,63 @@ def _settle(findings: list[Finding], verifier: Verifier) -> None:
                     "together with the other features the plan would still do this — "
                     + summary(verdict.pending)
                 )
+
+
+def evidence_words(state: ObservedState) -> str | None:
+    """``the Connect server SYNC01's evidence (evidence.json, collected …)``, when evidence that
+    counts was imported (None otherwise)."""
+    from planner.connect.verdicts import freshness
+
+    evidence = usable(state)
+    if evidence is None:
+        return None
+    files = ", ".join(f.path for f in evidence.files)
+    server = (
+        f"the Connect server {evidence.server}'s" if evidence.server else "the Connect server's"
+    )
+    return f"{server} evidence ({files}; {freshness(state).describe()})"
+
+
+def _from_evidence(adoption: Adoption, state: ObservedState, verifier: Verifier) -> None:
+    """What the Connect server's evidence (``--connect-evidence``) settles: its version becomes
+    ``connect.version``, and each imported feature's Connect option is checked against it (a
+    feature whose option the evidence shows off is not imported: its plan would still ask for
+    it)."""
+    from planner.connect.verdicts import evidence_version
+
+    words = evidence_words(state)
+    evidence = usable(state)
+    if words is None or evidence is None:
+        if state.connect is not None:
+            from planner.connect.verdicts import freshness
+
+            fresh = freshness(state)
+            adoption.connect_notes.append(
+                f"the Connect server's evidence does not count ({fresh.status}: "
+                f"{fresh.describe()}), so nothing was taken from it"
+            )
+        return
+    adoption.not_inferred = [
+        n for n in adoption.not_inferred if not n.startswith(("connect.option", "connect.version"))
+    ]
+    version = evidence_version(state)
+    if version is not None:
+        adoption.connect_version = str(version.value).strip()
+        adoption.connect_notes.append(f"version: the installed build, from {words}")
+    else:
+        adoption.not_inferred.insert(
+            0, f"connect.version: {words} states no version; declare it for the version gates"
+        )
+    adoption.connect_notes.append(
+        f"optional features (connect.option[...]): each imported feature's is checked against {words}"
+    )
+    for f in adoption.findings:
+        if f.entry is None:
+            continue
+        verdict = verifier.check({f.feature: f.entry})
+        options = [i.address for i in verdict.satisfied if i.type == "connect.option"]
+        if options:
+            f.notes.append(f"{', '.join(options)}: enabled, per the Connect server's evidence")
+        still = [i.address for i in verdict.unchecked if i.type == "connect.option"]
+        if still:
+            f.notes.append(f"{', '.join(still)}: the Connect server's evidence does not say")

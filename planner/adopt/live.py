@@ -16,7 +16,7 @@ rights held through groups count) before the features are judged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -87,12 +87,19 @@ def source_label(sources: LiveSources) -> str:
 
 
 def observe_for_import(
-    sources: LiveSources, options: Options, progress: Progress
+    sources: LiveSources,
+    options: Options,
+    progress: Progress,
+    complete: Callable[[ObservedState], ObservedState] | None = None,
 ) -> tuple[ObservedState, Ranked | None, tuple[Ranked, ...]]:
     """The observation to import from, how the connector was inferred (None when given), and
-    the principals it was preferred to."""
+    the principals it was preferred to. ``complete`` adds what does not come from the live read
+    (the tenant of ``--state-tenant``, the Connect server's evidence) before the connector is
+    inferred, so that it is judged on the same observation as the features."""
     with _quiet_tenant_mismatch():
         state = observe_live(probe_policy(options.connector), sources, progress)
+    if complete is not None:
+        state = complete(state)
     if options.connector or state.ad is None:
         return state, None, ()
     ranked = rank_connectors(state, options)

@@ -180,6 +180,14 @@ def render(a: Adoption, today: dt.date | None = None) -> str:
     for note in a.connector_notes:
         lines += comment(note, 2)
     lines.append(f"  account: {scalar(a.connector)}")
+    if a.connect_version:
+        lines.append("connect:")
+        for note in a.connect_notes:
+            lines += comment(note, 2)
+        lines.append(f"  version: {scalar(a.connect_version)}")
+    elif a.connect_notes:
+        for note in a.connect_notes:
+            lines += comment(f"connect: {note}", 0)
     lines.append("licences:")
     for note in a.licence_notes:
         lines += comment(note, 2)

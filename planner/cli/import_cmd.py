@@ -10,9 +10,10 @@ from typing import Any
 
 import click
 
-from planner.cli.app import cli, graph_options, ldap_options
+from planner.cli.app import cli, graph_options, ldap_options, snapshot_options
+from planner.cli.connect_cmd import connect_evidence_options
 from planner.cli.refresh_cmd import live_sources, progress_for, progress_options
-from planner.errors import UsageError
+from planner.errors import StateFileError, UsageError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 """``metadata.name`` as the policy schema allows it."""
@@ -37,6 +38,27 @@ def _check_options(name: str | None, tenant_id: str | None, tenant_domain: str |
         )
 
 
+def _tenant_snapshot(tenant_file: Path, opts: dict[str, Any]) -> Any:
+    """The snapshot --state-tenant names (refused with --graph-url, or without a tenant part),
+    judged by --max-state-age, as ``plan`` and ``check`` take it."""
+    from planner.cli.plan_cmd import check_age
+    from planner.observe.snapshot import load_state
+
+    if opts.get("graph_url"):
+        raise UsageError(
+            "--state-tenant and --graph-url exclude each other: the tenant comes from the snapshot",
+            hint="drop --graph-url, or drop --state-tenant to read the tenant live",
+        )
+    tenant_state = load_state(tenant_file)
+    if tenant_state.tenant is None:
+        raise StateFileError(
+            f"{tenant_file} holds no tenant observation, so --state-tenant cannot take it from there",
+            hint="write one with `wbplan refresh --tenant-only --graph-auth azure-cli --out FILE`",
+        )
+    check_age(str(tenant_file), tenant_state.observed_at, opts.get("max_state_age"))
+    return tenant_state
+
+
 @cli.command("import")
 @click.option(
     "--state",
@@ -46,6 +68,8 @@ def _check_options(name: str | None, tenant_id: str | None, tenant_domain: str |
 )
 @ldap_options
 @graph_options
+@snapshot_options
+@connect_evidence_options
 @click.option(
     "--connector",
     help="The AD DS connector account (DOMAIN\\name). Live: default inferred from the ACEs it "
@@ -86,6 +110,11 @@ def import_(
     would still do. Without --connector, a live import infers the connector from the ACEs it
     holds (and refuses when two principals hold them equally).
 
+    As for plan and check, --state-tenant FILE takes the tenant (licences, flags, settings,
+    Cloud Sync) from a tenant snapshot while AD comes from --state or --ldap-url, and
+    --connect-evidence adds what the Connect server reports (its version, its optional
+    features); the comments name where each fact came from.
+
     \b
     Examples:
       wbplan import --state state/prod.json -o policies/prod.yaml
@@ -93,11 +122,15 @@ def import_(
       wbplan import --ldap-url ldaps://dc1.contoso.com --ca-file corp-ca.pem \\
                     --graph-auth azure-cli -o policies/prod.yaml
       wbplan plan --policy policies/prod.yaml --state state/prod.json   # no changes
+      wbplan import --state state/ad.json --state-tenant state/tenant.json \\
+                    --connect-evidence evidence/ -o policies/prod.yaml
     """
     from planner.adopt import Options, adopt, render
     from planner.adopt.live import observe_for_import, source_label
-    from planner.cli.plan_cmd import emit
-    from planner.observe.snapshot import load_state
+    from planner.cli.connect_cmd import with_evidence
+    from planner.cli.plan_cmd import check_age, emit
+    from planner.observe.live import LiveSources
+    from planner.observe.snapshot import load_state, with_tenant_of
     from planner.progress import showing
 
     _check_options(name, tenant_id, tenant_domain)
@@ -107,6 +140,17 @@ def import_(
             hint="choose another -o file, or add --force",
         )
     sources = live_sources(opts)
+    limit = opts.get("max_state_age")
+    tenant_file: Path | None = opts.get("state_tenant")
+    tenant_state = _tenant_snapshot(tenant_file, opts) if tenant_file is not None else None
+    tenant_source = f"the tenant snapshot {tenant_file}" if tenant_file is not None else None
+
+    def complete(state: Any, ad_label: str) -> Any:
+        """The tenant of --state-tenant and the evidence of --connect-evidence, added."""
+        if tenant_state is not None:
+            state = with_tenant_of(state, ad_label, tenant_state, str(tenant_file))
+        return with_evidence(state, opts)
+
     chosen: Any = None
     others: tuple[Any, ...] = ()
     if state_file is not None:
@@ -115,11 +159,24 @@ def import_(
                 "--state and live connection options exclude each other", hint="drop one of them"
             )
         state = load_state(state_file)
-        options = Options(str(state_file), connector, name, tenant_id, tenant_domain)
+        check_age(str(state_file), state.observed_at, limit)
+        if tenant_state is not None and state.ad is None:
+            raise StateFileError(
+                f"{state_file} holds no AD observation; with --state-tenant, --state must give AD",
+                hint="use a snapshot written with --ldap-url, or read AD live with --ldap-url",
+            )
+        state = complete(state, str(state_file))
+        label = str(state_file) + (f" + tenant {tenant_file}" if tenant_file else "")
+        options = Options(label, connector, name, tenant_id, tenant_domain, tenant_source)
     elif sources.ldap is not None:
-        options = Options(source_label(sources), connector, name, tenant_id, tenant_domain)
+        if tenant_state is not None:
+            sources = LiveSources(ldap=sources.ldap)  # the tenant comes from the snapshot
+        label = source_label(sources) + (f" + tenant {tenant_file}" if tenant_file else "")
+        options = Options(label, connector, name, tenant_id, tenant_domain, tenant_source)
         with showing(progress_for(opts)) as progress:
-            state, chosen, others = observe_for_import(sources, options, progress)
+            state, chosen, others = observe_for_import(
+                sources, options, progress, lambda s: complete(s, "live AD")
+            )
     else:
         raise UsageError(
             "nothing to import from: pass --state FILE (a snapshot) or --ldap-url to read live",

@@ -39,7 +39,7 @@ from planner.fileio import (
     read_bytes_bounded,
     write_text_atomic,
 )
-from planner.model.state import ObservedState
+from planner.model.state import ObservedState, Source
 from planner.schemas import validate_document
 
 
@@ -166,3 +166,24 @@ def load_state(path: Path) -> ObservedState:
             hint="write a fresh one with `wbplan refresh --out FILE`",
         ) from exc
     return parse_state(data, str(path))
+
+
+def with_tenant_of(
+    ad_state: ObservedState, ad_label: str, tenant_state: ObservedState, tenant_label: str
+) -> ObservedState:
+    """AD from ``ad_state`` (a snapshot or a live read, ``ad_label``), the tenant from
+    ``tenant_state`` (``--state-tenant``, ``tenant_label``): the tenant's verdicts (how fresh the
+    last directory sync is, how recently a Cloud Sync job succeeded) are judged as of the
+    tenant's reading, so the combined observation is dated by it."""
+    return ad_state.model_copy(
+        update={
+            "tenant": tenant_state.tenant,
+            "observed_at": tenant_state.observed_at,
+            "source": Source(
+                ldap_url=ad_state.source.ldap_url,
+                graph_url=tenant_state.source.graph_url,
+                description=f"AD: {ad_label} ({ad_state.observed_at}); tenant: {tenant_label} "
+                f"({tenant_state.observed_at})",
+            ),
+        }
+    )
