@@ -11,6 +11,7 @@ is reserved for "changes present" (``plan --detailed-exitcode``) and "non-compli
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import re
 import sys
@@ -54,8 +55,44 @@ def _fail(exc: BaseException, debug: bool) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
+COMMAND_MODULES: dict[str, str] = {
+    "validate": "validate_cmd",
+    "refresh": "refresh_cmd",
+    "plan": "plan_cmd",
+    "show": "plan_cmd",
+    "graph": "plan_cmd",
+    "apply": "apply_cmd",
+    "rollback": "apply_cmd",
+    "force-unlock": "apply_cmd",
+    "check": "check_cmd",
+    "rules": "rules_cmd",
+    "permissions": "permissions_cmd",
+    "connect-collector": "connect_cmd",
+    "import": "import_cmd",
+}
+"""Each command's module under ``planner.cli``. The group imports a command's module only when
+that command runs (issue 17 §4: ``wbplan plan --example`` must not pay for apply, LDAP or Graph
+code); ``tests/unit/test_fast_start.py`` checks this table against the modules' registrations."""
+
+
+def load_all_commands() -> None:
+    """Import every command module, so that ``cli.commands`` holds them all (tests, docs)."""
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"planner.cli.{module}")
+
+
 class _Group(click.Group):
-    """Turns exceptions into messages and exit codes."""
+    """Imports a command's module when the command is asked for; turns exceptions into messages
+    and exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if cmd_name not in self.commands and module is not None:
+            importlib.import_module(f"planner.cli.{module}")  # registers it on this group
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -54,10 +54,13 @@ def connect_evidence_options(f: F) -> F:
 def evidence_from(opts: dict[str, Any], keep: Any = None) -> Any:
     """The evidence ``--connect-evidence`` names (imported now: a bad file stops the command),
     else ``keep``; with ``--max-evidence-age``, judged by that limit."""
-    from planner.connect.importer import import_evidence
-
     paths: tuple[Path, ...] = tuple(opts.get("connect_evidence") or ())
-    evidence = import_evidence(paths) if paths else keep
+    if paths:
+        from planner.connect.importer import import_evidence  # only when evidence is given
+
+        evidence = import_evidence(paths)
+    else:
+        evidence = keep
     limit = opts.get("max_evidence_age")
     if evidence is not None and limit is not None:
         evidence = evidence.model_copy(update={"max_age_seconds": int(limit[1].total_seconds())})

@@ -121,9 +121,7 @@ def observe(loaded: Any, state_file: Path | None, example: bool, opts: dict[str,
     (``refresh_cmd.observe_incremental``).
     """
     from planner.cli.app import example_paths
-    from planner.observe.live import observe_live
     from planner.observe.snapshot import load_state
-    from planner.progress import showing
 
     limit = opts.get("max_state_age")
     tenant_file: Path | None = opts.get("state_tenant")
@@ -146,6 +144,9 @@ def observe(loaded: Any, state_file: Path | None, example: bool, opts: dict[str,
     if sources.ldap is not None or sources.graph is not None:
         if example:  # resolve_policy_paths refuses this first; never the example against live
             raise UsageError("the example policy is never read against a live directory")
+        from planner.observe.live import observe_live
+        from planner.progress import showing
+
         with showing(progress_for(opts)):
             return Observed(observe_live(loaded.policy, sources), "live")
     if not example:
