@@ -82,7 +82,13 @@ def make_plan(
     }
     # Per-object verdicts read every object under a scope root: a changed user DACL makes the
     # plan stale just as a changed root DACL does.
-    observed |= {f"ad.scope[{r.desired['scope']}]" for r in resources if r.desired.get("scope")}
+    # (AD requirements only: a Cloud Sync group scope's ``desired["scope"]`` is a choice of the
+    # tenant configuration, ``selected_groups``, not a DN.)
+    observed |= {
+        f"ad.scope[{r.desired['scope']}]"
+        for r in resources
+        if r.provider == "ad" and r.desired.get("scope")
+    }
     if (
         policy.writeback.device is not None
         and policy.writeback.device.enabled
