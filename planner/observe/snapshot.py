@@ -14,19 +14,17 @@ writes the whole snapshot (8 MB at 20,000 users) to change a few marks:
   parser or the model refuses — and any file those scans flag — goes through the full path
   (bounded JSON parse, model, JSON Schema), which gives the same result or error as before;
 * writing keeps the canonical text byte for byte (``json.dumps(indent=2, sort_keys=True)``,
-  ASCII only) but builds it from C and Rust encoders instead of ``json``'s pure-Python indenting
-  encoder.
+  ASCII only) but builds it from C and Rust encoders (:mod:`planner.jsontext`) instead of
+  ``json``'s pure-Python indenting encoder.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pydantic
-import pydantic_core
 
 from planner.errors import StateFileError
 from planner.fileio import (
@@ -39,48 +37,16 @@ from planner.fileio import (
     read_bytes_bounded,
     write_text_atomic,
 )
+from planner.jsontext import canonical_json
 from planner.model.state import ObservedState, Source
 from planner.schemas import validate_document
 
 
 def dump_state(state: ObservedState) -> str:
     """Canonical JSON text of a state: sorted keys, two-space indent, ASCII only (``\\uXXXX``
-    escapes), trailing newline — exactly ``json.dumps(data, indent=2, sort_keys=True)``."""
-    data = state.model_dump(mode="json", by_alias=True)
-    try:
-        return canonical_json(data)
-    except (TypeError, ValueError, pydantic_core.PydanticSerializationError):
-        # a value the fast encoders cannot take (a lone surrogate has no UTF-8): the reference
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
-
-
-_NOT_PRINTABLE_ASCII = re.compile("[^\x00-\x7e]")
-
-
-def _ascii_escape(match: re.Match[str]) -> str:
-    """``json.dumps``'s escape of one character (lower-case hex, a surrogate pair above the
-    BMP)."""
-    n = ord(match.group())
-    if n < 0x10000:
-        return f"\\u{n:04x}"
-    n -= 0x10000
-    return f"\\u{0xD800 | (n >> 10):04x}\\u{0xDC00 | (n & 0x3FF):04x}"
-
-
-def canonical_json(data: Any) -> str:
-    """``json.dumps(data, indent=2, sort_keys=True) + "\\n"`` for JSON data without floats
-    (a state has none), built fast: the C encoder sorts the keys (compact), the C decoder
-    keeps that order, pydantic-core's Rust encoder indents. Its output differs from
-    ``json.dumps`` only in writing non-ASCII characters and DEL as UTF-8 instead of escapes,
-    so those are escaped afterwards (structure is ASCII: only strings hold them). Control
-    characters are escaped alike by both (``\\n`` … and ``\\u00XX``, lower-case).
-    ``tests/unit/test_snapshot_fast.py`` compares the two on generated data."""
-    ordered = json.loads(json.dumps(data, sort_keys=True, ensure_ascii=False))
-    out = pydantic_core.to_json(ordered, indent=2)
-    text = out.decode("utf-8")
-    if not out.isascii() or "\x7f" in text:
-        text = _NOT_PRINTABLE_ASCII.sub(_ascii_escape, text)
-    return text + "\n"
+    escapes), trailing newline — exactly ``json.dumps(data, indent=2, sort_keys=True)``, built
+    by :func:`planner.jsontext.canonical_json`."""
+    return canonical_json(state.model_dump(mode="json", by_alias=True))
 
 
 def save_state(state: ObservedState, path: Path) -> None:
