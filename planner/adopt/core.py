@@ -21,6 +21,8 @@ from planner.adopt.candidates import (
     scope_candidates,
     with_scans,
 )
+from planner.adopt.cloudsync import CloudSyncFinding
+from planner.adopt.cloudsync import infer as infer_cloud_sync
 from planner.adopt.features import (
     FEATURES,
     INFER,
@@ -87,6 +89,8 @@ class Adoption:
     connector_notes: list[str] = field(default_factory=list)
     licence_notes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    cloud_sync: CloudSyncFinding | None = None
+    """What import found of Microsoft Entra Cloud Sync (None: the observation shows none)."""
     global_notes: list[str] = field(default_factory=list)
     """What every plan of the observation shows, whatever the policy says."""
     shared_notes: list[str] = field(default_factory=list)
@@ -110,7 +114,12 @@ class Adoption:
             **({"connect": {"version": self.connect_version}} if self.connect_version else {}),
             "licences": {"require": ["AAD_PREMIUM"]},
             "writeback": self.writeback(),
+            **({"cloud_sync": section} if (section := self.cloud_section()) else {}),
         }
+
+    def cloud_section(self) -> dict[str, Any] | None:
+        """The imported ``cloud_sync`` section (None: nothing of Cloud Sync imported)."""
+        return self.cloud_sync.section() if self.cloud_sync is not None else None
 
     @property
     def description(self) -> str:
@@ -355,6 +364,9 @@ def adopt(
         not_inferred=list(NOT_INFERRED),
     )
     _from_evidence(adoption, state, verifier)
+    adoption.cloud_sync = infer_cloud_sync(state, verifier, adoption.writeback())
+    if adoption.cloud_sync is not None:
+        adoption.not_inferred += adoption.cloud_sync.not_inferred
     if verifier.global_pending:
         adoption.global_notes.append(summary(verifier.global_pending))
     shared = {i.address: i for f in findings if not f.imported for i in f.shared}

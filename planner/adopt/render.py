@@ -15,6 +15,7 @@ import re
 import textwrap
 from typing import Any
 
+from planner.adopt.cloudsync import CloudSyncFinding, DomainFinding
 from planner.adopt.core import Adoption
 from planner.adopt.features import Finding
 
@@ -161,6 +162,70 @@ def _feature_lines(f: Finding) -> list[str]:
     return lines
 
 
+def _commented(lines: list[str]) -> list[str]:
+    """YAML lines as comments, keeping their indentation."""
+    out = []
+    for line in lines:
+        body = line.lstrip(" ")
+        pad = line[: len(line) - len(body)]
+        out.append(f"{pad}# {body}")
+    return out
+
+
+def _domain_lines(d: DomainFinding, indent: int) -> list[str]:
+    """One ``cloud_sync.domains[]`` item with its comments; commented out entirely when
+    nothing of it is imported (its partly prepared features then show what to uncomment)."""
+    pad = " " * indent
+    lines: list[str] = []
+    entry = d.entry()
+    status = "imported" if entry is not None else "nothing imported"
+    lines += comment(f"{d.domain} — {status}:", indent)
+    for note in d.notes:
+        lines += comment(note, indent, bullet=True)
+    for f in d.features:
+        if not f.notes:
+            continue
+        lines += comment(f"{f.key} — {f.status}:", indent + 2)
+        for note in f.notes:
+            lines += comment(note, indent + 2, bullet=True)
+    shown = entry if entry is not None else d.suggestion()
+    if shown is None:
+        return lines
+    item = [f"{pad}- domain: {scalar(d.domain)}"]
+    for f in d.features:
+        value = f.value if entry is not None else (f.value if f.value is not None else f.suggestion)
+        if value is None and entry is not None and f.suggestion is not None:
+            item += _commented(block(f.key, f.suggestion, indent + 2))
+        elif value is not None:
+            item += block(f.key, value, indent + 2)
+    return lines + (item if entry is not None else _commented(item))
+
+
+def _cloud_sync_lines(c: CloudSyncFinding) -> list[str]:
+    """The ``cloud_sync`` section with its comments (commented out when nothing of it is
+    imported but something is partly prepared; comments only when nothing is)."""
+    section = c.section()
+    lines = comment(
+        "cloud_sync — Microsoft Entra Cloud Sync " + ("imported:" if section else "found:"), 0
+    )
+    for note in c.notes:
+        lines += comment(note, 0, bullet=True)
+    body = ["cloud_sync:"]
+    if c.gmsa:
+        body.append("  gmsa:")
+        body += [x for note in c.gmsa_notes for x in comment(note, 4)]
+        body += block("account", c.gmsa["account"], 4)
+    else:
+        body += [x for note in c.gmsa_notes for x in comment(f"gmsa: {note}", 2)]
+    body.append("  domains:")
+    items = [x for d in c.domains for x in _domain_lines(d, 4)]
+    if section is not None:
+        return lines + body + items
+    if not any(d.suggestion() for d in c.domains):
+        return lines + [x for x in body if x.lstrip().startswith("#")] + items
+    return lines + [x if x.lstrip().startswith("#") else _commented([x])[0] for x in body] + items
+
+
 def render(a: Adoption, today: dt.date | None = None) -> str:
     """The policy YAML (validated before it is returned)."""
     doc = a.document()
@@ -202,6 +267,8 @@ def render(a: Adoption, today: dt.date | None = None) -> str:
         )
     for f in a.findings:
         lines += _feature_lines(f)
+    if a.cloud_sync is not None:
+        lines += _cloud_sync_lines(a.cloud_sync)
     text = "\n".join(lines) + "\n"
     check(text, doc, today)
     return text

@@ -110,20 +110,25 @@ class Verifier:
         )
         """Changes every plan of this observation shows, whatever the writeback section says."""
 
-    def policy(self, writeback: dict[str, Any]) -> Policy:
-        """The candidate policy: the shared parts plus ``writeback``."""
-        return Policy.model_validate({**self.base, "writeback": writeback})
+    def policy(self, writeback: dict[str, Any], cloud_sync: dict[str, Any] | None = None) -> Policy:
+        """The candidate policy: the shared parts plus ``writeback`` (and ``cloud_sync``)."""
+        extra = {"cloud_sync": cloud_sync} if cloud_sync is not None else {}
+        return Policy.model_validate({**self.base, "writeback": writeback, **extra})
 
-    def plan(self, writeback: dict[str, Any]) -> list[Item]:
+    def plan(
+        self, writeback: dict[str, Any], cloud_sync: dict[str, Any] | None = None
+    ) -> list[Item]:
         """Every resource the candidate requires, with its plan action."""
-        policy = self.policy(writeback)
+        policy = self.policy(writeback, cloud_sync)
         group = policy.writeback.group
         container = group.container if group is not None else None
         return [_outcome(r, self.index, container) for r in expand(policy, self.state)]
 
-    def check(self, writeback: dict[str, Any]) -> Verdict:
+    def check(self, writeback: dict[str, Any], cloud_sync: dict[str, Any] | None = None) -> Verdict:
         """The candidate's own resources (those the baseline lacks), judged."""
-        own = [i for i in self.plan(writeback) if (i.address, i.type) not in self.baseline]
+        own = [
+            i for i in self.plan(writeback, cloud_sync) if (i.address, i.type) not in self.baseline
+        ]
         satisfied = tuple(i for i in own if i.action == "no-op")
         pending = tuple(
             i for i in own if i.action not in QUIET or (i.action == "read" and i.provider == "ad")

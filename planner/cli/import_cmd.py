@@ -187,6 +187,12 @@ def import_(
     if not opts.get("quiet"):
         done = [f.feature for f in adoption.findings if f.imported]
         partly = [f.feature for f in adoption.findings if f.status.startswith("partly")]
+        cloud = adoption.cloud_sync
+        for d in cloud.domains if cloud is not None else ():
+            keys = [f.key for f in d.features if f.value is not None]
+            done += [f"cloud_sync {d.domain} ({', '.join(keys)})"] if keys else []
+            part = [f.key for f in d.features if f.status.startswith("partly")]
+            partly += [f"cloud_sync {d.domain} ({', '.join(part)})"] if part else []
         click.echo(
             f"Imported: {', '.join(done) or 'no feature'}"
             + (f"; partly prepared, written commented out: {', '.join(partly)}" if partly else "")

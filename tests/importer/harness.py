@@ -29,6 +29,8 @@ GOLDEN = (
     "ace-via-token-group",
     "drs-location-drift",
     "connector-not-found",
+    "cloud-sync-prepared",
+    "cloud-sync-gmsa-without-rights",
 )
 """Imports whose output is pinned (the rest are checked for their meaning only)."""
 
