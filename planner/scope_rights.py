@@ -32,6 +32,7 @@ from planner.model.state import Ace, ObservedState, ScopedObject, ScopeScan, Sec
 from planner.rights import (
     CONTROL_ACCESS,
     DELETE,
+    DELETE_CHILD,
     WRITE_PROPERTY,
     Right,
     rights_on_new_child,
@@ -56,6 +57,11 @@ class Operation:
     """Name of the grant (the requirement) that gives this right; the operation's own name when
     empty (password writeback: one grant per right; Exchange hybrid: one RPWP grant per class
     covers every attribute it writes)."""
+    on_parent: Right | None = None
+    """A right on the object's *parent* that also allows the operation, whatever the object's own
+    DACL says (deleting: Delete on the object, or Delete child objects of its class on the
+    parent — Microsoft Learn, "Access control and object deletion": a deny of Delete on the
+    object has no effect when the parent grants Delete child)."""
 
     @property
     def grant_name(self) -> str:
@@ -269,7 +275,8 @@ def cloud_sync_group_operations(state: ObservedState) -> tuple[Operation, ...]:
         right = Right(f"write-{attr}", WRITE_PROPERTY, guid, property_sets_of(state, attr))
         ops.append(Operation(f"write-{attr}", f"WP {attr}", right, ("group",), "manage-groups"))
     delete = Right("delete-group", DELETE)
-    ops.append(Operation("delete-group", "SD (delete)", delete, ("group",), "manage-groups"))
+    child = Right("delete-group-child", DELETE_CHILD, _schema_guid(state, "class", "group"))
+    ops.append(Operation("delete-group", "SD (delete)", delete, ("group",), "manage-groups", child))
     return tuple(ops)
 
 
@@ -357,6 +364,37 @@ def analyse_scan(
     holder_sd = holder_entry[1] if holder_entry else None
 
     decided: dict[tuple[int, str, bool], dict[str, Decision]] = {}
+    by_parent: dict[tuple[int, str, str], Decision] = {}
+    alternatives = [op for op in operations if op.on_parent is not None]
+
+    def with_parent(obj: ScopedObject, key: str, mine: dict[str, Decision]) -> dict[str, Decision]:
+        """``mine`` with the operations the parent's DACL allows granted (see Operation)."""
+        parent_key = _parent_key(key)
+        entry = tree.sds.get(parent_key) if parent_key else None
+        parent_sd = entry[1] if entry is not None else None
+        if parent_sd is None:
+            return mine  # parent not read: the object's own verdict, never a false pass
+        out = mine
+        guid = (
+            _schema_guid(state, "class", obj.object_class)
+            if obj.object_class in CLASS_GUIDS
+            else ""
+        )
+        for op in alternatives:
+            if op.name not in mine or mine[op.name].state == "granted":
+                continue
+            assert op.on_parent is not None
+            memo = (id(parent_sd), obj.object_class, op.name)
+            found = by_parent.get(memo)
+            if found is None:
+                # The check on the parent is about a child of the object's class: the class is
+                # the root of the object type list (as Samba's acl_delete passes it).
+                check = rights_on_object(parent_sd, sids, (guid,), [op.on_parent])
+                ace = check.evidence[0] if check.evidence else None
+                found = by_parent[memo] = Decision("granted" if check.ok else "missing", ace)
+            if found.state == "granted":
+                out = {**out, op.name: found}
+        return out
 
     def decisions(sd: SecurityDescriptor, cls: str, is_self: bool) -> dict[str, Decision]:
         key = (id(sd), cls, is_self)
@@ -452,6 +490,8 @@ def analyse_scan(
         mine = decisions(sd, obj.object_class, is_self)
         if not mine:
             continue  # no operation applies to this class
+        if alternatives:
+            mine = with_parent(obj, key, mine)
         holder = None
         if obj.admin_count:
             holder = (
