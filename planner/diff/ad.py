@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from planner import connectv2
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
 from planner.model.guids import CLASS_GUIDS
@@ -26,6 +27,13 @@ ENFORCED_ATTRIBUTES = ("msDS-DeviceLocation", "keywords")
 """Attributes wbplan keeps in step on existing objects. Other desired attributes (e.g.
 msDS-RegistrationQuota) are only set at creation: changing them on an object a person already
 configured is not wbplan's call."""
+
+SET_WHEN_ABSENT = ("msDS-ExternalDirectoryObjectId",)
+"""Attributes wbplan sets only where they have no value: Cloud Sync's join anchor, copied from
+adminDescription for the migration from group writeback v2 (``planner.connectv2``). Another
+value already there ties the group to another cloud group: a person decides, wbplan never
+overwrites it (Microsoft's copy script adds the value, which AD refuses on a single-valued
+attribute that has one)."""
 
 DN_VALUED = ("msDS-DeviceLocation",)
 GROUPS_LISTED = 20
@@ -94,7 +102,9 @@ def diff_object(r: Resource, index: Index) -> Outcome:
         return not_observed(f"AD object {r.dn}")
     want_class = r.desired.get("objectClass")
     if not obj.exists:
-        if r.manageable:
+        # an object is created only with its class: a requirement that sets attributes on an
+        # existing object (no objectClass desired) never creates one
+        if r.manageable and want_class:
             return Outcome("create", "missing_object", None, {"dn": r.dn, **r.desired})
         return Outcome("manual", "missing_object", None, {"dn": r.dn, "exists": True})
     classes = [c.lower() for c in obj.object_class]
@@ -109,11 +119,28 @@ def diff_object(r: Resource, index: Index) -> Outcome:
     drift = {
         name: value
         for name, value in r.desired.items()
-        if name in ENFORCED_ATTRIBUTES
+        if name in (*ENFORCED_ATTRIBUTES, *SET_WHEN_ABSENT)
         and not _attr_equal(name, obj.attributes.get(name, ()), value)
     }
     if not drift:
         return Outcome("no-op", "satisfied")
+    taken = sorted(name for name in drift if name in SET_WHEN_ABSENT and obj.attributes.get(name))
+    if taken:
+        before = {name: list(obj.attributes.get(name, ())) for name in drift}
+        after = {name: v if isinstance(v, list) else [v] for name, v in drift.items()}
+        found = "; ".join(f"{name}={', '.join(obj.attributes[name])}" for name in taken)
+        wanted = "; ".join(f"{name}={', '.join(after[name])}" for name in taken)
+        return Outcome(
+            "manual",
+            "attribute_drift",
+            before,
+            after,
+            instructions=(
+                f"{r.dn} already has {found}, not {wanted}: the value ties the group to another cloud group, "
+                "and wbplan does not overwrite it. Find which cloud group it is (Get-MgGroup -GroupId <id after "
+                "'Group_'>), then correct the value in ADSI Edit or with Set-ADGroup -Replace, and plan again"
+            ),
+        )
     before = {name: list(obj.attributes.get(name, ())) for name in drift}
     after = {name: value if isinstance(value, list) else [value] for name, value in drift.items()}
     fixed = sorted(name for name in drift if name in SYSTEM_ONLY)
@@ -501,6 +528,34 @@ def migration_radius(index: Index, containers: Sequence[str]) -> BlastRadius | N
         count=len(dns),
         first=tuple(dns[:GROUPS_LISTED]),
     )
+
+
+def v2_radius(index: Index, ous: Sequence[str]) -> tuple[BlastRadius, dict[str, list[str]]] | None:
+    """The groups Connect group writeback v2 wrote back under ``ous`` (adminDescription
+    ``Group_…``, read for a declared migration): the blast radius of turning v2 off, and every
+    DN by what becomes of it (``written_back``: all of them; ``not_migrated``: those Microsoft's
+    migration does not support, which stay with Connect). None: no OU was read."""
+    if index.ad is None:
+        return None
+    reads = [r for ou in ous if (r := connectv2.read_of(index.ad, ou)) is not None]
+    if not reads:
+        return None
+    groups = [g for read in reads for g in connectv2.groups_of(index.ad, read)]
+    written = [g for g in groups if g.written_by_connect]
+    dns = sorted(dict.fromkeys(g.dn for g in written), key=dn_key)
+    kept = sorted(dict.fromkeys(g.dn for g in written if not g.universal_security), key=dn_key)
+    where = ", ".join(ous)
+    radius = BlastRadius(
+        description=(
+            f"The groups that group writeback v2 wrote back under {where}: turned off before they are out of Connect's "
+            "scope (Microsoft's migration steps), its next sync cycle deletes them; Cloud Sync takes over the "
+            f"universal security groups among them by msDS-ExternalDirectoryObjectId ({len(kept)} of them are not, "
+            "and stay with Connect)"
+        ),
+        count=len(dns),
+        first=tuple(dns[:GROUPS_LISTED]),
+    )
+    return radius, {"written_back": dns, "not_migrated": kept}
 
 
 def diff_ad(r: Resource, index: Index) -> Outcome:

@@ -5,7 +5,7 @@ evidence settles them: ``planner.diff.connect``); Cloud Sync's tenant side in
 
 from __future__ import annotations
 
-from planner.diff.ad import migration_radius
+from planner.diff.ad import migration_radius, v2_radius
 from planner.diff.cloudsync_tenant import diff_cloud_sync
 from planner.diff.connect import diff_connect
 from planner.diff.outcome import Outcome, not_observed
@@ -148,10 +148,23 @@ def diff_tenant(r: Resource, index: Index, group_container: str | None = None) -
                 return not_observed("the tenant's onPremisesSynchronization features")
             flag = r.address.removeprefix("tenant.feature[").removesuffix("]")
             if sync.features.get(flag) is True:
-                radius = migration_radius(index, r.desired.get("radius_containers") or ())
+                groups: dict[str, list[str]] = {}
+                v2_ous = r.desired.get("v2_ous") or ()
+                if v2_ous:
+                    # a declared migration: the groups v2 wrote under its OU, every one listed
+                    # (on both sides: turning v2 off changes the flag, not the list)
+                    found = v2_radius(index, v2_ous)
+                    radius = found[0] if found is not None else None
+                    groups = found[1] if found is not None else {}
+                else:
+                    radius = migration_radius(index, r.desired.get("radius_containers") or ())
                 extra = {"blast_radius": radius} if radius is not None else None
                 return Outcome(
-                    "manual", "feature_enabled", {"value": True}, {"value": False}, extra=extra
+                    "manual",
+                    "feature_enabled",
+                    {"value": True, **groups},
+                    {"value": False, **groups},
+                    extra=extra,
                 )
             return Outcome("no-op", "satisfied")
     raise AssertionError(f"no diff for resource type {r.type}")

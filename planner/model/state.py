@@ -203,6 +203,23 @@ class GmsaObservation(Frozen):
     share one with it, or installing the account on the host fails."""
 
 
+class ConnectV2Groups(Frozen):
+    """The groups under the OU Entra Connect group writeback v2 wrote to, read for a policy that
+    migrates them to Cloud Sync (``cloud_sync.domains[].group_provisioning
+    .migrate_from_connect_v2``). Each group is in ``AdState.objects`` with its DACL and the
+    attributes the migration needs: ``adminDescription`` (Connect writes ``Group_<cloud object
+    id>``), ``msDS-ExternalDirectoryObjectId`` (only asked for when the schema has it) and
+    ``groupType``."""
+
+    ou: str
+    """The OU as the policy names it."""
+    exists: bool = True
+    """False: the OU is not there (then ``groups`` is empty)."""
+    groups: tuple[str, ...] = ()
+    """DNs of every group in the OU's subtree (as Microsoft's copy script searches), sorted by
+    lower-cased DN: written back by Connect or not, the blast radius tells them apart."""
+
+
 class CloudSyncAd(Frozen):
     """What the Cloud Sync features need from AD beyond the objects and DACLs read as for Connect
     (those stay in ``AdState.objects``, ``scopes`` and ``dacls``)."""
@@ -221,6 +238,10 @@ class CloudSyncAd(Frozen):
     external_directory_object_id: bool | None = None
     """The attribute ``msDS-ExternalDirectoryObjectId`` exists in the schema NC (searched by
     lDAPDisplayName, not inferred from ``objectVersion``). None: not read."""
+    connect_v2: tuple[ConnectV2Groups, ...] = ()
+    """The OUs group writeback v2 wrote to, one per migration the policy declares (an OU that
+    could not be searched is absent, and an ``AdState.unread`` entry
+    ``ad.cloud_sync.connect_v2[<ou>]`` says why)."""
 
 
 class Unread(Frozen):

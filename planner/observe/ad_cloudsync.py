@@ -19,6 +19,8 @@ key, the 2016 schema attribute, and which containers to scan for the gMSA's per-
   (an ``Unread`` entry says why), never missing.
 * **msDS-ExternalDirectoryObjectId** (§2.1): present when the schema read found the attribute
   by its lDAPDisplayName (``ad_schema``), not inferred from objectVersion.
+* **Group writeback v2's OU** (a declared migration, ``planner.observe.ad_connect_v2``): its
+  groups with adminDescription, groupType and msDS-ExternalDirectoryObjectId.
 * **Scan roots**: each target OU of group provisioning (its groups and containers, with their
   DACLs, as for the connector's group writeback OU) and the domain root of each domain with
   password writeback (users, inetOrgPersons) or Exchange hybrid (users, inetOrgPersons, groups,
@@ -33,8 +35,17 @@ from dataclasses import dataclass
 
 from planner.model.dn import admin_sd_holder_dn, dn_key, is_at_or_under
 from planner.model.policy import Policy
-from planner.model.state import AdObject, CloudSyncAd, Domain, GmsaObservation, RootDse, SchemaInfo
+from planner.model.state import (
+    AdObject,
+    CloudSyncAd,
+    ConnectV2Groups,
+    Domain,
+    GmsaObservation,
+    RootDse,
+    SchemaInfo,
+)
 from planner.observe.ad_common import AdReader, add_object, escape_filter_value
+from planner.observe.ad_connect_v2 import read_connect_v2
 from planner.observe.ldapconn import Entry
 from planner.observe.sd import SecurityDescriptorError, sid_from_bytes
 
@@ -214,12 +225,18 @@ def read_cloud_sync(
     if schema.object_version is not None:
         attribute = schema.attributes.get("msDS-ExternalDirectoryObjectId") is not None
     roots: dict[str, tuple[str, list[str]]] = {}
+    v2: list[ConnectV2Groups] = []
     for entry in cloud.domains:
         domain = _domain_of(entry.domain, domains)
         if entry.group_provisioning is not None:
             for ou in entry.group_provisioning.target_ous:
                 add_object(objects, reader.read_object(ou))
                 roots.setdefault(dn_key(ou), (ou, []))[1].extend(GROUP_CLASSES)
+            migration = entry.group_provisioning.migrate_from_connect_v2
+            if migration is not None:
+                found = read_connect_v2(reader, migration.ou, attribute, objects)
+                if found is not None:
+                    v2.append(found)
         if domain is None:
             if entry.password_writeback or entry.exchange_hybrid:
                 reader.note(
@@ -240,6 +257,7 @@ def read_cloud_sync(
         gmsa_candidates=candidates,
         kds_root_key=kds,
         external_directory_object_id=attribute,
+        connect_v2=tuple(v2),
     )
     scans = tuple((dn, tuple(dict.fromkeys(classes))) for dn, classes in roots.values())
     return CloudSyncRead(observation, scans)

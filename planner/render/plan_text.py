@@ -190,6 +190,10 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
             out.append(
                 f"  {SYMBOLS[d['change']['actions'][0]]} {d['address']}  [blocked by {', '.join(d['blocked_by'])}]"
             )
+            if d.get("blast_radius"):
+                # a deferred step still destroys when it runs: the warning above points here
+                br = d["blast_radius"]
+                out.append(f"      BLAST RADIUS: {br['description']}: {br['count']} group(s)")
     unchanged = len(changes) - len(acting)
     if unchanged:
         out += [

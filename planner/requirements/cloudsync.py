@@ -28,15 +28,22 @@ root where the cmdlet puts them: the least privilege that works, and what the ch
 Users created by the 2026 user-provisioning preview ("Create/delete User objects") are not part
 of the policy and not planned.
 
-A policy moving security groups from Connect group writeback v2 (cloud-sync.md §6 / the
-migration page) gets the v2 flag as a manual step before the configuration, with the groups
-already under the target OUs as its blast radius (``planner.diff.tenant``).
+**Migration from Connect group writeback v2** (``group_provisioning.migrate_from_connect_v2``,
+Microsoft's "Migrate Microsoft Entra Connect Sync group writeback V2 to Microsoft Entra Cloud
+Sync"): one attribute update per universal security group v2 wrote under its OU
+(msDS-ExternalDirectoryObjectId = adminDescription, as Microsoft's copy script writes it; apply
+keeps a before-image and rollback removes the value again), then turning v2 off — a manual step
+(``Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false`` within Microsoft's steps) that depends
+on every copy, whose blast radius is the groups v2 wrote under the OU (``planner.diff.tenant``).
+A policy with Cloud Sync group provisioning but no declared migration, in a tenant where v2 is
+still on, gets the same manual step with the groups under the target OUs as its blast radius.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from planner import connectv2
 from planner.model.dn import dn_key, domain_dn, split_rdns
 from planner.model.plan import AceSpec, Resource, RightSpec
 from planner.model.policy import CloudSyncDomain
@@ -523,34 +530,99 @@ def _exchange(ctx: Context, entry: CloudSyncDomain) -> list[Resource]:
 # --------------------------------------------------------------------------- migration from v2
 
 
-def _v2_flag(ctx: Context, ous: Sequence[str]) -> Resource | None:
+MIGRATION_STEPS = (
+    "put the Connect server in staging mode and stop its scheduler (`Set-ADSyncScheduler -SyncCycleEnabled "
+    "$false`), add the inbound sync rule (join, scoping cloudMastered EQUAL true and mail ISNULL, constant True "
+    "to cloudNoFlow) and the outbound one (JoinNoFlow, scoping cloudNoFlow EQUAL True) that take the groups out "
+    "of its scope, run `Start-ADSyncSyncCycle -PolicyType Initial`, then `Set-ADSyncAADCompanyFeature "
+    "-GroupWritebackV2 $false` and another initial sync, re-enable the scheduler and leave staging mode. "
+    "Microsoft warns that turning v2 off cannot be undone and that afterwards every Microsoft 365 group is "
+    "written back (group writeback v1 behaviour) whatever its Writeback Enabled setting"
+)
+
+
+def _v2_flag(
+    ctx: Context, ous: Sequence[str], migrations: Sequence[str], copies: Sequence[str]
+) -> Resource | None:
     """Connect group writeback v2 still on while Cloud Sync takes groups over: turning it off is
-    a manual step after the schema attribute and before the configurations, whose blast radius is
-    the groups already under the target OUs. Only where the tenant was read."""
-    if ctx.state is None or ctx.state.tenant is None or not ous:
+    a manual step after the schema attribute and before the configurations.
+
+    With a declared migration (``migrations``: the OUs v2 wrote to) it is always planned — the
+    policy says v2 must be off — after every planned copy of adminDescription into
+    msDS-ExternalDirectoryObjectId (``copies``), and its blast radius is the groups v2 wrote
+    under those OUs. Without one it is planned only where the tenant was read and shows v2 on,
+    with the groups already under the target OUs as its blast radius."""
+    if not migrations and (ctx.state is None or ctx.state.tenant is None or not ous):
         return None
     base = retired_flag_resource(V2_FLAG)
+    if migrations:
+        first = (
+            "Microsoft's migration, after wbplan apply copied each group's adminDescription into "
+            "msDS-ExternalDirectoryObjectId (the planned ad.object changes; Microsoft's own script for this step is "
+            "`Get-ADGroup -Filter * -SearchBase <OU> -Properties adminDescription | Where-Object {$_.adminDescription "
+            "-ne $null} | ForEach-Object { Set-ADGroup -Identity $_ -Add @{'msDS-ExternalDirectoryObjectID' = "
+            "$_.adminDescription} }`): "
+        )
+    else:
+        first = (
+            "Migrate before turning v2 off, or the next Connect sync cycle deletes the groups it wrote back (declare "
+            "group_provisioning.migrate_from_connect_v2 with the OU v2 wrote them to, and wbplan plans the copy of "
+            "each group's adminDescription into msDS-ExternalDirectoryObjectId): copy the attribute, then "
+        )
+    desired: dict[str, object] = {**base.desired, "radius_containers": list(dict.fromkeys(ous))}
+    if migrations:
+        desired["v2_ous"] = list(dict.fromkeys(migrations))
     return base.model_copy(
         update={
             "features": (*base.features, GROUP_FEATURE),
             "why": (
                 "Group writeback v2 was retired after June 30, 2024; Cloud Sync's Group Provision to AD takes its "
                 "security groups over once v2 is off"
+                + (", which this policy's migration from v2 requires" if migrations else "")
             ),
             "references": ("S21", *base.references),
             "confidence": "inferred",
             "confidence_note": V2_NOTE,
-            "depends_on": (anchor_address(ctx),),
-            "desired": {**base.desired, "radius_containers": list(dict.fromkeys(ous))},
-            "instructions": (
-                "Migrate before turning v2 off, or the next Connect sync cycle deletes the groups it wrote back: copy "
-                "each group's adminDescription into msDS-ExternalDirectoryObjectId, put the Connect server in staging "
-                "mode, add the inbound (cloudNoFlow) and outbound (JoinNoFlow) sync rules that take the groups out of "
-                "its scope, run a full sync, then `Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false` and another "
-                "full sync, and leave staging mode"
-            ),
+            "depends_on": tuple(dict.fromkeys((anchor_address(ctx), *copies))),
+            "desired": desired,
+            "instructions": first + MIGRATION_STEPS,
         }
     )
+
+
+def _copies(ctx: Context, ou: str) -> list[Resource]:
+    """One attribute update per universal security group v2 wrote under ``ou``:
+    msDS-ExternalDirectoryObjectId = its adminDescription, exactly as Microsoft's copy script
+    writes it (``Set-ADGroup -Add @{'msDS-ExternalDirectoryObjectID' = $group.adminDescription}``
+    on the migration page; the value is copied as it is, ``Group_<cloud object id>``). The
+    groups not written back by Connect, and those the migration does not support (not universal,
+    or not security: see ``planner.connectv2``), get none."""
+    ad = ctx.state.ad if ctx.state is not None else None
+    read = connectv2.read_of(ad, ou)
+    if ad is None or read is None:
+        return []
+    out = []
+    for g in connectv2.groups_of(ad, read):
+        if not (g.written_by_connect and g.universal_security):
+            continue
+        out.append(
+            Resource(
+                address=ad_object(g.dn),
+                type="ad.object",
+                provider="ad",
+                features=(GROUP_FEATURE,),
+                why=(
+                    "Cloud Sync recognises a group that group writeback v2 wrote back by its msDS-ExternalDirectoryObjectId: "
+                    "Microsoft's migration copies the group's adminDescription into it before v2 is turned off"
+                ),
+                references=("S21", "M45"),
+                manageable=True,
+                dn=g.dn,
+                desired={ANCHOR: g.admin_description},
+                depends_on=(anchor_address(ctx),),
+            )
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- expand and edges
@@ -566,15 +638,22 @@ def expand(ctx: Context) -> list[Resource]:
         return []
     out = [_kds(ctx, features), _gmsa(ctx, features)]
     ous: list[str] = []
+    migrations: list[str] = []
+    copies: list[Resource] = []
     for entry in cloud.domains:
         if entry.group_provisioning is not None:
             out += _group_provisioning(ctx, entry)
             ous += entry.group_provisioning.target_ous
+            migration = entry.group_provisioning.migrate_from_connect_v2
+            if migration is not None:
+                migrations.append(migration.ou)
+                copies += _copies(ctx, migration.ou)
         if entry.password_writeback:
             out += _password(ctx, entry)
         if entry.exchange_hybrid:
             out += _exchange(ctx, entry)
-    flag = _v2_flag(ctx, ous)
+    out += copies
+    flag = _v2_flag(ctx, ous, migrations, [r.address for r in copies])
     if flag is not None:
         out.append(flag)
     return out

@@ -8,6 +8,7 @@ Importing this package registers every rule in :data:`planner.rules.base.REGISTR
 from planner.rules import (  # noqa: F401  (imported to register their rules)
     cloudsync,
     cloudsync_tenant,
+    cloudsync_v2,
     connect_options,
     connect_server,
     connector,

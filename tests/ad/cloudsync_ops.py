@@ -35,12 +35,20 @@ TENANT_ID = "7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b"
 
 def add_external_directory_object_id(conn: ldap3.Connection, schema_dn: str) -> None:
     """``msDS-ExternalDirectoryObjectId`` as the Windows Server 2016 schema defines it
-    (needs ``dsdb:schema update allowed``); a fresh connection sees it in ldap3's schema."""
+    (needs ``dsdb:schema update allowed``): the attribute, and in the same 2016 LDF a
+    ``mayContain`` of the auxiliary class Mail-Recipient (which users and groups carry), so that
+    it can be set on a group. A fresh connection sees it in ldap3's schema."""
     text = SAMBA_2016_ATTRIBUTES.read_text(encoding="cp1252").replace("\r\n", "\n")
     attrs = _ldf_stanza(text, "ms-DS-External-Directory-Object-Id")
     dn = f"CN=ms-DS-External-Directory-Object-Id,{schema_dn}"
     if not conn.add(dn, ["top", "attributeSchema"], attrs):
         raise RuntimeError(f"adding msDS-ExternalDirectoryObjectId failed: {conn.result}")
+    conn.modify("", {"schemaUpdateNow": [(ldap3.MODIFY_REPLACE, ["1"])]})
+    recipient = f"CN=Mail-Recipient,{schema_dn}"
+    if not conn.modify(
+        recipient, {"mayContain": [(ldap3.MODIFY_ADD, ["msDS-ExternalDirectoryObjectId"])]}
+    ):
+        raise RuntimeError(f"adding it to Mail-Recipient's mayContain failed: {conn.result}")
     conn.modify("", {"schemaUpdateNow": [(ldap3.MODIFY_REPLACE, ["1"])]})
 
 

@@ -32,6 +32,7 @@ from planner.model.state import (
     CloudSyncJob,
     CloudSyncTenant,
     ConnectorAccount,
+    ConnectV2Groups,
     Domain,
     GmsaObservation,
     GroupsInContainer,
@@ -1420,6 +1421,80 @@ def cloud_sync_migration_from_v2() -> tuple[str, World]:
         dacls=dacls,
         cloud_sync=CloudSyncAd(gmsa=gmsa(), kds_root_key=True, external_directory_object_id=True),
         tenant_cloud_sync=cloud_sync_tenant(),
+        external_directory_object_id=True,
+        features={"groupWriteBackEnabled": True},
+    )
+
+
+V2_OU = f"OU=WritebackContainer,{BASE}"
+"""Where the migration scenarios' group writeback v2 wrote its groups."""
+UNIVERSAL_SECURITY = "-2147483640"
+GLOBAL_SECURITY = "-2147483646"
+UNIVERSAL_DISTRIBUTION = "8"
+
+
+def v2_group(
+    cn: str, group_type: str, *, description: str | None = None, anchor: str | None = None
+) -> AdObject:
+    """A group under ``V2_OU`` as the migration reads it (adminDescription, groupType,
+    msDS-ExternalDirectoryObjectId)."""
+    attributes = {"groupType": (group_type,)}
+    if description is not None:
+        attributes["adminDescription"] = (description,)
+    if anchor is not None:
+        attributes["msDS-ExternalDirectoryObjectId"] = (anchor,)
+    return present(f"CN={cn},{V2_OU}", ("group",), attributes=attributes)
+
+
+@scenario("cloud-sync-migration-declared")
+def cloud_sync_migration_declared() -> tuple[str, World]:
+    """The policy declares the move from Connect group writeback v2 (migrate_from_connect_v2,
+    v2 still on in the tenant), with Cloud Sync provisioning new groups to another OU, prepared.
+    v2 wrote seven groups to OU=WritebackContainer: three universal security groups still
+    without msDS-ExternalDirectoryObjectId (one attribute update each, the value their
+    adminDescription), one already copied, one holding another value (a manual step), a global
+    security group and a universal distribution group (not supported by the migration: no copy,
+    reported); a group an administrator made there (no Group_ adminDescription) is not v2's.
+    Turning v2 off is a manual step after every copy, its blast radius the seven groups."""
+    writers = f"{DOMAIN_SID}-1602"
+    target, scan, dacls = security_groups(gmsa_group_aces(writers))
+    ids = [f"{n:08x}-1c2d-4e3f-8a9b-0c1d2e3f4a5b" for n in range(1, 8)]
+    groups = [
+        v2_group(f"Group_{ids[0]}", UNIVERSAL_SECURITY, description=f"Group_{ids[0]}"),
+        v2_group(f"Group_{ids[1]}", UNIVERSAL_SECURITY, description=f"Group_{ids[1]}"),
+        v2_group(f"Sales_{ids[2][-12:]}", UNIVERSAL_SECURITY, description=f"Group_{ids[2]}"),
+        v2_group(
+            f"Group_{ids[3]}",
+            UNIVERSAL_SECURITY,
+            description=f"Group_{ids[3]}",
+            anchor=f"Group_{ids[3]}",
+        ),
+        v2_group(
+            f"Group_{ids[4]}",
+            UNIVERSAL_SECURITY,
+            description=f"Group_{ids[4]}",
+            anchor="Group_99999999-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+        ),
+        v2_group(f"Group_{ids[5]}", GLOBAL_SECURITY, description=f"Group_{ids[5]}"),
+        v2_group(f"Group_{ids[6]}", UNIVERSAL_DISTRIBUTION, description=f"Group_{ids[6]}"),
+        v2_group("Helpdesk-Local", GLOBAL_SECURITY),
+    ]
+    policy = cloud_sync_policy() + f'        migrate_from_connect_v2:\n          ou: "{V2_OU}"\n'
+    return policy, World(
+        objects=[domain_root(), target, admin_sd_holder(), ou(V2_OU), *groups],
+        scans=(scan,),
+        dacls=dacls,
+        cloud_sync=CloudSyncAd(
+            gmsa=gmsa(writers),
+            kds_root_key=True,
+            external_directory_object_id=True,
+            connect_v2=(
+                ConnectV2Groups(
+                    ou=V2_OU, groups=tuple(sorted((g.dn for g in groups), key=str.lower))
+                ),
+            ),
+        ),
+        tenant_cloud_sync=cloud_sync_tenant("AAD2ADGroupProvisioning"),
         external_directory_object_id=True,
         features={"groupWriteBackEnabled": True},
     )
