@@ -228,14 +228,17 @@ class Principal:
 
 def principals(state: ObservedState) -> list[Principal]:
     """Every principal that holds an explicit allow ACE on an object the observation read and
-    could be an AD DS connector account (not a broad or built-in one), most places first."""
+    could be an AD DS connector account (not a broad or built-in one, nor the Cloud Sync
+    agent's gMSA: its grants are Cloud Sync's), most places first."""
     ad = state.ad
     if ad is None:
         return []
+    gmsa = ad.cloud_sync.gmsa if ad.cloud_sync is not None else None
+    cloud = {gmsa.sid.upper()} if gmsa is not None else set()
     counts: dict[str, int] = {}
     for p in places(state):
         for sid in explicit_trustees(p.sd):
-            if not broad(sid, ad):
+            if not broad(sid, ad) and sid not in cloud:
                 counts[sid] = counts.get(sid, 0) + 1
     names = {k.upper(): v for k, v in ad.principals.items()}
     conn = ad.connector

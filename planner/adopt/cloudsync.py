@@ -440,8 +440,10 @@ def infer(
     ad = state.ad
     assert ad is not None
     tenant = state.tenant.cloud_sync if state.tenant is not None else None
-    if ad.cloud_sync is None and (tenant is None or not tenant.configurations):
-        return None
+    cloud = ad.cloud_sync
+    in_ad = cloud is not None and (cloud.gmsa is not None or bool(cloud.gmsa_candidates))
+    if not in_ad and (tenant is None or not tenant.configurations):
+        return None  # no gMSA of the agent and no configuration: no Cloud Sync to describe
     found = CloudSyncFinding()
     gmsa = _gmsa(state, found)
     if tenant is None:

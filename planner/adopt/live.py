@@ -6,7 +6,10 @@ and Exchange hybrid writeback scoped to every domain root (so every OU, containe
 and contact is read with its DACL), device writeback, Key Admins, the hybrid-join SCP, and the
 tenant's group setting — because what is prepared is not known before reading. Scope roots and
 the group OU found in it are then judged on scans cut from the domain roots' scans
-(``planner.adopt.candidates``), as a refresh with the imported policy will read them.
+(``planner.adopt.candidates``), as a refresh with the imported policy will read them. The
+probe also has a ``cloud_sync`` section: AD is searched for the Cloud Sync agent's gMSA (and the
+KDS root key, the schema attribute), and the tenant, read after AD, for the Cloud Sync
+configurations of every domain AD showed (they are listed by the domain they are named after).
 
 Without ``--connector`` the probe names no account; the connector is inferred from the ACEs
 (``planner.adopt.core.rank_connectors``) and then read on its own (its SID and tokenGroups:
@@ -16,7 +19,7 @@ rights held through groups count) before the features are judged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,11 +35,18 @@ searched for it."""
 PROBE_TENANT = "00000000-0000-0000-0000-000000000000"
 
 
-def probe_policy(connector: str | None, *, features: bool = True) -> Policy:
+def probe_policy(
+    connector: str | None, *, features: bool = True, cloud_domains: Sequence[str] = ()
+) -> Policy:
     """The policy the live reads are made for (see the module docstring); ``features=False``:
-    only the connector account."""
+    only the connector account. With ``features``, a ``cloud_sync`` section naming
+    ``cloud_domains`` (no feature: the AD read looks for the agent's gMSA, the KDS root key and
+    the schema attribute whatever the domains; the tenant read lists the configurations of the
+    domains named)."""
     writeback: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     if features:
+        extra["cloud_sync"] = {"domains": [{"domain": d} for d in cloud_domains]}
         writeback = {
             "password": {"enabled": True},
             "exchange_hybrid": {"enabled": True},
@@ -55,6 +65,7 @@ def probe_policy(connector: str | None, *, features: bool = True) -> Policy:
             "tenant": {"id": PROBE_TENANT, "domain": "import.invalid"},
             "connector": {"account": connector or NO_ACCOUNT},
             "writeback": writeback,
+            **extra,
         }
     )
 
@@ -97,7 +108,17 @@ def observe_for_import(
     (the tenant of ``--state-tenant``, the Connect server's evidence) before the connector is
     inferred, so that it is judged on the same observation as the features."""
     with _quiet_tenant_mismatch():
-        state = observe_live(probe_policy(options.connector), sources, progress)
+        state = observe_live(
+            probe_policy(options.connector), LiveSources(ldap=sources.ldap), progress
+        )
+        if sources.graph is not None:
+            # The tenant after AD: Cloud Sync configurations are listed by the AD domain they
+            # are named after, known only once AD was read.
+            domains = [d.dns_name for d in state.ad.domains] if state.ad is not None else []
+            probe = probe_policy(options.connector, cloud_domains=domains)
+            tenant = observe_live(probe, LiveSources(graph=sources.graph), progress)
+            source = state.source.model_copy(update={"graph_url": tenant.source.graph_url})
+            state = state.model_copy(update={"tenant": tenant.tenant, "source": source})
     if complete is not None:
         state = complete(state)
     if options.connector or state.ad is None:

@@ -241,3 +241,93 @@ def test_a_half_prepared_forest_imports_nothing_it_would_change(
     assert complete.writeback.password.scope == (STAFF,)
     proc, doc = plan_with(tmp_path, dc, graph_emulator, "done.yaml")
     assert proc.returncode == 0 and acting(doc) == [], (proc.stderr, acting(doc))
+
+
+def test_cloud_sync_imports_from_a_snapshot_and_live_and_plans_no_change(
+    fresh_samba_2012r2: SambaDC, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    """A forest whose contoso.test is served by Cloud Sync (group provisioning into
+    OU=CloudGroups, password writeback): wbplan grants the gMSA its rights, the tenant has
+    both configurations and an active agent. The snapshot and a live read import the same
+    ``cloud_sync`` section, and plans with it have nothing to do. The gMSA's grants never make
+    it the connector: without --connector the live import finds no connector."""
+    from planner.model.policy import Policy as PolicyModel
+    from tests.ad.adops import add_group
+    from tests.ad.cloudsync_ops import (
+        add_external_directory_object_id,
+        add_gmsa,
+        add_kds_root_key,
+        cloud_sync_policy,
+        policy_yaml,
+    )
+    from tests.support import graph_cloudsync as gcs
+
+    dc = fresh_samba_2012r2
+    domain = "contoso.test"
+    # The emulator's configurations map groups to OU=CloudGroups (parentDistinguishedName)
+    groups_ou = CLOUD_GROUPS
+    tenant = graph_tenants.p1()
+    gcs.configure(tenant, domain, (gcs.GROUP_PROVISIONING,))
+    gcs.configure(tenant, domain, (gcs.AD_TO_ENTRA,))
+    tenant.provisioning_agents.append(gcs.agent(f"cloudsync1.{domain}", (domain,)))
+    graph_emulator.tenant = tenant
+    dc.create_connector()
+    conn = dc.admin_connection()
+    add_external_directory_object_id(conn, dc.schema_dn)
+    add_kds_root_key(conn, dc.config_dn, dc.base_dn)
+    add_gmsa(conn, dc.base_dn)
+    add_ou(conn, groups_ou)
+    add_group(conn, f"CN=Group_a1b2c3,{groups_ou}")
+    add_ou(conn, STAFF)
+    users(dc, STAFF, "alice")
+    policy = cloud_sync_policy(target_ous=(groups_ou,), password=True)
+    doc = policy.model_dump(mode="json", by_alias=True)
+    doc["tenant"]["id"] = graph_tenants.TENANT_ID
+    write_policy(tmp_path, policy_yaml(PolicyModel.model_validate(doc)))
+    plan_out(tmp_path, dc, graph_emulator)
+    applied = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    refreshed = wbplan(
+        tmp_path, dc, graph_emulator, "refresh", "--policy", "policy.yaml", "--out", "state.json"
+    )
+    assert refreshed.returncode == 0, refreshed.stderr
+
+    expected = {
+        "domains": [
+            {
+                "domain": domain,
+                "group_provisioning": {"target_ous": [groups_ou], "scope": "selected_groups"},
+                "password_writeback": True,
+            }
+        ]
+    }
+
+    def cloud_sync_of(path: Path) -> Any:
+        parsed = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        assert not parsed.diagnostics
+        return parsed.data.get("cloud_sync")
+
+    # from the snapshot
+    proc = read_only_import(
+        tmp_path, dc, graph_emulator, "--state", "state.json", "-o", "imported.yaml", live=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert cloud_sync_of(tmp_path / "imported.yaml") == expected, (
+        tmp_path / "imported.yaml"
+    ).read_text()
+    proc, plan_doc = plan_with(
+        tmp_path, dc, graph_emulator, "imported.yaml", "--state", "state.json"
+    )
+    assert proc.returncode == 0 and acting(plan_doc) == [], (proc.stderr, acting(plan_doc))
+
+    # live: the gMSA is not the connector, and with --connector the same section is imported
+    nobody = read_only_import(tmp_path, dc, graph_emulator, "-o", "nobody.yaml")
+    assert nobody.returncode == 1
+    assert "no principal holds writeback ACEs" in nobody.stderr
+    proc = read_only_import(
+        tmp_path, dc, graph_emulator, "--connector", CONNECTOR, "-o", "live.yaml"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert cloud_sync_of(tmp_path / "live.yaml") == expected, (tmp_path / "live.yaml").read_text()
+    proc, plan_doc = plan_with(tmp_path, dc, graph_emulator, "live.yaml")
+    assert proc.returncode == 0 and acting(plan_doc) == [], (proc.stderr, acting(plan_doc))
