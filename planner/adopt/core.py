@@ -185,7 +185,15 @@ def _tenant(state: ObservedState, options: Options) -> tuple[str, str, list[str]
         )
     notes.append(f"domain: {why}")
     if tenant is not None and tenant.unread:
-        unread = sorted({u.what for u in tenant.unread if not u.what.startswith("connect.")})
+        # Cloud Sync's parts are the cloud_sync section's to report (a live import asks for
+        # them whether or not the forest uses Cloud Sync)
+        unread = sorted(
+            {
+                u.what
+                for u in tenant.unread
+                if not u.what.startswith(("connect.", "tenant.cloud_sync"))
+            }
+        )
         if unread:
             notes.append(f"Not read from the tenant: {', '.join(unread)}")
     return tenant_id, domain, notes

@@ -128,3 +128,32 @@ def test_a_snapshot_without_cloud_sync_writes_no_cloud_sync_section() -> None:
     adoption = adopt(load_state(SCENARIOS_DIR / "fully-prepared" / "state.json"), Options("s"))
     assert adoption.cloud_sync is None
     assert "cloud_sync" not in adoption.document()
+
+
+def test_cloud_sync_reads_a_live_probe_asks_for_stay_out_of_the_tenant_notes() -> None:
+    """A live import asks Graph for Cloud Sync whether or not the forest uses it; an app-only
+    credential cannot list the agents. That is the cloud_sync section's to say, not noise in
+    every imported policy's tenant comment."""
+    from planner.model.state import Unread
+
+    state = load_state(SCENARIOS_DIR / "fully-prepared" / "state.json")
+    assert state.tenant is not None
+    refused = Unread(what="tenant.cloud_sync.agents", reason="delegated only")
+    tenant = state.tenant.model_copy(update={"unread": (*state.tenant.unread, refused)})
+    adoption = adopt(state.model_copy(update={"tenant": tenant}), Options("s"))
+    assert adoption.cloud_sync is None
+    assert not any("tenant.cloud_sync" in n for n in adoption.tenant_notes)
+
+
+def test_a_domain_whose_connect_feature_was_imported_is_not_tried_for_cloud_sync() -> None:
+    """One engine per domain and feature (the policy refuses both): Connect password writeback
+    with no scope serves every domain; with a scope, the domains of its roots."""
+    from planner.adopt.cloudsync import _connect_serves
+
+    everywhere = {"password": {"enabled": True, "scope": []}}
+    assert _connect_serves(everywhere, "password", "contoso.test")
+    scoped = {"password": {"enabled": True, "scope": ["OU=Staff,DC=emea,DC=contoso,DC=test"]}}
+    assert _connect_serves(scoped, "password", "emea.contoso.test")
+    assert not _connect_serves(scoped, "password", "contoso.test")
+    assert not _connect_serves({"password": {"enabled": False}}, "password", "contoso.test")
+    assert not _connect_serves({}, "exchange_hybrid", "contoso.test")
