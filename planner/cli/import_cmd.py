@@ -38,27 +38,6 @@ def _check_options(name: str | None, tenant_id: str | None, tenant_domain: str |
         )
 
 
-def _tenant_snapshot(tenant_file: Path, opts: dict[str, Any]) -> Any:
-    """The snapshot --state-tenant names (refused with --graph-url, or without a tenant part),
-    judged by --max-state-age, as ``plan`` and ``check`` take it."""
-    from planner.cli.plan_cmd import check_age
-    from planner.observe.snapshot import load_state
-
-    if opts.get("graph_url"):
-        raise UsageError(
-            "--state-tenant and --graph-url exclude each other: the tenant comes from the snapshot",
-            hint="drop --graph-url, or drop --state-tenant to read the tenant live",
-        )
-    tenant_state = load_state(tenant_file)
-    if tenant_state.tenant is None:
-        raise StateFileError(
-            f"{tenant_file} holds no tenant observation, so --state-tenant cannot take it from there",
-            hint="write one with `wbplan refresh --tenant-only --graph-auth azure-cli --out FILE`",
-        )
-    check_age(str(tenant_file), tenant_state.observed_at, opts.get("max_state_age"))
-    return tenant_state
-
-
 @cli.command("import")
 @click.option(
     "--state",
@@ -128,7 +107,7 @@ def import_(
     from planner.adopt import Options, adopt, render
     from planner.adopt.live import observe_for_import, source_label
     from planner.cli.connect_cmd import with_evidence
-    from planner.cli.plan_cmd import check_age, emit
+    from planner.cli.plan_cmd import check_age, emit, tenant_snapshot
     from planner.observe.live import LiveSources
     from planner.observe.snapshot import load_state, with_tenant_of
     from planner.progress import showing
@@ -142,7 +121,7 @@ def import_(
     sources = live_sources(opts)
     limit = opts.get("max_state_age")
     tenant_file: Path | None = opts.get("state_tenant")
-    tenant_state = _tenant_snapshot(tenant_file, opts) if tenant_file is not None else None
+    tenant_state = tenant_snapshot(tenant_file, opts, limit) if tenant_file is not None else None
     tenant_source = f"the tenant snapshot {tenant_file}" if tenant_file is not None else None
 
     def complete(state: Any, ad_label: str) -> Any:

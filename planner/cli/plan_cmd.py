@@ -161,19 +161,13 @@ def observe(loaded: Any, state_file: Path | None, example: bool, opts: dict[str,
     return Observed(state, label, ((label, state.observed_at),))
 
 
-def _with_tenant_snapshot(
-    loaded: Any,
-    state_file: Path | None,
-    tenant_file: Path,
-    sources: Any,
-    opts: dict[str, Any],
-    limit: tuple[str, dt.timedelta] | None,
-) -> Observed:
-    """AD from ``--state`` or live LDAP, the tenant from ``--state-tenant``."""
-    from planner.model.state import Source
-    from planner.observe.live import LiveSources, observe_live
+def tenant_snapshot(
+    tenant_file: Path, opts: dict[str, Any], limit: tuple[str, dt.timedelta] | None
+) -> Any:
+    """The snapshot ``--state-tenant`` names, refused with ``--graph-url`` (the tenant comes
+    from the snapshot), without a tenant part, or older than ``--max-state-age`` (plan, check,
+    import)."""
     from planner.observe.snapshot import load_state
-    from planner.progress import showing
 
     if opts.get("graph_url"):
         raise UsageError(
@@ -187,6 +181,23 @@ def _with_tenant_snapshot(
             hint="write one with `wbplan refresh --tenant-only --graph-auth azure-cli --out FILE`",
         )
     check_age(str(tenant_file), tenant_state.observed_at, limit)
+    return tenant_state
+
+
+def _with_tenant_snapshot(
+    loaded: Any,
+    state_file: Path | None,
+    tenant_file: Path,
+    sources: Any,
+    opts: dict[str, Any],
+    limit: tuple[str, dt.timedelta] | None,
+) -> Observed:
+    """AD from ``--state`` or live LDAP, the tenant from ``--state-tenant``."""
+    from planner.observe.live import LiveSources, observe_live
+    from planner.observe.snapshot import load_state, with_tenant_of
+    from planner.progress import showing
+
+    tenant_state = tenant_snapshot(tenant_file, opts, limit)
     snapshots: list[tuple[str, str]] = []
     if state_file is not None:
         if sources.ldap is not None:
@@ -211,20 +222,9 @@ def _with_tenant_snapshot(
             hint="use a snapshot written with --ldap-url, or read AD live with --ldap-url",
         )
     snapshots.append((f"tenant:{tenant_file}", tenant_state.observed_at))
-    state = ad_state.model_copy(
-        update={
-            "tenant": tenant_state.tenant,
-            # Tenant verdicts (how fresh the last directory sync is) are judged as of the
-            # tenant's reading, the older of the two.
-            "observed_at": tenant_state.observed_at,
-            "source": Source(
-                ldap_url=ad_state.source.ldap_url,
-                graph_url=tenant_state.source.graph_url,
-                description=f"AD: {ad_label} ({ad_state.observed_at}); tenant: {tenant_file} "
-                f"({tenant_state.observed_at})",
-            ),
-        }
-    )
+    # Tenant verdicts (how fresh the last directory sync is) are judged as of the tenant's
+    # reading, the older of the two.
+    state = with_tenant_of(ad_state, ad_label, tenant_state, str(tenant_file))
     return Observed(state, f"{ad_label} + tenant {tenant_file}", tuple(snapshots), ad_live)
 
 
