@@ -312,6 +312,10 @@ class AdMarks(Frozen):
     naming_contexts: tuple[str, ...] = ()
     """The naming contexts searched for changes (the domains this DC holds)."""
     roots: tuple[RootMarks, ...] = ()
+    bind_token: tuple[str, ...] | None = None
+    """The SIDs of the bind's token when the mark was read (the rootDSE's ``tokenGroups``,
+    sorted): what one account may read and see differs from another's, so an incremental read
+    requires the same set. None: not recorded (an older wbplan, or the DC did not return it)."""
 
 
 class AdState(Frozen):

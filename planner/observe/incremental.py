@@ -11,9 +11,10 @@ An incremental read (``refresh --incremental``, ``plan``/``check --incremental``
    (:func:`full_read_reason`): the same DC, the same database (invocationId), a USN not below
    the mark, a mark younger than ``--max-incremental-age`` and than the forest's tombstone
    lifetime, a bind that may see deleted objects (the Show Deleted control, probed on the
-   ``Deleted Objects`` container of each naming context), an unchanged schema (no object of
-   the schema naming context above the mark). Otherwise everything is read again, and the
-   reason is returned (the CLI prints it; the snapshot's ``source.ad_read`` keeps it);
+   ``Deleted Objects`` container of each naming context), the same bind identity (the SIDs
+   of the bind's token, see below), an unchanged schema (no object of the schema naming
+   context above the mark). Otherwise everything is read again, and the reason is returned
+   (the CLI prints it; the snapshot's ``source.ad_read`` keeps it);
 2. searches each domain naming context the snapshot read for ``(uSNChanged>=mark+1)``, paged,
    with the SD-flags control (the DACL) and Show Deleted (tombstones);
 3. runs ``observe_ad`` with :class:`~planner.observe.incremental_merge.MergingReads`: the
@@ -26,6 +27,21 @@ An incremental read (``refresh --incremental``, ``plan``/``check --incremental``
 
 The merged result is the same ``AdState`` a full read returns at that moment (the Samba test
 ``tests/ad/test_incremental.py`` compares them field for field over random changes).
+
+**The bind's identity.** What a read returns depends on who reads: objects and attributes the
+account may not read are left out, deleted objects show only to accounts that may read the
+Deleted Objects container, and security descriptors come back under the SD-flags control only as
+far as the account may read them. A snapshot read by one account merged with the changes another
+account sees would be neither account's view, so the marks record the bind's token — the SIDs the
+rootDSE's constructed ``tokenGroups`` returns to this connection (MS-ADTS 3.1.1.3.2, rootDSE
+attributes; the account's own SID and those of its groups and well-known principals) — and an
+incremental read requires the same set. Another account, or the same account with other group
+memberships, reads everything again. The LDAP "Who am I?" extended operation (RFC 4532) would
+name the account but not its groups, and Samba 4.17 answers it with protocolError ("Extended
+Operation(1.3.6.1.4.1.4203.1.11.3) not supported", measured), so the token is what is compared.
+UNCONFIRMED on Windows AD: whether the well-known SIDs in that token differ between
+authentication methods (simple bind vs Kerberos) for one account; if they do, changing the method
+costs one full read, never a wrong merge.
 """
 
 from __future__ import annotations
@@ -46,7 +62,7 @@ from planner.observe.incremental_merge import (
     change_of,
 )
 from planner.observe.ldapconn import LdapSession
-from planner.observe.sd import SecurityDescriptorError, guid_from_bytes
+from planner.observe.sd import SecurityDescriptorError, guid_from_bytes, sid_from_bytes
 from planner.progress import NO_PROGRESS, Progress
 
 DEFAULT_MAX_AGE = dt.timedelta(days=7)
@@ -78,6 +94,8 @@ class Position:
     invocation_id: str
     usn: int
     at: str
+    token: tuple[str, ...] | None = None
+    """The bind's token (sorted SIDs of the rootDSE's ``tokenGroups``); None: not returned."""
 
 
 class FullRead(Exception):  # noqa: N818 -- a signal, not an error: it carries the reason
@@ -98,7 +116,8 @@ def read_position(session: LdapSession, now: dt.datetime | None = None) -> Posit
     """The DC's ``dsServiceName``, ``invocationId`` and ``highestCommittedUSN``; None when the
     server does not say (not an AD DC, or the bind may not read its NTDS Settings object)."""
     try:
-        root = session.read("", ["dsServiceName", "highestCommittedUSN"])
+        # tokenGroups in the same request: the bind's identity costs no round trip
+        root = session.read("", ["dsServiceName", "highestCommittedUSN", "tokenGroups"])
         dc = root.text("dsServiceName") if root else None
         usn = root.integer("highestCommittedUSN") if root else None
         if dc is None or usn is None:
@@ -115,7 +134,43 @@ def read_position(session: LdapSession, now: dt.datetime | None = None) -> Posit
         invocation = None
     if invocation is None:
         return None
-    return Position(dc=dc, invocation_id=invocation, usn=usn, at=now_iso(now))
+    token = bind_token(root.raw("tokenGroups")) if root else None
+    return Position(dc=dc, invocation_id=invocation, usn=usn, at=now_iso(now), token=token)
+
+
+def bind_token(values: Sequence[bytes]) -> tuple[str, ...] | None:
+    """The SIDs of the rootDSE's ``tokenGroups`` values, upper-case, sorted and unique; None
+    when there are none or one is not a SID (then the identity is unknown)."""
+    try:
+        sids = {sid_from_bytes(v).upper() for v in values}
+    except SecurityDescriptorError:
+        return None
+    return tuple(sorted(sids)) if sids else None
+
+
+def _sids(sids: Sequence[str]) -> str:
+    shown = ", ".join(sids[:4])
+    return shown + (f" and {len(sids) - 4} more" if len(sids) > 4 else "")
+
+
+def bind_change(before: Sequence[str], now: Sequence[str]) -> str | None:
+    """Why a snapshot read with token ``before`` cannot be merged with reads under ``now``
+    (None: the same SIDs)."""
+    gone = sorted(set(before) - set(now))
+    new = sorted(set(now) - set(before))
+    if not gone and not new:
+        return None
+    differences = []
+    if gone:
+        differences.append(f"{len(gone)} SID(s) only in the snapshot's: {_sids(gone)}")
+    if new:
+        differences.append(f"{len(new)} only in this bind's: {_sids(new)}")
+    return (
+        "the snapshot was read by a bind with another token — another account, or the same one "
+        f"in other groups ({'; '.join(differences)}) — and what an account may read and see "
+        "(objects, attributes, deleted objects, security descriptors) differs, so its changes "
+        "cannot be merged into that snapshot"
+    )
 
 
 def _parse_time(text: str) -> dt.datetime | None:
@@ -207,6 +262,18 @@ def full_read_reason(
             f"the DC's highestCommittedUSN ({position.usn}) is below the snapshot's mark "
             f"({marks.highest_committed_usn}): the DC was restored from a backup"
         )
+    if marks.bind_token is None:
+        return (
+            "the snapshot does not record which account read it (the bind's tokenGroups; "
+            "written by an older wbplan, or the DC did not return them)"
+        )
+    if position.token is None:
+        return (
+            "this DC did not return the bind's token (rootDSE tokenGroups), so it cannot be "
+            "shown that the snapshot was read by the same account"
+        )
+    if changed_bind := bind_change(marks.bind_token, position.token):
+        return changed_bind
     marked = _parse_time(marks.marked_at)
     if marked is None:
         return f"the snapshot's mark has no readable time ({marks.marked_at!r})"
@@ -360,6 +427,7 @@ def _finish(
             full_read_at=full_read_at,
             naming_contexts=held_naming_contexts(ad),
             roots=bulk.finish(session, position.usn),
+            bind_token=position.token,
         )
     return ad.model_copy(update={"dacls": dacls, "marks": marks})
 
@@ -368,6 +436,8 @@ __all__ = [
     "DEFAULT_MAX_AGE",
     "FullRead",
     "Position",
+    "bind_change",
+    "bind_token",
     "full_read_reason",
     "observe_ad_marked",
     "read_changes",

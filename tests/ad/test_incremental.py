@@ -11,9 +11,10 @@ larger run::
 
 Each reason to read everything instead is provoked for real where Samba allows it: a DC
 restored from a copy of its database (USN below the mark), a schema extension, a bind that may
-not see deleted objects, marks older than the limit and than the tombstone lifetime, a snapshot
-without marks; another DC and another invocationId are the snapshot's marks edited (copies of
-one template share both).
+not see deleted objects, a snapshot read by another account (two domain admins) or by the same
+account before a change of its groups, marks older than the limit and than the tombstone
+lifetime, a snapshot without marks; another DC, another invocationId and a snapshot without the
+bind's token are the snapshot's marks edited (copies of one template share the first two).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from planner.model.state import AdRead, ObservedState, Source, TenantState
 from planner.observe.incremental import observe_ad_marked
 from planner.observe.ldapconn import connect
 from planner.observe.snapshot import dump_state, parse_state
-from tests.ad.adops import add_ou, policy
+from tests.ad.adops import add_member, add_ou, object_sid, policy
 from tests.ad.churn import Lab
 from tests.ad.conftest import options_for
 from tests.support.samba import SambaDC, SambaFactory
@@ -309,9 +310,53 @@ def test_bind_that_cannot_see_deleted_objects(
     assert how(state).mode == "full"
     merged, _ = read(dc, pol, state, user=user, password=password)
     assert_full(merged, "may not see deleted objects", "Show Deleted")
-    # … and the administrator may: the same snapshot merges.
+    # The administrator may see them, but not from the reader's snapshot: it holds only what
+    # the reader could read.
     merged, _ = read(dc, pol, state)
+    assert_full(merged, "read by a bind with another token")
+    merged, _ = read(dc, pol, merged)
     assert how(merged).mode == "incremental"
+
+
+def test_another_bind_account(small: tuple[SambaDC, Policy, ObservedState]) -> None:
+    """Two accounts that may both see deleted objects: a snapshot one of them read is not
+    merged with what the other sees, and a change of the account's groups is a change of
+    identity too."""
+    dc, pol, state = small
+    conn = dc.admin_connection()
+    password = "Sec0nd!Admin#2026"
+    second = dc.create_user("admin2", password)
+    add_member(conn, f"CN=Domain Admins,CN=Users,{dc.base_dn}", second)
+    admin_sid = object_sid(conn, f"CN=Administrator,CN=Users,{dc.base_dn}")
+    second_sid = object_sid(conn, second)
+    assert state.ad is not None and state.ad.marks is not None
+    recorded = state.ad.marks.bind_token
+    # Samba's rootDSE tokenGroups holds the account's own SID besides its groups'.
+    assert recorded is not None and admin_sid.upper() in recorded
+    assert second_sid.upper() not in recorded
+
+    merged, _ = read(dc, pol, state, user=second, password=password)
+    assert_full(merged, "read by a bind with another token", admin_sid.upper(), second_sid.upper())
+    assert merged.ad is not None and merged.ad.marks is not None
+    assert merged.ad.marks.bind_token is not None
+    assert second_sid.upper() in merged.ad.marks.bind_token
+    # The second account's own snapshot merges for it …
+    again, _ = read(dc, pol, merged, user=second, password=password)
+    assert how(again).mode == "incremental", how(again)
+    # … until its groups change.
+    add_member(conn, f"CN=Group Policy Creator Owners,CN=Users,{dc.base_dn}", second)
+    gpo_sid = object_sid(conn, f"CN=Group Policy Creator Owners,CN=Users,{dc.base_dn}")
+    regrouped, _ = read(dc, pol, again, user=second, password=password)
+    assert_full(regrouped, "another token", "1 only in this bind's", gpo_sid.upper())
+    # And the administrator's snapshot still merges for the administrator.
+    merged, _ = read(dc, pol, state)
+    assert how(merged).mode == "incremental", how(merged)
+
+
+def test_a_snapshot_without_the_bind_token(small: tuple[SambaDC, Policy, ObservedState]) -> None:
+    dc, pol, state = small
+    merged, _ = read(dc, pol, with_marks(state, bind_token=None))
+    assert_full(merged, "does not record which account read it")
 
 
 def test_schema_change(small: tuple[SambaDC, Policy, ObservedState]) -> None:
