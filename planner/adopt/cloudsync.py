@@ -32,7 +32,12 @@ from planner.adopt.verify import Verdict, Verifier
 from planner.adopt.words import held, listed, summary, unknowns
 from planner.diff.cloudsync_tenant import configurations_for, direction_of
 from planner.model.dn import dn_key, dns_name_of, domain_dn, is_at_or_under
-from planner.model.state import CloudSyncTenant, GmsaObservation, ObservedState
+from planner.model.state import (
+    CloudSyncConfiguration,
+    CloudSyncTenant,
+    GmsaObservation,
+    ObservedState,
+)
 from planner.requirements.cloudsync_tenant import Direction, kind
 
 FEATURES = ("group_provisioning", "password_writeback", "exchange_hybrid")
@@ -231,18 +236,22 @@ def _target_ou_candidates(state: ObservedState, holders: frozenset[str]) -> dict
 def _domains(
     state: ObservedState, tenant: CloudSyncTenant | None, ous: dict[str, list[str]]
 ) -> list[str]:
-    """Domains to try: those a tenant configuration serves and those where the gMSA holds
-    grants, in the forest's order."""
+    """Domains of the forest to try: those a tenant configuration serves and those where the
+    gMSA holds grants, in the forest's order (a configuration of another forest's domain is
+    not this policy's: the policy refuses a domain outside its forest)."""
     ad = state.ad
     assert ad is not None
     forest = [d.dns_name.lower() for d in ad.domains] or [ad.forest.lower()]
     wanted = set(ous)
     if tenant is not None:
-        wanted |= {
-            (c.domain or c.display_name or "").lower().rstrip(".") for c in tenant.configurations
-        }
+        wanted |= {configured(c) for c in tenant.configurations}
     wanted |= {d for d in forest if _holds_at_root(state, d)}
-    return [d for d in forest if d in wanted] + sorted(wanted - set(forest) - {""})
+    return [d for d in forest if d in wanted]
+
+
+def configured(config: CloudSyncConfiguration) -> str:
+    """The domain a configuration serves, as addresses carry it."""
+    return (config.domain or config.display_name or "").lower().rstrip(".")
 
 
 def _holds_at_root(state: ObservedState, domain: str) -> bool:
@@ -452,7 +461,15 @@ def infer(
             "configurations, jobs, scope and agents are not verified"
         )
     else:
+        forest = {d.dns_name.lower() for d in ad.domains} or {ad.forest.lower()}
         for config in tenant.configurations:
+            if configured(config) not in forest:
+                found.notes.append(
+                    f"the tenant's Cloud Sync configuration for {configured(config) or '?'} "
+                    f"(service principal {config.service_principal_id}) serves a domain outside "
+                    f"{ad.forest.lower()}: another forest's policy declares it"
+                )
+                continue
             direction = direction_of(config)
             jobs = ", ".join(sorted({j.template_id for j in config.jobs}))
             found.notes.append(

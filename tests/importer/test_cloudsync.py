@@ -157,3 +157,25 @@ def test_a_domain_whose_connect_feature_was_imported_is_not_tried_for_cloud_sync
     assert not _connect_serves(scoped, "password", "contoso.test")
     assert not _connect_serves({"password": {"enabled": False}}, "password", "contoso.test")
     assert not _connect_serves({}, "exchange_hybrid", "contoso.test")
+
+
+def test_a_configuration_of_another_forest_is_named_not_imported() -> None:
+    state = load_state(PREPARED / "state.json")
+    assert state.tenant is not None and state.tenant.cloud_sync is not None
+    cloud = state.tenant.cloud_sync
+    foreign = cloud.configurations[1].model_copy(
+        update={"domain": "fabrikam.test", "display_name": "fabrikam.test"}
+    )
+    tenant = state.tenant.model_copy(
+        update={
+            "cloud_sync": cloud.model_copy(
+                update={"configurations": (*cloud.configurations, foreign)}
+            )
+        }
+    )
+    adoption = adopt(state.model_copy(update={"tenant": tenant}), Options("s"))
+    assert adoption.cloud_sync is not None
+    assert [d.domain for d in adoption.cloud_sync.domains] == ["contoso.test"]
+    assert any(
+        "fabrikam.test" in n and "outside contoso.test" in n for n in adoption.cloud_sync.notes
+    )
