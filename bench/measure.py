@@ -181,9 +181,12 @@ def wbplan_env() -> dict[str, str]:
 
 
 def ldap_args(dc: RunningDC) -> list[str]:
+    """How wbplan reaches the DC. ``--ldap-timeout 120`` (as ``bench.incremental`` reads): on a
+    shared 2-core machine a page of 1,000 users with their DACLs once took more than the default
+    10 s to come back at 100,000 users (2026-12-01, load average 5–6)."""
     return [
         *("--ldap-url", dc.url, "--ca-file", str(dc.ca_file)),
-        *("--tls-server-name", dc.tls_server_name),
+        *("--tls-server-name", dc.tls_server_name, "--ldap-timeout", "120"),
     ]
 
 
