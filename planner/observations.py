@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from planner.model.dn import dn_key
+from planner.model.dn import admin_sd_holder_dn, dn_key, is_at_or_under
 from planner.model.state import AdObject, ObservedState, ScopedObject
 
 
@@ -152,6 +152,27 @@ class Index:
                 return [s.model_dump(mode="json") for s in section]
             return section.model_dump(mode="json") if section is not None else None
         return None
+
+    def admin_sd_holders(self, addresses: set[str]) -> set[str]:
+        """``ad.object[CN=AdminSDHolder,…]`` of the domain of each ``ad.scope[root]`` among
+        ``addresses`` whose scan holds an adminCount=1 object: such objects are judged on
+        AdminSDHolder's DACL too (SDProp copies it onto them within the hour), so a change of
+        that DACL changes the plan's per-object verdicts (the connector's and the gMSA's)."""
+        if self.ad is None:
+            return set()
+        out: set[str] = set()
+        for address in addresses:
+            if not address.startswith("ad.scope["):
+                continue
+            key = dn_key(address.removeprefix("ad.scope[")[:-1])
+            scan = next((s for s in self.ad.scopes if dn_key(s.root) == key), None)
+            if scan is None or not any(o.admin_count for o in scan.objects):
+                continue
+            # the domain scope_rights.analyse_scan takes AdminSDHolder from
+            domain = next((d.dn for d in self.ad.domains if is_at_or_under(scan.root, d.dn)), None)
+            if domain is not None:
+                out.add(f"ad.object[{admin_sd_holder_dn(domain)}]")
+        return out
 
     def fingerprints(self, addresses: set[str]) -> dict[str, str]:
         """Fingerprint of each observation address, sorted by address."""

@@ -89,6 +89,7 @@ def make_plan(
         for r in resources
         if r.provider == "ad" and r.desired.get("scope")
     }
+    observed |= index.admin_sd_holders(observed)
     if (
         policy.writeback.device is not None
         and policy.writeback.device.enabled

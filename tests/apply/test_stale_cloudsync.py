@@ -30,7 +30,8 @@ from tests.support import graph_cloudsync as gcs
 from tests.support.graph_emulator import GraphEmulator
 from tests.support.graph_tenants import TENANT_ID
 
-SCENARIO = Path(__file__).parent.parent / "plan" / "scenarios" / "cloud-sync-prepared"
+SCENARIOS = Path(__file__).parent.parent / "plan" / "scenarios"
+SCENARIO = SCENARIOS / "cloud-sync-prepared"
 DOMAIN = "contoso.test"
 
 
@@ -217,3 +218,30 @@ def test_the_fingerprint_ignores_only_the_run_timestamps() -> None:
         for job in config["jobs"]:
             assert set(job) == job_fields | {"verdict"}
             assert job["verdict"] == "pass"
+
+
+def test_a_changed_admin_sd_holder_makes_a_per_object_plan_stale() -> None:
+    """adminCount=1 objects are judged on AdminSDHolder's DACL too (the connector's and the
+    gMSA's per-object verdicts alike): a plan whose scope holds one fingerprints AdminSDHolder,
+    and a grant added there makes the plan stale."""
+    from planner.model.state import Ace
+
+    folder = SCENARIOS / "password-per-object"
+    state = load_state(folder / "state.json")
+    [loaded] = load_policies([folder / "policy.yaml"], dt.date(2026, 11, 1)).policies
+    plan = _plan(loaded.policy, state)
+    holder = "ad.object[CN=AdminSDHolder,CN=System,DC=contoso,DC=test]"
+    assert holder in plan.observed
+    assert changed_addresses(plan, state) == []
+    assert state.ad is not None
+    grant = Ace(qualifier="allow", trustee="S-1-5-21-1-2-3-4444", mask=0x100)
+    objects = tuple(
+        o.model_copy(
+            update={"security": o.security.model_copy(update={"aces": (*o.security.aces, grant)})}
+        )
+        if o.dn.startswith("CN=AdminSDHolder") and o.security is not None
+        else o
+        for o in state.ad.objects
+    )
+    changed = state.model_copy(update={"ad": state.ad.model_copy(update={"objects": objects})})
+    assert changed_addresses(plan, changed) == [holder]
