@@ -32,6 +32,8 @@ ATTRIBUTE_GUIDS: dict[str, str] = {
     "displayName": "bf967953-0de6-11d0-a285-00aa003049e2",
     "cn": "bf96793f-0de6-11d0-a285-00aa003049e2",
     "msDS-ExternalDirectoryObjectId": "bd29bf90-66ad-40e1-887b-10df070419a6",
+    # name (RDN): a rename needs Write Property on it as well as on cn (MS-ADA3 "RDN")
+    "name": "bf967a0e-0de6-11d0-a285-00aa003049e2",
 }
 EXTENDED_RIGHTS: dict[str, str] = {
     "User-Force-Change-Password": "00299570-246d-11d0-a768-00aa006e0529",
@@ -46,5 +48,6 @@ PROPERTY_SETS: dict[str, str] = {
     "displayName": "59ba2f42-79a2-11d0-9020-00c04fc2d3cf",  # General-Information
     "description": "e48d0154-bcf8-11d1-8702-00c04fb96050",  # Public-Information
     "cn": "e48d0154-bcf8-11d1-8702-00c04fb96050",  # Public-Information
+    "name": "e48d0154-bcf8-11d1-8702-00c04fb96050",  # Public-Information (MS-ADA3 "RDN")
     "msDS-ExternalDirectoryObjectId": "77b5b886-944a-11d1-aebd-0000f80367c1",  # Personal-Inf.
 }

@@ -1,13 +1,17 @@
-"""Deleting a group is allowed by Delete on the group *or* by Delete child objects (of class
-group) on its parent — Microsoft Learn, "Access control and object deletion": a deny of Delete
-on the object has no effect when the parent grants Delete child. Found by the DC-as-judge run
-for the Cloud Sync gMSA (tests/rules/test_dc_judge_gmsa.py): after apply, wbplan called a
-group's delete "denied" by an inherited deny of Delete while Samba deleted it through the
-planned Create/Delete group children grant on the target OU. Built observations, no DC."""
+"""What the DC-as-judge run for the Cloud Sync gMSA (tests/rules/test_dc_judge_gmsa.py) found
+wrong in wbplan's per-object verdicts on groups, pinned on built observations (no DC):
+
+- Deleting a group is allowed by Delete on the group *or* by Delete child objects (of class
+  group) on its parent — Microsoft Learn, "Access control and object deletion": a deny of Delete
+  on the object has no effect when the parent grants Delete child. After apply, wbplan called a
+  group's delete "denied" by an inherited deny of Delete while Samba deleted it through the
+  planned Create/Delete group children grant on the target OU.
+- Renaming a group (Cloud Sync writes ``cn``) needs Write Property on ``name`` as well as on
+  ``cn``: Samba refused a rename that WP cn alone allowed in wbplan's eyes."""
 
 from __future__ import annotations
 
-from planner.model.guids import CLASS_GUIDS
+from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS
 from planner.model.state import Ace
 from planner.scope_rights import analyse
 from tests.plan import build_scenarios as b
@@ -29,12 +33,16 @@ def _state(target_aces: list[Ace], group_aces: list[Ace]) -> object:
     return world.build("delete")
 
 
-def _delete(target_aces: list[Ace], group_aces: list[Ace]) -> str:
+def _verdict(target_aces: list[Ace], group_aces: list[Ace], op: str) -> str:
     state = _state(target_aces, group_aces)
     analysis = analyse(state, b.SECURITY_GROUPS, "cloud-sync-group", "gmsa")  # type: ignore[arg-type]
     assert analysis is not None
     [verdict] = analysis.verdicts
-    return verdict.state("delete-group")
+    return verdict.state(op)
+
+
+def _delete(target_aces: list[Ace], group_aces: list[Ace]) -> str:
+    return _verdict(target_aces, group_aces, "delete-group")
 
 
 def ace(qualifier: str, mask: int, object_type: str | None = None) -> Ace:
@@ -60,3 +68,21 @@ def test_delete_child_for_another_class_or_denied_on_the_parent_does_not() -> No
     both = [ace("deny", DELETE_CHILD, GROUP)]
     assert _delete(both, [ace("allow", DELETE)]) == "granted"
     assert _delete(both, []) == "missing"
+
+
+CN, NAME_GUID = ATTRIBUTE_GUIDS["cn"], ATTRIBUTE_GUIDS["name"]
+PUBLIC_INFORMATION = "e48d0154-bcf8-11d1-8702-00c04fb96050"
+WP = 0x20
+
+
+def test_a_rename_needs_write_property_on_name_as_well_as_on_cn() -> None:
+    assert _verdict([], [ace("allow", WP, CN)], "write-cn") == "missing"
+    assert _verdict([], [ace("allow", WP, NAME_GUID)], "write-cn") == "missing"
+    assert _verdict([], [ace("allow", WP, CN), ace("allow", WP, NAME_GUID)], "write-cn") == (
+        "granted"
+    )
+    assert _verdict([], [ace("allow", WP)], "write-cn") == "granted"  # every property
+    # both are in the Public-Information property set (MS-ADA3): Samba renamed on that alone
+    assert _verdict([], [ace("allow", WP, PUBLIC_INFORMATION)], "write-cn") == "granted"
+    denied = [ace("deny", WP, NAME_GUID), ace("allow", WP)]
+    assert _verdict([], denied, "write-cn") == "denied"
