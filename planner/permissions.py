@@ -189,7 +189,7 @@ def ad_rows(policy: Policy, resources: list[Resource]) -> list[AdRow]:
             READ,
             "all",
             "read, including the constructed tokenGroups",
-            f"the connector account {policy.connector.account}",
+            f"the connector account {policy.connector_account}",
         ),
     ]
     features = declared_features(policy)

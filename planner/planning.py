@@ -77,7 +77,7 @@ def make_plan(
         a
         for r in resources
         for a in observation_addresses(
-            r.type, r.dn, policy.forest.lower(), policy.connector.account
+            r.type, r.dn, policy.forest.lower(), policy.connector_account
         )
     }
     # Per-object verdicts read every object under a scope root: a changed user DACL makes the
@@ -132,7 +132,7 @@ def _principals(
     """SID → name for the trustees of the plan's ACEs (display only)."""
     from planner.acewords import Names
 
-    names = Names(state, policy.connector.account)
+    names = Names(state, policy.connector_account)
     sids: set[str] = set()
     for c in changes:
         for side in (c.change.before, c.change.after):

@@ -62,8 +62,9 @@ def requirement_kind(r: Resource, policy: Policy) -> str:
     address = r.address
     if r.dn:
         address = address.replace(r.dn, "…")
-    for name in (policy.tenant.id, policy.connector.account, policy.forest.lower(), policy.forest):
-        address = address.replace(name, "…")
+    for name in (policy.tenant.id, policy.connector_account, policy.forest.lower(), policy.forest):
+        if name:  # no connector named: "" is nothing to replace
+            address = address.replace(name, "…")
     if r.type == "ad.object":
         cls = r.desired.get("objectClass")
         return f"{address} ({cls})" if cls else f"{address} (existing object)"

@@ -79,7 +79,9 @@ class Adoption:
     forest: str
     tenant_id: str
     tenant_domain: str
-    connector: str
+    connector: str | None
+    """None: no connector (the snapshot was read for a policy naming none, and no principal
+    holds Entra Connect's writeback ACEs): no Connect feature is imported."""
     forest_note: str
     connect_version: str | None = None
     """``connect.version`` as the Connect server's evidence reports it (None: no evidence that
@@ -110,7 +112,7 @@ class Adoption:
             "metadata": {"name": self.name, "description": self.description},
             "forest": self.forest,
             "tenant": {"id": self.tenant_id, "domain": self.tenant_domain},
-            "connector": {"account": self.connector},
+            **({"connector": {"account": self.connector}} if self.connector is not None else {}),
             **({"connect": {"version": self.connect_version}} if self.connect_version else {}),
             "licences": {"require": ["AAD_PREMIUM"]},
             "writeback": self.writeback(),
@@ -335,6 +337,8 @@ def adopt(
     assert ad is not None
     tenant_id, tenant_domain, tenant_notes = _tenant(state, options)
     conn = ad.connector
+    if conn is None and not options.connector and not rank_connectors(state, options):
+        return _without_connector(state, options, tenant_id, tenant_domain, tenant_notes)
     if conn is None or not conn.found or conn.sid is None:
         ranked = rank_connectors(state, options)
         named = conn.account if conn is not None else "the connector"
@@ -380,6 +384,45 @@ def adopt(
     shared = {i.address: i for f in findings if not f.imported for i in f.shared}
     if shared:
         adoption.shared_notes.append(summary(shared.values()))
+    return adoption
+
+
+def _without_connector(
+    state: ObservedState,
+    options: Options,
+    tenant_id: str,
+    tenant_domain: str,
+    tenant_notes: list[str],
+) -> Adoption:
+    """The import of a snapshot read for a policy naming no connector (its writeback all Cloud
+    Sync) where no principal holds Entra Connect's writeback ACEs: Cloud Sync only."""
+    ad = state.ad
+    assert ad is not None
+    base = base_document(
+        forest=ad.forest, tenant_id=tenant_id, tenant_domain=tenant_domain, connector=None
+    )
+    verifier = Verifier(state, base)
+    adoption = Adoption(
+        source=options.source,
+        observed_at=state.observed_at,
+        name=options.name or ad.forest.lower().replace(".", "-"),
+        forest=ad.forest.lower(),
+        tenant_id=tenant_id,
+        tenant_domain=tenant_domain,
+        connector=None,
+        forest_note=f"the rootDSE's rootDomainNamingContext ({ad.root_dse.root_domain_naming_context})",
+        tenant_notes=tenant_notes,
+        connector_notes=[
+            f"{options.source} was read for a policy naming no connector, and no principal holds Entra "
+            "Connect's writeback ACEs: no Entra Connect feature is imported"
+        ],
+        licence_notes=_licence_notes(state, options),
+        findings=[],
+        not_inferred=list(NOT_INFERRED),
+    )
+    adoption.cloud_sync = infer_cloud_sync(state, verifier, adoption.writeback())
+    if adoption.cloud_sync is not None:
+        adoption.not_inferred += adoption.cloud_sync.not_inferred
     return adoption
 
 

@@ -241,10 +241,14 @@ def render(a: Adoption, today: dt.date | None = None) -> str:
     for note in a.tenant_notes[1:]:
         lines += comment(note, 2)
     lines.append(f"  domain: {scalar(a.tenant_domain)}")
-    lines.append("connector:")
-    for note in a.connector_notes:
-        lines += comment(note, 2)
-    lines.append(f"  account: {scalar(a.connector)}")
+    if a.connector is None:
+        for note in a.connector_notes:  # no connector: said in a comment, nothing declared
+            lines += comment(note, 0)
+    else:
+        lines.append("connector:")
+        for note in a.connector_notes:
+            lines += comment(note, 2)
+        lines.append(f"  account: {scalar(a.connector)}")
     if a.connect_version:
         lines.append("connect:")
         for note in a.connect_notes:

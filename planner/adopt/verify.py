@@ -62,16 +62,17 @@ class Verdict:
 
 
 def base_document(
-    *, forest: str, tenant_id: str, tenant_domain: str, connector: str, name: str = "import"
+    *, forest: str, tenant_id: str, tenant_domain: str, connector: str | None, name: str = "import"
 ) -> dict[str, Any]:
-    """The parts of a policy every candidate shares (no writeback feature)."""
+    """The parts of a policy every candidate shares (no writeback feature; no connector when
+    ``connector`` is None: a policy whose writeback is all Cloud Sync names none)."""
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
         "metadata": {"name": name},
         "forest": forest,
         "tenant": {"id": tenant_id, "domain": tenant_domain},
-        "connector": {"account": connector},
+        **({"connector": {"account": connector}} if connector is not None else {}),
         "licences": {"require": ["AAD_PREMIUM"]},
     }
 

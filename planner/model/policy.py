@@ -227,10 +227,20 @@ class Policy(Frozen):
     """Other forests the same Entra Connect installation synchronises (topology facts: device
     writeback supports only one user forest, domain.md §4)."""
     tenant: Tenant
-    connector: Connector
+    connector: Connector | None = None
+    """The Entra Connect connector account. Validation requires it as soon as an Entra Connect
+    writeback feature is enabled (or its preparation removed); a policy whose writeback is all
+    Cloud Sync names none."""
     connect: Connect = Connect()
     licences: Licences = Licences()
     writeback: Writeback = Writeback()
     cloud_sync: CloudSync | None = None
     """Writeback served by Microsoft Entra Cloud Sync (None: Cloud Sync is not used)."""
     waivers: tuple[Waiver, ...] = ()
+
+    @property
+    def connector_account(self) -> str:
+        """``connector.account``, or ``""`` when the policy names no connector (then no Entra
+        Connect feature is enabled: validation refuses one without it, so nothing planned or
+        judged for Connect reads this)."""
+        return self.connector.account if self.connector is not None else ""

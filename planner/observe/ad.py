@@ -362,8 +362,10 @@ def observe_ad(
             found = bulk.groups(reader, wb.group.container, progress)
             groups = [found] if found is not None else []
 
-    progress.phase("Reading AD: the connector account")
-    connector = read_connector(reader, policy.connector.account, domains)
+    connector = None
+    if policy.connector is not None:  # a policy with only Cloud Sync names no connector
+        progress.phase("Reading AD: the connector account")
+        connector = read_connector(reader, policy.connector.account, domains)
     well_known: dict[str, str | None] = {}
     if wb.ngc_keys is not None:
         root_domain = next(

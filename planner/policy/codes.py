@@ -50,6 +50,7 @@ CODES: tuple[DiagnosticCode, ...] = (
     DiagnosticCode("WBP033", "group writeback without its OU"),
     DiagnosticCode("WBP034", "remove_preparation on an enabled feature"),
     DiagnosticCode("WBP035", "the device domain is outside the declared forest"),
+    DiagnosticCode("WBP036", "an Entra Connect feature without the connector account"),
     DiagnosticCode("WBP040", "waiver expired (a warning; `wbplan check` fails it)"),
     DiagnosticCode("WBP041", "waiver expires within 30 days (a warning)"),
     DiagnosticCode("WBP042", "waiver for a rule that does not exist"),

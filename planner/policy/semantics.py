@@ -190,6 +190,33 @@ class _Checker:
                     found="enabled: true",
                 )
 
+    def check_connector(self) -> None:
+        """``connector`` may be left out only when no Entra Connect feature needs it: every
+        Connect writeback right is the connector account's, so an enabled feature (or a
+        removal of its preparation) without it has nobody to grant to or check."""
+        data = self.parsed.data
+        if "connector" in data or ("connector",) in self.shape_paths:
+            return
+        wb = data.get("writeback")
+        for name, feat in wb.items() if isinstance(wb, dict) else []:
+            if not isinstance(feat, dict):
+                continue
+            key = next((k for k in ("enabled", "remove_preparation") if feat.get(k) is True), None)
+            if key is None:
+                continue
+            self.add(
+                ("writeback", name, key),
+                "WBP036",
+                f"writeback.{name} is an Entra Connect feature: its rights are granted to and"
+                " checked for the AD DS connector account, which the policy does not name",
+                expected="connector: {account: DOMAIN\\MSOL_…} (the account Entra Connect's AD"
+                " connector signs in with)",
+                found="no connector",
+                hint="name the connector account (on the Connect server:"
+                " Get-ADSyncADConnectorAccount), or serve this writeback with Cloud Sync"
+                " (cloud_sync) instead",
+            )
+
     def check_waivers(self) -> None:
         waivers = self.parsed.data.get("waivers")
         if not isinstance(waivers, list):
@@ -331,6 +358,7 @@ def semantic_diagnostics(
     c.check_dns()
     c.check_withdrawn()
     c.check_combinations()
+    c.check_connector()
     c.check_waivers()
     check_cloud_sync(c)
     return c.out

@@ -79,7 +79,7 @@ class Context:
     @property
     def connector_address(self) -> str:
         """Address of the connector account."""
-        return f"ad.connector[{self.policy.connector.account}]"
+        return f"ad.connector[{self.policy.connector_account}]"
 
     def licence_addresses(self) -> tuple[str, ...]:
         """Addresses of the licence resources every tenant feature depends on."""
@@ -121,7 +121,7 @@ def connector_resource(ctx: Context) -> Resource:
         manageable=False,
         desired={"exists": True},
         instructions=(
-            f"Create or name the correct AD DS connector account ({ctx.policy.connector.account}); on the Connect "
+            f"Create or name the correct AD DS connector account ({ctx.policy.connector_account}); on the Connect "
             "server Get-ADSyncADConnectorAccount shows the one in use"
         ),
     )

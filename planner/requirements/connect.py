@@ -45,7 +45,7 @@ def connect_server_resources(ctx: Context) -> list[Resource]:
             "server over: Entra Connect wizard → Configure staging mode",
         )
     ]
-    account = ctx.policy.connector.account
+    account = ctx.policy.connector_account
     out.append(
         Resource(
             address=f"connect.connector[{ctx.forest}]",

@@ -57,7 +57,7 @@ def _membership(
         else f"The connector writes msDS-KeyCredentialLink through membership of {group}"
     )
     return Resource(
-        address=f"ad.membership[{group}/{ctx.policy.connector.account}]",
+        address=f"ad.membership[{group}/{ctx.policy.connector_account}]",
         type="ad.membership",
         provider="ad",
         features=(FEATURE,),
@@ -65,6 +65,6 @@ def _membership(
         references=("S8", "S7"),
         manageable=True,
         depends_on=(*after, ctx.connector_address),
-        desired={"group": group, "member": ctx.policy.connector.account},
+        desired={"group": group, "member": ctx.policy.connector_account},
         destroy=destroy,
     )

@@ -23,7 +23,7 @@ def connector_note(ctx: RuleContext) -> str | None:
     if ad is None or ad.connector is None:
         return None
     if not ad.connector.found:
-        return f"the connector account {ctx.policy.connector.account} was not found in AD"
+        return f"the connector account {ctx.policy.connector_account} was not found in AD"
     return None
 
 
@@ -69,7 +69,7 @@ def _one_object(ctx: RuleContext, group: list[Resource], what: str) -> Result:
             missing.append(name)
     connector = ctx.state.ad.connector if ctx.state.ad else None
     evidence: dict[str, Any] = {
-        "connector": ctx.policy.connector.account,
+        "connector": ctx.policy.connector_account,
         "connector_sid": connector.sid if connector else None,
         "granted": granted,
         "missing": missing,

@@ -448,7 +448,7 @@ def _rights_results(
     """Per root: one failure per object where a grant is missing (naming the rights and the
     objects below that lack them), one per deny ACE (the plan's manual step), else a pass."""
     out: list[Result] = []
-    names = Names(ctx.state, ctx.policy.connector.account)
+    names = Names(ctx.state, ctx.policy.connector_account)
     grants = ctx.resources_of(feature, "ad.ace", purpose)
     denies = ctx.resources_of(feature, "ad.deny")
     cloud = ctx.state.ad.cloud_sync if ctx.state.ad else None
@@ -716,7 +716,7 @@ def exchange_rights(ctx: RuleContext) -> list[Result]:
 def protected_objects(ctx: RuleContext) -> list[Result]:
     """One result per adminCount=1 object lacking a right, or a pass per scope root."""
     out: list[Result] = []
-    names = Names(ctx.state, ctx.policy.connector.account)
+    names = Names(ctx.state, ctx.policy.connector_account)
     scopes = [
         *((ou, GROUP_ANALYSIS) for ou in dict.fromkeys(_target_ous(ctx))),
         *((r, "password") for r in _roots(ctx, password=True)),
@@ -838,7 +838,19 @@ def one_engine_for_passwords(ctx: RuleContext) -> list[Result]:
     for d in _domains(ctx.policy, password=True):
         root = domain_root(context, d.domain)
         found = _connect_reset_grants(ctx, root)
-        if found is None:
+        if ctx.policy.connector is None:
+            # no connector named: Connect's grants cannot be told from anybody else's
+            out.append(
+                Result(
+                    "unknown",
+                    root,
+                    "the policy names no Entra Connect connector account, so wbplan cannot tell whether Connect's "
+                    f"password writeback was also prepared in {d.domain}",
+                    verify_at="on an Entra Connect server, if there is one: Get-ADSyncADConnectorAccount, then that "
+                    "account's Reset Password grants in the domain",
+                )
+            )
+        elif found is None:
             out.append(
                 Result(
                     "unknown", root, f"the DACLs of {d.domain} were not read", verify_at=VERIFY_AD
@@ -850,11 +862,11 @@ def one_engine_for_passwords(ctx: RuleContext) -> list[Result]:
                     "fail",
                     root,
                     f"Cloud Sync serves password writeback for {d.domain}, and the Entra Connect connector "
-                    f"{ctx.policy.connector.account} holds Reset Password on "
+                    f"{ctx.policy.connector_account} holds Reset Password on "
                     + ", ".join(found[:5])
                     + (f" and {len(found) - 5} more" if len(found) > 5 else "")
                     + ": a user there is in scope of both",
-                    {"connector": ctx.policy.connector.account, "granted_on": found[:LISTED]},
+                    {"connector": ctx.policy.connector_account, "granted_on": found[:LISTED]},
                 )
             )
         else:

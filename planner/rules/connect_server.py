@@ -86,7 +86,7 @@ def connector_account_matches(ctx: RuleContext) -> list[Result]:
     """The evidence's AD connector for the policy's forest against ``connector.account``."""
     forest = ctx.policy.forest.lower()
     address = f"connect.connector[{forest}]"
-    wanted = ctx.policy.connector.account
+    wanted = ctx.policy.connector_account
 
     def judge(fresh: Freshness) -> list[Result]:
         ev = fresh.evidence

@@ -53,7 +53,7 @@ def ad_feature_enabled(policy: Policy) -> bool:
 )
 def connector_exists(ctx: RuleContext) -> list[Result]:
     """The observer's connector lookup."""
-    account = ctx.policy.connector.account
+    account = ctx.policy.connector_account
     address = f"ad.connector[{account}]"
     ad = ctx.state.ad
     if ad is None or ad.connector is None:

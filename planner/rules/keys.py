@@ -75,10 +75,10 @@ def key_admins(ctx: RuleContext) -> list[Result]:
             Result("unknown", address, "Active Directory was not observed", verify_at=VERIFY_AD)
         ]
     group = ctx.resource(address)
-    member = ctx.resource(f"ad.membership[{name}/{ctx.policy.connector.account}]")
+    member = ctx.resource(f"ad.membership[{name}/{ctx.policy.connector_account}]")
     assert group is not None and member is not None
     sid = ctx.state.ad.well_known_groups.get(name)
-    evidence = {"group": name, "group_sid": sid, "connector": ctx.policy.connector.account}
+    evidence = {"group": name, "group_sid": sid, "connector": ctx.policy.connector_account}
     g, m = status_of(ctx.outcome(group)), status_of(ctx.outcome(member))
     if "unknown" in (g, m):
         return [
@@ -97,7 +97,7 @@ def key_admins(ctx: RuleContext) -> list[Result]:
             Result(
                 "fail",
                 address,
-                f"the connector {ctx.policy.connector.account} is not a member of {name}",
+                f"the connector {ctx.policy.connector_account} is not a member of {name}",
                 evidence,
                 fixed_by=(member.address,),
             )

@@ -155,7 +155,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
     """Per scope root: pass, or one failure at the root (grants missing there) and one per
     object a deny ACE is explicit on."""
     out: list[Result] = []
-    names = Names(ctx.state, ctx.policy.connector.account)
+    names = Names(ctx.state, ctx.policy.connector_account)
     for root in _scope_roots(ctx):
         root_grants = _grants(ctx, root, at="root")
         analysis, unknown = _scan_or_unknown(ctx, root)
@@ -203,7 +203,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
                     root,
                     message,
                     {
-                        "connector": ctx.policy.connector.account,
+                        "connector": ctx.policy.connector_account,
                         "connector_sid": (
                             ctx.state.ad.connector.sid
                             if ctx.state.ad and ctx.state.ad.connector
@@ -243,7 +243,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
                         else ""
                     ),
                     {
-                        "connector": ctx.policy.connector.account,
+                        "connector": ctx.policy.connector_account,
                         "connector_sid": (
                             ctx.state.ad.connector.sid
                             if ctx.state.ad and ctx.state.ad.connector
@@ -325,7 +325,7 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
     """Per scope root: pass, or one failure per inheritance-disabled object whose objects lack
     the rights (one finding per object, so a waiver scoped to an OU covers what is under it)."""
     out = []
-    names = Names(ctx.state, ctx.policy.connector.account)
+    names = Names(ctx.state, ctx.policy.connector_account)
     for root in _scope_roots(ctx):
         analysis, unknown = _scan_or_unknown(ctx, root)
         if analysis is None:
@@ -423,7 +423,7 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
 def protected_users(ctx: RuleContext) -> list[Result]:
     """Per scope root: pass, or one result per adminCount=1 user lacking the rights."""
     out = []
-    names = Names(ctx.state, ctx.policy.connector.account)
+    names = Names(ctx.state, ctx.policy.connector_account)
     for root in _scope_roots(ctx):
         analysis, unknown = _scan_or_unknown(ctx, root)
         if analysis is None:

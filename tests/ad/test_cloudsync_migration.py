@@ -220,3 +220,73 @@ def test_incremental_refresh_reads_the_v2_groups_as_a_full_read_does(
     assert merged.ad is not None and merged.ad.cloud_sync is not None
     [v2] = merged.ad.cloud_sync.connect_v2
     assert late.lower() in {g.lower() for g in v2.groups}
+
+
+CLOUD_SYNC_ONLY = f"""\
+apiVersion: wbplan.dev/v1
+kind: WritebackPolicy
+metadata:
+  name: cloud-sync-only
+forest: contoso.test
+tenant:
+  id: {graph_tenants.TENANT_ID}
+  domain: contoso.onmicrosoft.com
+cloud_sync:
+  domains:
+    - domain: contoso.test
+      group_provisioning:
+        target_ous: ["{TARGET}"]
+        migrate_from_connect_v2:
+          ou: "{V2_OU}"
+      password_writeback: true
+"""
+
+
+def test_a_cloud_sync_only_policy_needs_no_connector(
+    fresh_samba_2012r2: SambaDC, tmp_path: Path
+) -> None:
+    """refresh (full and incremental), plan, check and import from a policy that names no
+    connector: nothing of Connect's is read, planned or judged."""
+    dc = fresh_samba_2012r2
+    _prepare(dc)
+    write_policy(tmp_path, CLOUD_SYNC_ONLY)
+    proc = wbplan(tmp_path, dc, None, "refresh", "--policy", "policy.yaml", "--out", "state.json")
+    assert proc.returncode == 0, proc.stderr
+    snapshot = json.loads((tmp_path / "state.json").read_text())
+    assert snapshot["ad"]["connector"] is None
+    assert len(snapshot["ad"]["cloud_sync"]["connect_v2"][0]["groups"]) == 5
+    proc = wbplan(
+        tmp_path,
+        dc,
+        None,
+        "refresh",
+        "--policy",
+        "policy.yaml",
+        "--incremental",
+        "--state",
+        "state.json",
+        "--out",
+        "again.json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    offline = ("--policy", "policy.yaml", "--state", "state.json", "--format", "json")
+    proc = wbplan(tmp_path, dc, None, "plan", *offline, connect=False)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    addresses = {c["address"] for c in (*doc["resource_changes"], *doc["deferred_changes"])}
+    assert not any(a.startswith(("ad.connector[", "connect.")) for a in addresses)
+    assert f"ad.object[{TO_COPY}]" in addresses
+    proc = wbplan(tmp_path, dc, None, "check", *offline, connect=False)
+    assert proc.returncode == 2, proc.stderr  # WB-CS-121 fails until the copies are made
+    report = json.loads(proc.stdout)
+    rules = {f["rule_id"]: f["status"] for f in report["findings"]}
+    assert rules["WB-CS-121"] == "fail"
+    assert not any(r.startswith("WB-CON-") for r in rules)
+    proc = wbplan(
+        tmp_path, dc, None, "import", "--state", "state.json", "-o", "imported.yaml", connect=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    imported = (tmp_path / "imported.yaml").read_text()
+    assert "\nconnector:" not in imported and "no Entra Connect feature is imported" in imported
+    proc = wbplan(tmp_path, dc, None, "validate", "imported.yaml", connect=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -94,6 +94,7 @@ CODES: dict[str, set[str]] = {
     "cloud-sync-migration-ou-other-domain": {"WBP067"},
     "cloud-sync-migration-ou-invalid-dn": {"WBP020"},
     "cloud-sync-migration-without-ou": {"WBP012"},
+    "connect-feature-without-connector": {"WBP036"},
     "cloud-sync-gmsa-without-dollar": {"WBP065"},
     "cloud-sync-gmsa-without-domain": {"WBP065"},
     "cloud-sync-domain-outside-forest": {"WBP066"},
