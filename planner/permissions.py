@@ -207,6 +207,7 @@ def ad_rows(policy: Policy, resources: list[Resource]) -> list[AdRow]:
     if "device" in features:
         rows.append(AdRow(READ, "device", "search msDS-DeviceRegistrationService objects", config))
     rows += _cloud_sync_reads(policy, resources, config)
+    rows += _migration_rows(policy)
     trees = {dn_key(row.target) for row in rows if row.right == _READ_TREE}
     for r in resources:
         if r.dn is None or r.type not in ("ad.ace", "ad.object") or not r.features:
@@ -288,6 +289,39 @@ def _cloud_sync_reads(policy: Policy, resources: list[Resource], config: str) ->
                 rows.append(
                     AdRow(READ, feature, f"{_READ_RIGHT} (for adminCount=1 objects)", holder)
                 )
+    return rows
+
+
+def _migration_rows(policy: Policy) -> list[AdRow]:
+    """The migration from Connect group writeback v2 (``migrate_from_connect_v2``): the observer
+    reads the groups under the v2 OU, apply writes msDS-ExternalDirectoryObjectId on those v2
+    wrote (Microsoft's migration page asks for "at least domain administrator permissions" for
+    this copy; Write Property on the attribute is what the write itself needs)."""
+    rows: list[AdRow] = []
+    for d in policy.cloud_sync.domains if policy.cloud_sync else ():
+        gp = d.group_provisioning
+        if gp is None or gp.migrate_from_connect_v2 is None:
+            continue
+        ou = gp.migrate_from_connect_v2.ou
+        rows.append(
+            AdRow(
+                READ,
+                "cloud_sync_group",
+                "search groups; read adminDescription, groupType, "
+                "msDS-ExternalDirectoryObjectId and Read Permissions (this object and all "
+                "descendants)",
+                ou,
+            )
+        )
+        rows.append(
+            AdRow(
+                APPLY,
+                "cloud_sync_group",
+                "Write property (msDS-ExternalDirectoryObjectId) on each group that group writeback "
+                "v2 wrote back",
+                ou,
+            )
+        )
     return rows
 
 

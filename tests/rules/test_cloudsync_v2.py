@@ -156,3 +156,12 @@ def test_a_group_that_left_the_ou_is_not_planned() -> None:
         dn_key(d) != dn_key(f"CN=Group_00000001,{V2_OU}")
         for d in flag.change.before["written_back"]
     )
+
+
+def test_wbplan_permissions_lists_the_migration_read_and_write() -> None:
+    from planner.permissions import APPLY, READ, permissions
+
+    policy, _state = _inputs()
+    rows = [r for r in permissions(policy).ad if r.target == V2_OU]
+    assert {r.command for r in rows} == {READ, APPLY}
+    assert any(ANCHOR in r.right and r.command == APPLY for r in rows)
