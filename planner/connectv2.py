@@ -10,6 +10,10 @@ stores the same string in ``adminDescription`` (the page's default naming); a gr
 adminDescription does not start with ``Group_`` was not written back by Connect, and wbplan does
 not copy it (Microsoft's script copies every non-empty adminDescription under the OU: wbplan
 narrows it to Connect's groups so that an administrator's note never becomes a join anchor).
+UNCONFIRMED: the page shows the adminDescription value only in a screenshot and names the
+groups ``CN=Group_<guid>``; that every group v2 wrote carries ``Group_<cloud object id>`` there
+(also those named ``<display name>_<last 12 digits>``) is wbplan's reading, not a documented
+format.
 
 The page also says the migration applies only to "cloud created Security groups" written back
 "with the AD groups scope of universal"; mail-enabled groups and distribution lists are not
