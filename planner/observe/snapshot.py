@@ -37,7 +37,7 @@ from planner.fileio import (
     read_bytes_bounded,
     write_text_atomic,
 )
-from planner.jsontext import canonical_json
+from planner.jsontext import canonical_model_json
 from planner.model.state import ObservedState, Source
 from planner.schemas import validate_document
 
@@ -45,8 +45,8 @@ from planner.schemas import validate_document
 def dump_state(state: ObservedState) -> str:
     """Canonical JSON text of a state: sorted keys, two-space indent, ASCII only (``\\uXXXX``
     escapes), trailing newline — exactly ``json.dumps(data, indent=2, sort_keys=True)``, built
-    by :func:`planner.jsontext.canonical_json`."""
-    return canonical_json(state.model_dump(mode="json", by_alias=True))
+    by :func:`planner.jsontext.canonical_model_json`."""
+    return canonical_model_json(state)
 
 
 def save_state(state: ObservedState, path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from planner.jsontext import canonical_json
+from planner.jsontext import canonical_model_json
 from planner.model.report import Report
 
 
@@ -21,5 +21,5 @@ def report_document(report: Report) -> dict[str, Any]:
 def render_json(report: Report) -> str:
     """Indented, key-sorted JSON with a final newline (stable for golden files and diffs):
     ``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)``'s bytes, built fast
-    (:func:`planner.jsontext.canonical_json`: a report lists every object in scope)."""
-    return canonical_json(report_document(report), ensure_ascii=False)
+    (:func:`planner.jsontext.canonical_model_json`: a report lists every object in scope)."""
+    return canonical_model_json(report, ensure_ascii=False)  # = report_document(report)

@@ -111,3 +111,19 @@ def test_files_the_byte_scans_flag_take_the_full_path_and_read_the_same(
     target.write_text(edited)
     assert not snapshot._fast_path_applies(edited.encode())
     assert load_state(target) == ObservedState.model_validate(json.loads(edited))
+
+
+def test_a_state_holding_a_lone_surrogate_is_written_as_json_dumps_writes_it() -> None:
+    state = load_state(REPO / "state" / "example.json")
+    state = state.model_copy(update={"observed_at": "2026-11-22T18:00:00Z\udfff"})
+    assert dump_state(state) == reference(state.model_dump(mode="json", by_alias=True))
+
+
+@pytest.mark.parametrize("name", ["every_status", "many_findings"])
+def test_the_json_report_is_json_dumps_of_the_report_document(name: str) -> None:
+    from planner.render.report_json import render_json, report_document
+    from tests.report import samples
+
+    report = samples.every_status() if name == "every_status" else samples.many_findings(300)
+    expected = reference(report_document(report), ensure_ascii=False)
+    assert render_json(report) == expected
