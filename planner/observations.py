@@ -124,6 +124,24 @@ class Index:
         value["unread"] = sorted(u.what for u in tenant.unread if u.what.startswith(CLOUD_SYNC))
         return value
 
+    def organization(self) -> Any:
+        """The observed value behind ``tenant.organization[]``: the organization as read, except
+        that the last directory sync's time is replaced by the verdict the plan drew from it
+        (``planner.syncstate.sync_verdict``: synced recently, not, or unknown, as of the
+        observation). Entra Connect syncs every 30 minutes, so the time changes between plan and
+        apply while the plan's verdict does not; a sync server that stopped (the verdict turns)
+        still makes the plan stale."""
+        from planner.syncstate import sync_verdict
+
+        tenant = self.tenant
+        if tenant is None or tenant.organization is None:
+            return None
+        value = tenant.organization.model_dump(mode="json")
+        del value["on_premises_last_sync"]
+        observed_at = self.state.observed_at if self.state else ""
+        value["sync_verdict"] = sync_verdict(tenant.organization, observed_at).status
+        return value
+
     def observation(self, address: str) -> Any:
         """The observed value behind an observation address (see ``observation_address``)."""
         kind, _, rest = address.partition("[")
@@ -146,6 +164,8 @@ class Index:
             return sorted(dn_key(d) for d in self.ad.drs_services)
         if kind == "tenant.cloud_sync" and self.tenant:
             return self.cloud_sync()
+        if kind == "tenant.organization" and self.tenant:
+            return self.organization()
         if kind.startswith("tenant.") and self.tenant:
             section = getattr(self.tenant, kind.removeprefix("tenant."), None)
             if isinstance(section, tuple):

@@ -245,3 +245,32 @@ def test_a_changed_admin_sd_holder_makes_a_per_object_plan_stale() -> None:
     )
     changed = state.model_copy(update={"ad": state.ad.model_copy(update={"objects": objects})})
     assert changed_addresses(plan, changed) == [holder]
+
+
+def test_a_connect_sync_cycle_leaves_the_plan_current_and_a_stopped_sync_does_not() -> None:
+    """The same for the tenant's last directory sync: Entra Connect syncs every 30 minutes, so
+    its time is not fingerprinted, only the verdict drawn from it (synced within three hours of
+    the observation, or not)."""
+    folder = SCENARIOS / "fully-prepared"
+    state = load_state(folder / "state.json")
+    [loaded] = load_policies([folder / "policy.yaml"], dt.date(2026, 11, 1)).policies
+    plan = _plan(loaded.policy, state)
+    tenant = state.tenant
+    assert tenant is not None and tenant.organization is not None
+    last = tenant.organization.on_premises_last_sync
+    assert last is not None and "tenant.organization[]" in plan.observed
+
+    def at(minutes: int, synced: str | None = None, enabled: bool = True) -> ObservedState:
+        org = tenant.organization.model_copy(  # type: ignore[union-attr]
+            update={"on_premises_last_sync": synced or last, "on_premises_sync_enabled": enabled}
+        )
+        return state.model_copy(
+            update={
+                "tenant": tenant.model_copy(update={"organization": org}),
+                "observed_at": _later(state.observed_at, minutes),
+            }
+        )
+
+    assert changed_addresses(plan, at(40, _later(last, 60))) == []  # a cycle ran since
+    assert changed_addresses(plan, at(4 * 60)) == ["tenant.organization[]"]  # none for 4.5 h
+    assert changed_addresses(plan, at(0, enabled=False)) == ["tenant.organization[]"]

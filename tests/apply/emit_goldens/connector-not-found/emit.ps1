@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'connector-not-found', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:f423d3ad040621d48a91f65be214b4dfa8997d33a96e20c2d68b2153efd56eed made <timestamp> by wbplan <wbplan_version>
+# plan sha256:1d4649fadfaf12a76757cfa9f7b7c4ecfdf33e357372ecf74d01ae316da1ce02 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:ee2322e1d64008e6cd9386983d7ec308572aaef1b6b02d6d0fc391d1ed882b2e
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

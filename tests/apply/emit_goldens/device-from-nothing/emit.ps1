@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'device-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:2d2435777280a2ebbf908a6d6d7dcdd923ebb91d8bf3ecc21e59100c0fdc01ad made <timestamp> by wbplan <wbplan_version>
+# plan sha256:cbd377f7605bf5b0f2711c93e1661252bcf27cde2e90e41b0b9a34aae5e1b780 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:c9d3e822cb0455a82508c4cc34e3b239ce8faebc09df8ff77d55cf6f299ef3aa
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

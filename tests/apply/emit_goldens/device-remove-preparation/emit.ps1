@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'device-remove-preparation', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:760667791e9a5c5e607ab6f9340a8281b7d2cc5dfb29fff2ae4dde8a34df95af made <timestamp> by wbplan <wbplan_version>
+# plan sha256:33860fb49c3020d1de9219e7f44cc71f2830e1a4fda3c99ccc578a7b2ab0cb4e made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:f742024a005fc9864fce47cec50ca39d38facd129aa371e38647e8fc6144c40a
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'drs-location-drift', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:4be00dc89ae0b0cd6997dd2dd55319fa0a96845875bb452047200a83e6106ac7 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:6096b3ef1b2475ef1b00a8067ee157fb42d4187b885ad2240546766be5504123 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:8847777b8013bd9250ad0b410019de1bc182f4c3a48a260d444b984aaa416890
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

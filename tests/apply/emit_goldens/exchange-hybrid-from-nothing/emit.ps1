@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'exchange-hybrid-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:80004a72b31143425c47bc84ea3f2b3bc510cb0e56b8f5c5f21be46421c17796 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:b3ccef1a6f6f728c4d8ed58f0ec14f6c77470e0922267849c83f353ebb37876a made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:25f7a32eb43d23d85eaf83d0faf1280e6dc3b06f2894912c72543adf7cd44f3b
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'fully-prepared', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:583dbc571ed69bc5e10eecc5573003e774e6700aca5e74811c6528b39eae7b73 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:69074aeff513f6046cb7370f9186d6b877a43dd4bb4ecc24e23564e25255c292 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:b66242359c07c16b886268357d97560377c617d0a83d25ad5e6ca11f0ccb0481
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

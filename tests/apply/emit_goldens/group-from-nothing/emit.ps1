@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'group-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:818d9ac4f14a411412fa035fe60fc091456f782a9099d87a7268fbe46104588e made <timestamp> by wbplan <wbplan_version>
+# plan sha256:ca16090e697af2ee526e26533d4f9655bb972fabea151d3717de79a53bb00dee made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:fd76b80f5160bf46c556059fb0b9491f9ed3cf9c25bd24faefb2ed5d043e335c
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

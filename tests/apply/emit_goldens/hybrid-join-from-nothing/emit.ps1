@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'hybrid-join-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:bf1752d17961a5f1b8eea63d0ee861f078a1cfe31af699e92e75b52a4eb0f6bb made <timestamp> by wbplan <wbplan_version>
+# plan sha256:1e142c2378e74cd638d3f69f7119f0b6d466174d7a6f07d1777bfb11f38ab527 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:d7a89e8ac7f142dd8ad1e846912eca7009cd33597cf41ff2d0d1f2a01b97ba6b
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

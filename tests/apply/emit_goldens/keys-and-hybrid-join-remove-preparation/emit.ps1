@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'keys-and-hybrid-join-remove-preparation', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:15d1d23685500f7f3f40dad67335605e3c7aa25d0ef07ece37757793f65da203 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:453b124dea76bedd1d500e06cdd24698547b31324ee1190027ff2b6d94917db5 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:a7f59348c63c31840d7d017e4e18862ef900af445392412d6e391360d58e6205
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

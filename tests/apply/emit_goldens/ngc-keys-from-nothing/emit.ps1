@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'ngc-keys-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:cf6ad9d194fbb8753dfd73ade49ae43d2a9f5cc4f0a9eb1c1b6271b142af349e made <timestamp> by wbplan <wbplan_version>
+# plan sha256:2f0bdee606d7aab943307a536bde59edf9ae89a299fc063159a1264a4647dc0e made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:778a545e161c5e812fa046c418964ba009c2ebbddde6d778e5f2709e0906d099
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'password-from-nothing', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:fe2e3a9a1a8c2da3de5a2d5f5a675779467c5506a1f6e1a3054978e6dcdd920f made <timestamp> by wbplan <wbplan_version>
+# plan sha256:ab7dec9ac65ed0622fe419c6c8fc10f935ac1d09313ad7ab3eec42d788e7a7dc made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:ea268842a151c2a1e69ee8cffa0b5bb12eb54106c17da0893886f371246d9d18
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

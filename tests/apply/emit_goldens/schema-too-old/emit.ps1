@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'schema-too-old', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:5183c78c7b5c49d05f7eb1448515e22210f874e218ab46390699b476e1ca7326 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:3b6a1ace3b1d6192f41487b2fa6eed48bac9acfa60b862f94056f0a22cd51d45 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:1f1cb36c84acc58d131f14e6e028e07a70d832b16fceb670561db58f11cecba4
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b

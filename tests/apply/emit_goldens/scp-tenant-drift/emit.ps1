@@ -2,7 +2,7 @@
 #Requires -Modules ActiveDirectory
 # wbplan: the Active Directory part of plan 'scp-tenant-drift', as a script for an
 # administrator who holds the rights (wbplan itself writes nothing to AD).
-# plan sha256:617f27d412a61d52877fbb69629b00db3e3e12908a0208bafc7cfde5a1604ac7 made <timestamp> by wbplan <wbplan_version>
+# plan sha256:19903930a2df15a1868197f7bc4ad6e0f34d1ba5f8960d08eb36d5555b2b5306 made <timestamp> by wbplan <wbplan_version>
 # planned from state.json at <timestamp>
 # policy policy.yaml sha256:c7a47cace2e85389a47f7c6a8eee0f7ed43f8ad90f8c2ae265f6d567f5e060f1
 # forest contoso.test (5b2e6a10-8c4d-4f1e-9a3b-7d6c5e4f3a21), tenant 7f3c1e2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b
