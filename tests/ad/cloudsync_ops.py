@@ -7,8 +7,8 @@ Samba 4.17 cannot provision or upgrade to the Windows Server 2016 schema, so
 schemaIDGUID, property set) read from the 2016 LDF Samba ships — the attribute wbplan looks for,
 not a whole 2016 schema (objectVersion stays 69). The 2012 R2 schema has the
 ``msDS-GroupManagedServiceAccount`` and ``msKds-ProvRootKey`` classes; Samba 4.17 stores objects
-of both over LDAP, but derives no gMSA password (its gMSA support came later), so no test binds
-as the gMSA.
+of both over LDAP, but hands out no gMSA password: ``tests/rules/test_dc_judge_gmsa.py`` plants
+one in the DC's database to bind as the gMSA.
 """
 
 from __future__ import annotations

@@ -14,9 +14,8 @@ the trustee.
 - Two default-looking gMSAs: neither is picked; a custom gMSA named in the policy is found by
   its sAMAccountName.
 
-Samba 4.17 stores gMSA objects but derives no gMSA password, so the DC cannot judge a bind as the
-gMSA (the connector's verdicts are judged so in tests/rules/test_dc_judge.py; the gMSA's come
-from the same code with another token).
+Samba 4.17 stores gMSA objects but hands out no gMSA password; tests/rules/test_dc_judge_gmsa.py
+plants one in the DC's database, binds as the gMSA and has the DC judge its rights.
 """
 
 from __future__ import annotations

@@ -171,19 +171,6 @@ def plant_password(dc: SambaDC, dn: str, password: str) -> None:
         raise RuntimeError(f"ldbmodify failed: {result.stdout}{result.stderr}")
 
 
-def add_anchor_to_groups(conn: ldap3.Connection, schema_dn: str) -> None:
-    """The Windows Server 2016 schema makes msDS-ExternalDirectoryObjectId a mayContain of
-    Mail-Recipient, an auxiliary class of group (Samba's AD_DS_Classes__Windows_Server_2016.ldf),
-    so that Cloud Sync can write it on groups: added unless the schema already has it."""
-    recipient = f"CN=Mail-Recipient,{schema_dn}"
-    conn.search(recipient, "(objectClass=*)", ldap3.BASE, attributes=["mayContain"])
-    have = {str(v).lower() for v in conn.entries[0].entry_attributes_as_dict.get("mayContain", [])}
-    if "msds-externaldirectoryobjectid" in have:
-        return
-    conn.modify(recipient, {"mayContain": [(ldap3.MODIFY_ADD, ["msDS-ExternalDirectoryObjectId"])]})
-    conn.modify("", {"schemaUpdateNow": [(ldap3.MODIFY_REPLACE, ["1"])]})
-
-
 @dataclass
 class Principals:
     gmsa_dn: str
@@ -205,8 +192,7 @@ def gmsa_dc(samba_factory: SambaFactory) -> Iterator[tuple[SambaDC, Principals]]
     agent's gMSA with a planted password, in a global group nested into a domain-local one."""
     with samba_factory.running("2012_R2") as dc:
         conn = dc.admin_connection()
-        add_external_directory_object_id(conn, dc.schema_dn)
-        add_anchor_to_groups(conn, dc.schema_dn)
+        add_external_directory_object_id(conn, dc.schema_dn)  # groups may hold it too
         add_kds_root_key(conn, dc.config_dn, dc.base_dn)
         gmsa = add_gmsa(conn, dc.base_dn, sam=GMSA_SAM)
         plant_password(dc, gmsa, GMSA_PASSWORD)
