@@ -331,3 +331,54 @@ def test_cloud_sync_imports_from_a_snapshot_and_live_and_plans_no_change(
     assert cloud_sync_of(tmp_path / "live.yaml") == expected, (tmp_path / "live.yaml").read_text()
     proc, plan_doc = plan_with(tmp_path, dc, graph_emulator, "live.yaml")
     assert proc.returncode == 0 and acting(plan_doc) == [], (proc.stderr, acting(plan_doc))
+
+
+def test_cloud_sync_exchange_hybrid_imports_from_a_live_read(
+    samba_factory: SambaFactory, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    """Exchange hybrid writeback through Cloud Sync on a forest with the Exchange schema: once
+    wbplan granted the gMSA its rights and the tenant's AD-to-Entra configuration has the
+    AAD2ADExchangeHybridWriteback job, a live import declares it for the domain and a plan with
+    the import has nothing to do; before the grants it is only suggested, commented out."""
+    from planner.model.policy import Policy as PolicyModel
+    from tests.ad.cloudsync_ops import add_gmsa, add_kds_root_key, cloud_sync_policy, policy_yaml
+    from tests.support import graph_cloudsync as gcs
+
+    domain = "contoso.test"
+    tenant = graph_tenants.p1()
+    gcs.configure(tenant, domain, (gcs.AD_TO_ENTRA, gcs.EXCHANGE_HYBRID))
+    tenant.provisioning_agents.append(gcs.agent(f"cloudsync1.{domain}", (domain,)))
+    graph_emulator.tenant = tenant
+    with samba_factory.running("exchange") as dc:
+        dc.create_connector()
+        conn = dc.admin_connection()
+        add_kds_root_key(conn, dc.config_dn, dc.base_dn)
+        add_gmsa(conn, dc.base_dn)
+        add_ou(conn, STAFF)
+        users(dc, STAFF, "alice")
+
+        before = read_only_import(tmp_path, dc, graph_emulator, "--connector", CONNECTOR)
+        assert before.returncode == 0, before.stderr
+        flat = " ".join(line.strip().lstrip("#").strip() for line in before.stdout.splitlines())
+        assert "exchange_hybrid — partly prepared, not imported:" in flat
+        assert "AAD2ADExchangeHybridWriteback job" in flat
+        assert "\ncloud_sync:" not in before.stdout
+
+        policy = cloud_sync_policy(exchange=True)
+        doc = policy.model_dump(mode="json", by_alias=True)
+        doc["tenant"]["id"] = graph_tenants.TENANT_ID
+        write_policy(tmp_path, policy_yaml(PolicyModel.model_validate(doc)))
+        plan_out(tmp_path, dc, graph_emulator)
+        applied = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+
+        proc = read_only_import(
+            tmp_path, dc, graph_emulator, "--connector", CONNECTOR, "-o", "live.yaml"
+        )
+        assert proc.returncode == 0, proc.stderr
+        parsed = parse_yaml((tmp_path / "live.yaml").read_text(encoding="utf-8"), "live.yaml")
+        assert parsed.data.get("cloud_sync") == {
+            "domains": [{"domain": domain, "exchange_hybrid": True}]
+        }, (tmp_path / "live.yaml").read_text()
+        proc, plan_doc = plan_with(tmp_path, dc, graph_emulator, "live.yaml")
+        assert proc.returncode == 0 and acting(plan_doc) == [], (proc.stderr, acting(plan_doc))
