@@ -34,6 +34,7 @@ CLOUD_SYNC_TYPES = (
     "tenant.cloud_sync_configuration",
     "tenant.cloud_sync_job",
     "tenant.cloud_sync_scope",
+    "tenant.cloud_sync_target",
     "tenant.cloud_sync_agent",
     "tenant.cloud_sync_licence",
 )

@@ -152,6 +152,8 @@ def cloud_sync_rows(policy: Policy) -> list[GraphRow]:
     if any(d.group_provisioning is not None for d in cloud_sync.domains):
         path = "/servicePrincipals/{id}/appRoleAssignedTo"
         rows.append(_graph_row(READ, "cloud_sync (group scope)", "GET", path))
+        path = "/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema"
+        rows.append(_graph_row(READ, "cloud_sync (target container)", "GET", path))
     path = "/beta/onPremisesPublishingProfiles/provisioning/agents"
     rows.append(_graph_row(READ, "cloud_sync (agents)", "GET", path))
     return rows
@@ -368,8 +370,10 @@ CLOUD_SYNC_NOTE = (
     "signed-in administrators (delegated OnPremisesPublishingProfiles.ReadWrite.All or "
     "Directory.ReadWrite.All, no read-only scope; application permissions are not supported): "
     "with an app-only credential "
-    "the agents are unknown and the report says why. The configurations and their jobs can be "
-    "read with application permissions."
+    "the agents are unknown and the report says why. The configurations, their jobs and the "
+    "group provisioning job's schema (its target container) can be read with application "
+    "permissions. The configurations' synchronization secrets (where the accidental-deletion "
+    "threshold is kept) are not read: Microsoft documents writing them, not reading them."
 )
 
 

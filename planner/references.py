@@ -349,6 +349,30 @@ SOURCES: tuple[Source, ...] = (
         "Microsoft Learn",
     ),
     Source(
+        "M50",
+        "Microsoft Graph: Get synchronizationSchema (a job's schema: object and attribute "
+        "mappings; permissions)",
+        _learn("graph/api/synchronization-synchronizationschema-get?view=graph-rest-1.0"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M51",
+        "Microsoft Graph: attributeMappingSource resource type (Constant, Attribute, Function; "
+        "expression)",
+        _learn("graph/api/resources/synchronization-attributemappingsource?view=graph-rest-1.0"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
+        "M52",
+        "Reference for writing expressions for attribute mappings in Microsoft Entra ID "
+        "(string constants, Switch, IIF)",
+        _learn("entra/identity/app-provisioning/functions-for-customizing-application-data"),
+        "microsoft",
+        "Microsoft Learn",
+    ),
+    Source(
         "S25",
         "Microsoft Entra Connect: More details about features in preview",
         _learn("entra/identity/hybrid/connect/how-to-connect-preview"),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from planner.diff.outcome import Outcome, not_observed
+from planner.model.dn import dn_key
 from planner.model.plan import Resource
 from planner.model.state import (
     CloudSyncAgent,
@@ -35,6 +36,7 @@ from planner.requirements.cloudsync_tenant import (
     Direction,
     kind,
     new_configuration,
+    target_instructions,
 )
 from planner.syncstate import SYNC_STALE_AFTER, parse_time
 
@@ -373,6 +375,111 @@ def judge_scope(r: Resource, index: Index) -> Judgement:
     return Judgement("unknown", message, outcome, evidence, verify_at=verify)
 
 
+# -- target container ----------------------------------------------------------------------------
+def _key(dn: str) -> str:
+    try:
+        return dn_key(dn)
+    except ValueError:  # not a DN at all: compared as written, case-folded
+        return dn.strip().lower()
+
+
+def judge_target(r: Resource, index: Index) -> Judgement:
+    """The group target container of the domain's Group Provision to AD job (its schema's
+    ``parentDistinguishedName`` mapping) is the set of OUs the policy declares: fail for a
+    mapping that is missing (the job fails with SchemaInvalid and creates nothing) or a DN the
+    tenant can write to that the policy does not declare, or a declared OU the mapping never
+    yields; unknown when the schema was not read or part of the mapping is computed (from an
+    attribute, another function, or an expression wbplan cannot parse). ``evidence["mapped"]``
+    says whether the mapping exists (None: not known), for the rule about that alone."""
+    cs = _cloud_sync(index)
+    if isinstance(cs, Judgement):
+        return cs
+    domain, declared = r.desired["domain"], list(r.desired["target_ous"])
+    configs = configurations_for(cs, domain, "entra-to-ad")
+    if not configs:
+        return _missing_configuration(r, domain, "entra-to-ad")
+    jobs = [j for c in configs for j in c.jobs if j.template_id == GROUP_PROVISIONING]
+    evidence: dict[str, Any] = {"domain": domain, "declared": declared, "mapped": None}
+    targets = [j.target_container for j in jobs]
+    if not jobs:
+        message = f"the Microsoft Entra ID to AD configuration of {domain} has no {GROUP_PROVISIONING} job"
+        outcome = Outcome(
+            "manual",
+            "feature_disabled",
+            {"job": None},
+            {"job": GROUP_PROVISIONING},
+            instructions=f"{message}. {new_configuration(domain, 'entra-to-ad')}",
+        )
+        return Judgement("fail", message, outcome, evidence)
+    if any(t is None for t in targets):
+        unread = _not_read(
+            index,
+            "tenant.cloud_sync.schema",
+            f"the group target container of {domain}'s configuration",
+        )
+        return Judgement(unread.status, unread.message, unread.outcome, evidence, unread.verify_at)
+    read = [t for t in targets if t is not None]
+    evidence["mapped"] = all(t.mapped for t in read)
+    if not evidence["mapped"]:
+        message = (
+            f"{domain}'s group provisioning maps no target container (parentDistinguishedName): "
+            "the job cannot create groups (SchemaInvalid)"
+        )
+        outcome = Outcome(
+            "manual",
+            "missing_object",
+            {**evidence, "target_ous": []},
+            {**evidence, "mapped": True, "target_ous": declared},
+            instructions=f"{message}. {r.instructions or target_instructions(domain)}",
+        )
+        return Judgement("fail", message, outcome, evidence)
+    tenant_dns = list(dict.fromkeys(dn for t in read for dn in t.dns))
+    open_ = list(dict.fromkeys(why for t in read for why in t.open))
+    evidence.update(
+        {
+            "expression": read[0].expression if len(read) == 1 else [t.expression for t in read],
+            "target_ous": tenant_dns,
+            "open": open_,
+        }
+    )
+    declared_keys = {_key(d) for d in declared}
+    tenant_keys = {_key(d) for d in tenant_dns}
+    undeclared = [d for d in tenant_dns if _key(d) not in declared_keys]
+    unused = [d for d in declared if _key(d) not in tenant_keys]
+    problems = []
+    if undeclared:
+        problems.append(
+            f"writes groups to {', '.join(undeclared)}, which the policy does not declare in "
+            "group_provisioning.target_ous (the gMSA's rights are not checked there)"
+        )
+    if unused and not open_:
+        problems.append(f"never writes to the declared {', '.join(unused)}")
+    if problems:
+        message = f"{domain}'s group target container {' and '.join(problems)}"
+        outcome = Outcome(
+            "manual",
+            "attribute_drift",
+            evidence,
+            {**evidence, "target_ous": declared, "open": []},
+            instructions=f"{message}. {r.instructions or target_instructions(domain)}; or "
+            "declare the OUs the configuration uses in the policy",
+        )
+        return Judgement("fail", message, outcome, evidence)
+    if open_:
+        found = f"the DNs {', '.join(tenant_dns)} and " if tenant_dns else ""
+        message = (
+            f"{domain}'s group target container yields {found}values computed from "
+            f"{', '.join(open_)}: wbplan cannot tell every OU it writes to"
+        )
+        verify = (
+            f"{PORTAL} → Configurations → {domain} → Attribute mapping → parentDistinguishedName"
+        )
+        outcome = Outcome("read", "unverifiable", evidence, instructions=f"{message}: {verify}")
+        return Judgement("unknown", message, outcome, evidence, verify_at=verify)
+    message = f"{domain}'s group target container is {', '.join(tenant_dns)}, as declared"
+    return Judgement("pass", message, Outcome("no-op", "satisfied", evidence, evidence), evidence)
+
+
 # -- agents --------------------------------------------------------------------------------------
 def serves(agent: CloudSyncAgent, domain: str) -> bool:
     """Whether ``agent`` is in the agent group of ``domain``'s published resource
@@ -506,6 +613,7 @@ JUDGES = {
     "tenant.cloud_sync_configuration": judge_configuration,
     "tenant.cloud_sync_job": judge_job,
     "tenant.cloud_sync_scope": judge_scope,
+    "tenant.cloud_sync_target": judge_target,
     "tenant.cloud_sync_agent": judge_agent,
     "tenant.cloud_sync_licence": judge_licence,
 }

@@ -182,6 +182,20 @@ PERMISSIONS: tuple[EndpointPermission, ...] = (
     # with Synchronization.Read.All higher: that is the one an app registration needs. Whether a
     # read-only directory role (Global Reader) may read jobs is UNCONFIRMED; the RBAC include
     # names Hybrid Identity Administrator for configuring Cloud Sync.
+    # The job schema (the group target container): delegated Synchronization.Read.All least
+    # privileged; application CustomSecAttributeProvisioning.Read.All least and
+    # Synchronization.Read.All higher — the one an app registration that already lists jobs
+    # holds, so it is the one named.
+    EndpointPermission(
+        "GET",
+        re.compile(r"^/servicePrincipals/[^/]+/synchronization/jobs/[^/]+/schema$"),
+        "GET /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema",
+        "Synchronization.Read.All",
+        application=True,
+        role="Hybrid Identity Administrator",
+        source="Get synchronizationSchema — "
+        "https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-get",
+    ),
     EndpointPermission(
         "GET",
         re.compile(r"^/servicePrincipals/[^/]+/synchronization(/|$)"),

@@ -443,6 +443,26 @@ class TenantDomain(Frozen):
     """``Managed`` or ``Federated`` (Graph ``authenticationType``); None = not read."""
 
 
+class CloudSyncTargetContainer(Frozen):
+    """Where a Group Provision to AD job creates groups: the ``parentDistinguishedName``
+    attribute mapping of the group object mapping in the job's schema (Graph
+    ``synchronizationSchema``; Microsoft Learn "Get synchronizationSchema")."""
+
+    mapped: bool
+    """The group object mapping maps ``parentDistinguishedName`` (False: "SchemaInvalid", the
+    job cannot create groups)."""
+    source_type: str | None = None
+    """``source.type`` of the mapping: ``Constant``, ``Function`` or ``Attribute``."""
+    expression: str | None = None
+    """``source.expression`` as Graph gave it (a constant's value for a ``Constant``)."""
+    dns: tuple[str, ...] = ()
+    """The DNs the mapping can produce: the constant, or the string constants in the value
+    positions of ``Switch()``/``IIF()`` (and the mapping's ``defaultValue``)."""
+    open: tuple[str, ...] = ()
+    """Why other DNs are possible (a value computed from an attribute or another function, an
+    expression wbplan could not parse); empty: ``dns`` is the whole set."""
+
+
 class CloudSyncJob(Frozen):
     """One synchronization job of a Cloud Sync configuration (Graph ``synchronizationJob``)."""
 
@@ -467,6 +487,10 @@ class CloudSyncJob(Frozen):
     """``schedule.state`` (``Active``, ``Disabled``, ``Paused``)."""
     settings: dict[str, str] = {}
     """``synchronizationJobSettings`` name → value (``DomainFQDN``, ``ForestFQDN`` …)."""
+    target_container: CloudSyncTargetContainer | None = None
+    """For an ``AAD2ADGroupProvisioning`` job: the group target container read from its schema.
+    None: not read (another template, or Graph refused the schema — ``TenantState.unread`` has
+    an entry ``tenant.cloud_sync.schema``)."""
 
 
 class CloudSyncConfiguration(Frozen):

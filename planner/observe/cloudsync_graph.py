@@ -10,7 +10,13 @@ as every other tenant read (auth, paging, throttling, bounds). For each domain o
    by listing jobs rather than by an application template id: the Entra-to-AD configurations'
    template id is UNCONFIRMED (cloud-sync.md §8 item 7);
 3. ``GET /servicePrincipals/{id}/appRoleAssignedTo`` — for a configuration with a Group
-   Provision to AD job: how many groups are assigned to it (its "selected security groups").
+   Provision to AD job: how many groups are assigned to it (its "selected security groups");
+4. ``GET /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema`` — for each Group
+   Provision to AD job: the group target container, i.e. the ``parentDistinguishedName``
+   attribute mapping of the group object mapping (:func:`target_container`). Microsoft Learn,
+   "Get synchronizationSchema": delegated ``Synchronization.Read.All``; application
+   ``CustomSecAttributeProvisioning.Read.All`` least, ``Synchronization.Read.All`` higher —
+   app-only credentials may read it.
 
 Then, once, the provisioning agents: ``GET /beta/onPremisesPublishingProfiles/provisioning/
 agents?$expand=agentGroups``, a beta endpoint Microsoft documents for delegated sign-in only
@@ -20,8 +26,14 @@ permissions "Not supported").
 A request Graph refuses (403) leaves that part unknown, never false: ``None`` plus an
 ``Unread`` entry naming the request and the permission it needs — ``tenant.cloud_sync`` when
 the configurations cannot be listed, ``tenant.cloud_sync.assignments`` when the group
-assignments cannot, ``tenant.cloud_sync.agents`` for the agents (an app-only credential always
-gets 403 there). Nothing read here is a secret (the jobs' ``secrets`` are not read).
+assignments cannot, ``tenant.cloud_sync.schema`` when a job schema cannot,
+``tenant.cloud_sync.agents`` for the agents (an app-only credential always gets 403 there).
+
+Nothing read here is a secret. The configurations' synchronization *secrets* (where the
+accidental-deletion threshold, ``SyncNotificationSettings``, is kept) are not read: Microsoft
+Learn documents only writing them ("Add synchronization secrets", ``PUT
+/servicePrincipals/{id}/synchronization/secrets``, ``Synchronization.ReadWrite.All``), no GET,
+and they hold credentials besides the threshold.
 """
 
 from __future__ import annotations
@@ -37,9 +49,11 @@ from planner.model.state import (
     CloudSyncAgent,
     CloudSyncConfiguration,
     CloudSyncJob,
+    CloudSyncTargetContainer,
     CloudSyncTenant,
     Unread,
 )
+from planner.observe.mapping_expression import ExpressionError, possible_values
 from planner.progress import NO_PROGRESS, Progress
 
 logger = logging.getLogger(__name__)
@@ -64,7 +78,12 @@ VERIFY_AT = {
     "configuration → Scoping filters (the selected security groups)",
     "tenant.cloud_sync.agents": f"{CLOUD_SYNC_PORTAL} → Agents (each agent's status and the "
     "domains it serves)",
+    "tenant.cloud_sync.schema": f"{CLOUD_SYNC_PORTAL} → Configurations → the domain's "
+    "Entra-to-AD configuration → Attribute mapping → parentDistinguishedName (the target "
+    "container)",
 }
+TARGET_ATTRIBUTE = "parentDistinguishedName"
+"""The attribute mapping that places a provisioned group in AD: its target container."""
 AGENTS_REASON = (
     "the provisioning agents are listed only by a Microsoft Graph beta endpoint that serves "
     "signed-in administrators (delegated permission OnPremisesPublishingProfiles.ReadWrite.All "
@@ -96,6 +115,7 @@ def observe_cloud_sync(
     seen: set[str] = set()
     configurations: list[CloudSyncConfiguration] = []
     assignments_refused: GraphForbiddenError | None = None
+    schema_refused: GraphForbiddenError | None = None
     try:
         for domain in dict.fromkeys(d.domain.lower() for d in cloud_sync.domains):
             for sp in _service_principals(client, domain):
@@ -114,6 +134,11 @@ def observe_cloud_sync(
                         assigned = read_assigned_groups(client, sp_id)
                     except GraphForbiddenError as exc:
                         assignments_refused = exc
+                if schema_refused is None:
+                    try:
+                        jobs = with_target_containers(client, sp_id, jobs)
+                    except GraphForbiddenError as exc:
+                        schema_refused = exc
                 configurations.append(
                     CloudSyncConfiguration(
                         service_principal_id=sp_id,
@@ -133,6 +158,14 @@ def observe_cloud_sync(
                 "tenant.cloud_sync.assignments",
                 assignments_refused,
                 "the groups assigned to the Cloud Sync configurations",
+            )
+        )
+    if schema_refused is not None:
+        unread.append(
+            _refused(
+                "tenant.cloud_sync.schema",
+                schema_refused,
+                "the group target container of the Cloud Sync configurations (job schema)",
             )
         )
     progress.phase("Reading tenant: Cloud Sync provisioning agents")
@@ -172,6 +205,98 @@ def read_assigned_groups(client: GraphClient, sp_id: str) -> int:
     path = f"/servicePrincipals/{quote(sp_id, safe='')}/appRoleAssignedTo"
     params = {"$select": ASSIGNMENT_SELECT, "$top": PAGE_SIZE}
     return sum(1 for a in client.get_all(path, params) if a.get("principalType") == "Group")
+
+
+def with_target_containers(
+    client: GraphClient, sp_id: str, jobs: tuple[CloudSyncJob, ...]
+) -> tuple[CloudSyncJob, ...]:
+    """``jobs`` with the target container of each group provisioning job read from its schema."""
+    return tuple(
+        j.model_copy(update={"target_container": read_target_container(client, sp_id, j.id)})
+        if j.template_id == GROUP_PROVISIONING
+        else j
+        for j in jobs
+    )
+
+
+def read_target_container(client: GraphClient, sp_id: str, job_id: str) -> CloudSyncTargetContainer:
+    """``GET …/synchronization/jobs/{jobId}/schema`` and its group target container."""
+    path = (
+        f"/servicePrincipals/{quote(sp_id, safe='')}/synchronization/jobs/"
+        f"{quote(job_id, safe='')}/schema"
+    )
+    return target_container(client.get(path))
+
+
+def _group_mappings(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The enabled object mappings whose target object is an AD ``group`` (every
+    ``synchronizationRules[].objectMappings[]``; Graph "synchronizationRule" and
+    "objectMapping" resource types)."""
+    return [
+        m
+        for rule in schema.get("synchronizationRules") or ()
+        if isinstance(rule, dict)
+        for m in rule.get("objectMappings") or ()
+        if isinstance(m, dict)
+        and str(m.get("targetObjectName") or "").lower() == "group"
+        and m.get("enabled") is not False
+    ]
+
+
+def target_container(schema: dict[str, Any]) -> CloudSyncTargetContainer:
+    """The group target container in a ``synchronizationSchema``: the group object mapping's
+    ``attributeMappings[]`` entry whose ``targetAttributeName`` is ``parentDistinguishedName``.
+    Its ``source`` is an ``attributeMappingSource`` (Microsoft Learn "attributeMappingSource
+    resource type"): type ``Constant`` → ``name`` is the constant value; otherwise its
+    ``expression`` is parsed (:mod:`planner.observe.mapping_expression`). The mapping's
+    ``defaultValue`` (used when the source evaluates to null, "attributeMapping resource type")
+    is a possible value too. No such mapping: not mapped ("SchemaInvalid" when the job runs)."""
+    found = [
+        a
+        for m in _group_mappings(schema)
+        for a in m.get("attributeMappings") or ()
+        if isinstance(a, dict)
+        and str(a.get("targetAttributeName") or "").lower() == TARGET_ATTRIBUTE.lower()
+    ]
+    if not found:
+        return CloudSyncTargetContainer(mapped=False)
+    dns: list[str] = []
+    open_: list[str] = []
+    types: list[str] = []
+    expressions: list[str] = []
+    if len(found) > 1:
+        open_.append(f"{len(found)} group object mappings map {TARGET_ATTRIBUTE}")
+    for mapping in found:
+        source = _dict(mapping.get("source"))
+        kind = str(source.get("type") or "Attribute")
+        types.append(kind)
+        expression = _opt_str(source.get("expression"))
+        if kind == "Constant":
+            value = _opt_str(source.get("name"))
+            if value is None:
+                open_.append("a Constant source without a value")
+            else:
+                dns.append(value)
+            expressions.append(expression or value or "")
+        else:
+            expressions.append(expression or "")
+            try:
+                values = possible_values(expression or "")
+            except ExpressionError as exc:
+                open_.append(f"an expression wbplan cannot parse ({exc})")
+            else:
+                dns.extend(values.literals)
+                open_.extend(values.open)
+        default = mapping.get("defaultValue")
+        if isinstance(default, str) and default:
+            dns.append(default)
+    return CloudSyncTargetContainer(
+        mapped=True,
+        source_type=" / ".join(dict.fromkeys(types)),
+        expression=" / ".join(expressions),
+        dns=tuple(dict.fromkeys(dns)),
+        open=tuple(dict.fromkeys(open_)),
+    )
 
 
 def read_agents(client: GraphClient) -> tuple[CloudSyncAgent, ...]:

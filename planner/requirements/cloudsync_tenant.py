@@ -1,13 +1,15 @@
 """Microsoft Entra Cloud Sync, tenant side (cloud-sync.md §2–§4): per AD domain of the policy's
 ``cloud_sync`` section, the configuration(s) its features need, their jobs' health, the group
-scope, an active provisioning agent, and the licence for the number of configurations.
+scope, the group target container, an active provisioning agent, and the licence for the number
+of configurations.
 
 Nothing here is manageable: Cloud Sync configurations are made in the Entra admin center (Graph
 documents the objects behind them, not a supported way to create an Entra-to-AD configuration),
 so every unmet requirement is a manual step carrying the portal path. The AD side (gMSA, schema
 attribute, target OUs, the gMSA's rights) is another module's.
 
-Edges: licence and agent → configuration → its jobs and its group scope; the AD side adds its
+Edges: licence and agent → configuration → its jobs, its group scope and its group target
+container; the AD side adds its
 own prerequisites (gMSA, its rights) to the configuration (``planner.requirements.cloudsync``,
 which addresses it with the same :func:`configuration_address`). Features carry the AD side's
 names: ``cloud_sync_group``, ``cloud_sync_password``, ``cloud_sync_exchange``.
@@ -97,6 +99,11 @@ def job_address(domain: str, template: str) -> str:
 def scope_address(domain: str) -> str:
     """``tenant.cloudsync.scope[emea.contoso.com]``."""
     return f"tenant.cloudsync.scope[{domain_key(domain)}]"
+
+
+def target_address(domain: str) -> str:
+    """``tenant.cloudsync.target[emea.contoso.com]``: the group target container."""
+    return f"tenant.cloudsync.target[{domain_key(domain)}]"
 
 
 def agent_address(domain: str) -> str:
@@ -207,6 +214,33 @@ def _scope(domain: str, scope: str) -> Resource:
     )
 
 
+def target_instructions(domain: str) -> str:
+    """The portal steps that set the group target container of ``domain``'s configuration."""
+    return (
+        f"{PORTAL} → Configurations → the Entra-to-AD configuration of {domain} → Attribute "
+        "mapping → parentDistinguishedName (the target container): a constant DN, or a Switch() "
+        "expression choosing one of several DNs, each one an OU the policy declares in "
+        "group_provisioning.target_ous"
+    )
+
+
+def _target(domain: str, target_ous: tuple[str, ...]) -> Resource:
+    return Resource(
+        address=target_address(domain),
+        type="tenant.cloud_sync_target",
+        provider="tenant",
+        features=(GROUP_FEATURE,),
+        why=f"Group provisioning creates the groups of {domain} in the container its "
+        "parentDistinguishedName mapping names; the gMSA's rights are checked on the OUs the "
+        "policy declares, so the configuration must write to those OUs and no other",
+        references=("S22", "M50", "M51", "M52"),
+        manageable=False,
+        depends_on=(configuration_address(domain),),
+        desired={"domain": domain, "target_ous": list(target_ous)},
+        instructions=target_instructions(domain),
+    )
+
+
 def _agent(domain: str, needs: tuple[JobNeed, ...]) -> Resource:
     return Resource(
         address=agent_address(domain),
@@ -287,6 +321,7 @@ def expand(ctx: Context) -> list[Resource]:
         if entry.group_provisioning is not None:
             entra_to_ad.append(domain)
             out.append(_scope(domain, entry.group_provisioning.scope))
+            out.append(_target(domain, entry.group_provisioning.target_ous))
         licensed += [n.plan_feature for n in needs if n.template != EXCHANGE_HYBRID]
         if entry.password_writeback:
             password.append(domain)

@@ -1,7 +1,7 @@
-"""Cloud Sync rules that depend only on the tenant (WB-CS-050 … WB-CS-055): the configuration
+"""Cloud Sync rules that depend only on the tenant (WB-CS-050 … WB-CS-057): the configuration
 each declared domain needs exists and is the only one, its jobs are healthy, the group scope is as
-declared, the licences cover the configurations, and an active provisioning agent serves the
-domain. Observed over Microsoft Graph (:mod:`planner.observe.cloudsync_graph`); each verdict is
+declared, the licences cover the configurations, an active provisioning agent serves the
+domain, and group provisioning maps a target container that is the OUs the policy declares. Observed over Microsoft Graph (:mod:`planner.observe.cloudsync_graph`); each verdict is
 the planner's own (:func:`planner.diff.cloudsync_tenant.judge`), so a failing rule always has its
 manual step in the plan at the same address. The AD-side Cloud Sync rules live elsewhere.
 """
@@ -17,6 +17,7 @@ from planner.rules.context import RuleContext
 
 FEATURE = "cloud_sync"
 CONFIGURATION = "tenant.cloud_sync_configuration"
+TARGET = "tenant.cloud_sync_target"
 
 
 def uses_cloud_sync(policy: Policy) -> bool:
@@ -231,3 +232,69 @@ def licences_cover(ctx: RuleContext) -> list[Result]:
 def agent_active(ctx: RuleContext) -> list[Result]:
     """One result per Cloud Sync domain."""
     return [_result(ctx, a, j) for a, j in _judged(ctx, "tenant.cloud_sync_agent")]
+
+
+@rule(
+    RuleInfo(
+        id="WB-CS-056",
+        title="Group provisioning writes to the target OUs the policy declares",
+        criticality="SHALL",
+        feature=FEATURE,
+        rationale=(
+            "A Group Provision to AD configuration creates each group in the container its "
+            "parentDistinguishedName attribute mapping yields: a constant DN, or one of several DNs chosen by a "
+            "Switch() or IIF() expression. wbplan checks the gMSA's rights, and plans them, on the OUs the "
+            "policy declares in group_provisioning.target_ous, so the configuration must write there and "
+            "nowhere else. Read from the job schema over Microsoft Graph (Get synchronizationSchema): the "
+            "string constants in the mapping's value positions are the DNs it can write to; a DN computed "
+            "from the group (an attribute, another function) or an expression wbplan cannot parse leaves the "
+            "verdict unknown, never a pass. A tenant DN the policy does not declare fails, naming it; so "
+            "does a declared OU the mapping never yields."
+        ),
+        remediation=(
+            f"{PORTAL} → Configurations → the Entra-to-AD configuration → Attribute mapping → "
+            "parentDistinguishedName (target container): set it to the declared OU, or a Switch() over the "
+            "declared OUs; or declare in the policy the OUs the configuration uses, so their rights are "
+            "checked too."
+        ),
+        references=("S22", "M50", "M51", "M52"),
+    ),
+    provisions_groups,
+)
+def target_as_declared(ctx: RuleContext) -> list[Result]:
+    """One result per domain with group provisioning."""
+    return [_result(ctx, a, j) for a, j in _judged(ctx, TARGET)]
+
+
+@rule(
+    RuleInfo(
+        id="WB-CS-057",
+        title="Group provisioning maps a target container (parentDistinguishedName)",
+        criticality="SHALL",
+        feature=FEATURE,
+        rationale=(
+            "Without a parentDistinguishedName mapping for groups the provisioning job has nowhere to create "
+            "them and fails with SchemaInvalid; the portal keeps 'Review and enable' disabled until the target "
+            "container is set, but the mapping can be removed later. Read from the job schema over Microsoft "
+            "Graph; which DNs it yields is WB-CS-056's question."
+        ),
+        remediation=(
+            f"{PORTAL} → Configurations → the Entra-to-AD configuration → Attribute mapping → add the "
+            "parentDistinguishedName mapping (target container) for groups."
+        ),
+        references=("S22", "M50", "M37"),
+    ),
+    provisions_groups,
+)
+def target_mapped(ctx: RuleContext) -> list[Result]:
+    """One result per domain with group provisioning: the mapping exists (whatever it yields)."""
+    results = []
+    for address, j in _judged(ctx, TARGET):
+        if j.evidence.get("mapped") is True:
+            expression = j.evidence.get("expression")
+            message = f"{j.evidence['domain']}'s group provisioning maps parentDistinguishedName"
+            message += f" ({expression})" if isinstance(expression, str) and expression else ""
+            results.append(Result("pass", address, message, j.evidence))
+        else:
+            results.append(_result(ctx, address, j))
+    return results

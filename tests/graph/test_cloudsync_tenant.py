@@ -92,6 +92,7 @@ def test_the_requests_are_the_documented_ones(
     graph_emulator.tenant = gcs.healthy(DOMAIN)
     read(graph_emulator, graph_options, policy())
     sp = graph_emulator.tenant.service_principals[0]["id"]
+    job_id = graph_emulator.tenant.sync_jobs[sp][0]["id"]
     cloud = [
         (r.method, r.path, r.query)
         for r in graph_emulator.requests
@@ -112,6 +113,7 @@ def test_the_requests_are_the_documented_ones(
             f"/servicePrincipals/{sp}/appRoleAssignedTo",
             {"$select": "principalType", "$top": "999"},
         ),
+        ("GET", f"/servicePrincipals/{sp}/synchronization/jobs/{job_id}/schema", {}),
         ("GET", AGENTS, {"$expand": "agentGroups"}),
     ]
 
@@ -308,3 +310,111 @@ def test_the_emulator_answers_unknown_service_principals_and_filters_as_graph(
         assert (
             client.get("/servicePrincipals", {"$filter": "displayName eq 'it''s'"})["value"] == []
         )
+
+
+# -- the group target container (the job schema) --------------------------------------------------
+def _target(state: TenantState) -> Any:
+    assert state.cloud_sync is not None
+    [config] = state.cloud_sync.configurations
+    [job] = config.jobs
+    return job.target_container
+
+
+def test_a_constant_target_container_is_read_from_the_job_schema(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions
+) -> None:
+    graph_emulator.tenant = gcs.target(DOMAIN, gcs.constant("OU=G,DC=contoso,DC=com"))
+    target = _target(read(graph_emulator, graph_options, policy()))
+    assert target.mapped is True
+    assert target.source_type == "Constant"
+    assert target.dns == ("OU=G,DC=contoso,DC=com",)
+    assert target.open == ()
+    assert target.expression == '"OU=G,DC=contoso,DC=com"'
+
+
+def test_a_switch_over_two_ous_yields_its_default_and_both_values_never_its_keys(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions
+) -> None:
+    graph_emulator.tenant = gcs.target(DOMAIN, gcs.two_ous(DOMAIN))
+    target = _target(read(graph_emulator, graph_options, policy()))
+    assert target.mapped is True and target.source_type == "Function"
+    assert target.dns == (
+        "OU=CloudGroups,DC=contoso,DC=com",
+        "OU=Finance,OU=CloudGroups,DC=contoso,DC=com",
+        "OU=Sales,DC=contoso,DC=com",
+    )
+    assert "Finance" not in target.dns and "Sales" not in target.dns
+    assert target.open == ()
+    assert target.expression.startswith("Switch([displayName], ")
+
+
+def test_a_missing_parent_dn_mapping_is_read_as_not_mapped(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions
+) -> None:
+    graph_emulator.tenant = gcs.target(DOMAIN, None)
+    target = _target(read(graph_emulator, graph_options, policy()))
+    assert target.mapped is False and target.dns == ()
+
+
+def test_a_computed_target_container_is_open_naming_what_computes_it(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions
+) -> None:
+    # The documented way to keep an SOA-converted group's OU: a GroupDN directory extension.
+    expression = 'IIF(IsPresent([extension_GroupDN]), [extension_GroupDN], "OU=CloudGroups,DC=contoso,DC=com")'
+    graph_emulator.tenant = gcs.target(DOMAIN, gcs.function(expression, "IIF"))
+    target = _target(read(graph_emulator, graph_options, policy()))
+    assert target.mapped is True
+    assert target.dns == ("OU=CloudGroups,DC=contoso,DC=com",)
+    assert target.open == ("the attribute [extension_GroupDN]",)
+
+
+def test_an_expression_that_does_not_parse_is_open_not_a_value(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions
+) -> None:
+    graph_emulator.tenant = gcs.target(
+        DOMAIN, gcs.function('Switch([displayName], "OU=A', "Switch")
+    )
+    target = _target(read(graph_emulator, graph_options, policy()))
+    assert target.mapped is True and target.dns == ()
+    [why] = target.open
+    assert why.startswith("an expression wbplan cannot parse (unclosed string")
+
+
+def test_a_refused_schema_leaves_the_target_container_unknown_naming_the_permission(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions
+) -> None:
+    graph_emulator.tenant = gcs.healthy(DOMAIN)
+    sp = graph_emulator.tenant.service_principals[0]["id"]
+    job_id = graph_emulator.tenant.sync_jobs[sp][0]["id"]
+    graph_emulator.forbid(f"/servicePrincipals/{sp}/synchronization/jobs/{job_id}/schema")
+    state = read(graph_emulator, graph_options, policy())
+    reason = unread(state, "tenant.cloud_sync.schema")
+    assert reason.startswith("the group target container of the Cloud Sync configurations")
+    assert f"{job_id}/schema needs Synchronization.Read.All" in reason
+    assert _target(state) is None  # unknown, never "not mapped"
+    assert state.cloud_sync is not None and state.cloud_sync.agents  # the rest was read
+    assert state.cloud_sync.configurations[0].assigned_groups == 3
+
+
+def test_app_only_credentials_read_the_schema_as_microsoft_documents(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions
+) -> None:
+    # "Get synchronizationSchema" lists application permissions (unlike the agents endpoint).
+    graph_emulator.tenant = gcs.healthy(DOMAIN)
+    token = graph_emulator.add_app_only_token()
+    state = read(graph_emulator, graph_options, policy(), token=token)
+    assert _target(state).dns == ("OU=CloudGroups,DC=contoso,DC=com",)
+    whats = [u.what for u in state.unread]
+    assert "tenant.cloud_sync.agents" in whats and "tenant.cloud_sync.schema" not in whats
+
+
+def test_only_group_provisioning_jobs_have_their_schema_read(
+    graph_emulator: GraphEmulator, graph_options: GraphOptions
+) -> None:
+    graph_emulator.tenant = gcs.healthy(DOMAIN, (gcs.AD_TO_ENTRA,))
+    read(
+        graph_emulator,
+        graph_options,
+        policy({"domain": DOMAIN, "password_writeback": True}),
+    )
+    assert not any(r.path.endswith("/schema") for r in graph_emulator.requests)

@@ -61,8 +61,13 @@ def test_graph_reads_are_what_the_observer_requests(
     with GraphClient(graph_options, provider) as client:
         observe_tenant(client, policy)
     ids = {sp["id"] for sp in graph_emulator.tenant.service_principals}
+    jobs = {j["id"] for js in graph_emulator.tenant.sync_jobs.values() for j in js}
+
+    def placeholder(part: str) -> str:
+        return "{id}" if part in ids else "{jobId}" if part in jobs else part
+
     requested = {
-        f"{r.method} {'/'.join('{id}' if part in ids else part for part in r.path.split('/'))}"
+        f"{r.method} {'/'.join(placeholder(part) for part in r.path.split('/'))}"
         for r in graph_emulator.graph_requests()
     }
     listed = {g.request for g in permissions(policy).graph if g.command == READ}

@@ -30,6 +30,7 @@ from planner.model.state import (
     CloudSyncAgent,
     CloudSyncConfiguration,
     CloudSyncJob,
+    CloudSyncTargetContainer,
     CloudSyncTenant,
     ConnectorAccount,
     ConnectV2Groups,
@@ -1217,10 +1218,23 @@ def cloud_sync_job(template: str, **status: str | None) -> CloudSyncJob:
         "schedule_state": "Active",
         **status,
     }
+    # A group provisioning job's schema maps the target container to the declared OU (a
+    # Constant, as the portal's target-container step stores one OU).
+    target = (
+        CloudSyncTargetContainer(
+            mapped=True,
+            source_type="Constant",
+            expression=f'"{SECURITY_GROUPS}"',
+            dns=(SECURITY_GROUPS,),
+        )
+        if template == "AAD2ADGroupProvisioning"
+        else None
+    )
     return CloudSyncJob(
         id=f"{template}.0f1e2d3c4b5a69788796a5b4c3d2e1f0.7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
         template_id=template,
         settings={"DomainFQDN": FOREST, "ForestFQDN": FOREST},
+        target_container=target,
         **fields,
     )
 

@@ -1,8 +1,10 @@
-"""Cloud Sync rules that depend on the tenant only (WB-CS-050 … WB-CS-055), judged on what the
+"""Cloud Sync rules that depend on the tenant only (WB-CS-050 … WB-CS-057), judged on what the
 Graph emulator serves in Microsoft's documented shapes (tests/support/graph_cloudsync.py): a
 healthy job, a quarantined one, a missing configuration, two configurations for one domain,
-selected groups with N assignments, the licence for the number of configurations, and the
-provisioning agents — read by a delegated token, or unknown with the reason for an app-only one.
+selected groups with N assignments, the licence for the number of configurations, the
+provisioning agents — read by a delegated token, or unknown with the reason for an app-only one —
+and the group target container from the job schema (a constant, a Switch() over two OUs, no
+mapping, a computed one, a refused schema).
 
 Every report goes through ``tests.rules.support.report``, which also asserts that each failing
 SHALL finding has its manual step in the plan made from the same observations."""
@@ -28,16 +30,29 @@ CONFIG = f"tenant.cloudsync[{DOMAIN}]"
 JOB = f"tenant.cloudsync.job[{DOMAIN}/AAD2ADGroupProvisioning]"
 SCOPE = f"tenant.cloudsync.scope[{DOMAIN}]"
 AGENT = f"tenant.cloudsync.agent[{DOMAIN}]"
+TARGET = f"tenant.cloudsync.target[{DOMAIN}]"
 LICENCE = "tenant.cloudsync.licence[]"
-RULES = ("WB-CS-050", "WB-CS-051", "WB-CS-052", "WB-CS-053", "WB-CS-054", "WB-CS-055")
+RULES = (
+    "WB-CS-050",
+    "WB-CS-051",
+    "WB-CS-052",
+    "WB-CS-053",
+    "WB-CS-054",
+    "WB-CS-055",
+    "WB-CS-056",
+    "WB-CS-057",
+)
 
 
-def groups(scope: str = "selected_groups", domain: str = DOMAIN) -> dict[str, Any]:
-    """A ``cloud_sync.domains`` entry with group provisioning."""
-    dn = ",".join(f"DC={label}" for label in domain.split("."))
+def groups(
+    scope: str = "selected_groups", domain: str = DOMAIN, ous: tuple[str, ...] = ("OU=CloudGroups",)
+) -> dict[str, Any]:
+    """A ``cloud_sync.domains`` entry with group provisioning into ``ous`` (RDNs above the
+    domain's DN)."""
+    dn = gcs.domain_dn(domain)
     return {
         "domain": domain,
-        "group_provisioning": {"target_ous": [f"OU=CloudGroups,{dn}"], "scope": scope},
+        "group_provisioning": {"target_ous": [f"{ou},{dn}" for ou in ous], "scope": scope},
     }
 
 
@@ -345,3 +360,145 @@ def test_policies_without_cloud_sync_make_the_rules_not_applicable(emu: GraphEmu
     rep = report(p, observed(emu, p))
     assert set(RULES) <= set(rep.not_applicable)
     assert not any(r.path.startswith(("/servicePrincipals", "/beta/")) for r in emu.requests)
+
+
+# -- the group target container ------------------------------------------------------------------
+DN = gcs.domain_dn(DOMAIN)
+TWO_OUS = ("OU=CloudGroups", "OU=Finance,OU=CloudGroups", "OU=Sales")
+"""What the policy declares for :func:`gcs.two_ous` (its default and its two values)."""
+
+
+def test_a_constant_target_container_as_declared_passes(emu: GraphEmulator) -> None:
+    emu.tenant = gcs.target(DOMAIN, gcs.constant(f"ou=cloudgroups, {DN.lower()}"))
+    p = policy()
+    state = observed(emu, p)
+    rep = report(p, state)
+    target = one(rep, "WB-CS-056", TARGET)
+    assert target.status == "pass", target.message
+    assert target.message == f"{DOMAIN}'s group target container is ou=cloudgroups, " + (
+        f"{DN.lower()}, as declared"
+    )  # compared as DNs: case and spaces do not matter
+    mapped = one(rep, "WB-CS-057", TARGET)
+    assert mapped.status == "pass"
+    assert planned(p, state, TARGET).change.actions == ("no-op",)
+
+
+def test_a_switch_over_two_ous_passes_when_the_policy_declares_each(emu: GraphEmulator) -> None:
+    emu.tenant = gcs.target(DOMAIN, gcs.two_ous(DOMAIN))
+    p = policy(groups(ous=TWO_OUS))
+    target = one(report(p, observed(emu, p)), "WB-CS-056", TARGET)
+    assert target.status == "pass", target.message
+    assert target.evidence["target_ous"] == [f"{ou},{DN}" for ou in TWO_OUS]
+
+
+def test_a_tenant_ou_the_policy_does_not_declare_fails_naming_it(emu: GraphEmulator) -> None:
+    emu.tenant = gcs.target(DOMAIN, gcs.two_ous(DOMAIN))
+    p = policy(groups(ous=("OU=CloudGroups", "OU=Finance,OU=CloudGroups")))
+    state = observed(emu, p)
+    rep = report(p, state)
+    target = one(rep, "WB-CS-056", TARGET)
+    assert target.status == "fail"
+    assert target.message == (
+        f"{DOMAIN}'s group target container writes groups to OU=Sales,{DN}, which the policy "
+        "does not declare in group_provisioning.target_ous (the gMSA's rights are not checked "
+        "there)"
+    )
+    assert one(rep, "WB-CS-057", TARGET).status == "pass"  # it is mapped, just elsewhere
+    change = planned(p, state, TARGET)
+    assert change.change.actions == ("manual",)
+    assert change.action_reason == "attribute_drift"
+    assert change.change.after["target_ous"] == [
+        f"OU=CloudGroups,{DN}",
+        f"OU=Finance,OU=CloudGroups,{DN}",
+    ]
+    assert (
+        "Entra admin center → Entra ID → Entra Connect → Cloud sync → Configurations → the "
+        f"Entra-to-AD configuration of {DOMAIN} → Attribute mapping → parentDistinguishedName"
+        in (change.instructions or "")
+    )
+
+
+def test_a_declared_ou_the_tenant_never_writes_to_fails(emu: GraphEmulator) -> None:
+    emu.tenant = gcs.healthy(DOMAIN)  # the constant OU=CloudGroups
+    p = policy(groups(ous=("OU=CloudGroups", "OU=Sales")))
+    target = one(report(p, observed(emu, p)), "WB-CS-056", TARGET)
+    assert target.status == "fail"
+    assert target.message == (
+        f"{DOMAIN}'s group target container never writes to the declared OU=Sales,{DN}"
+    )
+
+
+def test_a_missing_mapping_fails_both_rules_and_the_plan_says_where_to_set_it(
+    emu: GraphEmulator,
+) -> None:
+    emu.tenant = gcs.target(DOMAIN, None)
+    p = policy()
+    state = observed(emu, p)
+    rep = report(p, state)
+    words = "maps no target container (parentDistinguishedName): the job cannot create groups"
+    for rule_id in ("WB-CS-056", "WB-CS-057"):
+        result = one(rep, rule_id, TARGET)
+        assert result.status == "fail", rule_id
+        assert words in result.message
+    change = planned(p, state, TARGET)
+    assert change.change.actions == ("manual",)
+    assert change.action_reason == "missing_object"
+    assert "Attribute mapping → parentDistinguishedName" in (change.instructions or "")
+
+
+def test_a_computed_target_container_is_unknown_not_a_pass(emu: GraphEmulator) -> None:
+    expression = f'IIF(IsPresent([extension_GroupDN]), [extension_GroupDN], "OU=CloudGroups,{DN}")'
+    emu.tenant = gcs.target(DOMAIN, gcs.function(expression, "IIF"))
+    p = policy()
+    rep = report(p, observed(emu, p))
+    target = one(rep, "WB-CS-056", TARGET)
+    assert target.status == "unknown"
+    assert "values computed from the attribute [extension_GroupDN]" in target.message
+    assert target.verify_at is not None and "parentDistinguishedName" in target.verify_at
+    assert one(rep, "WB-CS-057", TARGET).status == "pass"
+
+
+def test_a_computed_target_container_still_fails_for_a_literal_outside_the_policy(
+    emu: GraphEmulator,
+) -> None:
+    expression = f'IIF(IsPresent([extension_GroupDN]), [extension_GroupDN], "CN=Users,{DN}")'
+    emu.tenant = gcs.target(DOMAIN, gcs.function(expression, "IIF"))
+    p = policy()
+    target = one(report(p, observed(emu, p)), "WB-CS-056", TARGET)
+    assert target.status == "fail"
+    assert f"writes groups to CN=Users,{DN}" in target.message
+
+
+def test_an_unparsable_expression_is_unknown(emu: GraphEmulator) -> None:
+    emu.tenant = gcs.target(
+        DOMAIN, gcs.function(f'Switch([displayName], "OU=CloudGroups,{DN}"', "Switch")
+    )
+    p = policy()
+    target = one(report(p, observed(emu, p)), "WB-CS-056", TARGET)
+    assert target.status == "unknown"
+    assert "an expression wbplan cannot parse" in target.message
+
+
+def test_the_target_container_is_unknown_when_graph_refuses_the_schema(emu: GraphEmulator) -> None:
+    emu.tenant = gcs.healthy(DOMAIN)
+    sp = emu.tenant.service_principals[0]["id"]
+    job_id = emu.tenant.sync_jobs[sp][0]["id"]
+    emu.forbid(f"/servicePrincipals/{sp}/synchronization/jobs/{job_id}/schema")
+    p = policy()
+    state = observed(emu, p)
+    rep = report(p, state)
+    for rule_id in ("WB-CS-056", "WB-CS-057"):
+        result = one(rep, rule_id, TARGET)
+        assert result.status == "unknown", rule_id
+        assert "needs Synchronization.Read.All" in result.message
+        assert result.verify_at is not None and "parentDistinguishedName" in result.verify_at
+    assert planned(p, state, TARGET).change.actions == ("read",)
+    assert one(rep, "WB-CS-053", SCOPE).status == "pass"  # the rest was read
+
+
+def test_the_target_container_waits_for_a_missing_configuration(emu: GraphEmulator) -> None:
+    emu.tenant = gcs.missing(DOMAIN)
+    p = policy()
+    state = observed(emu, p)
+    assert one(report(p, state), "WB-CS-056", TARGET).status == "fail"
+    assert CONFIG in planned(p, state, TARGET).blocked_by

@@ -1,7 +1,9 @@
 """Cloud Sync in the Graph emulator: configurations (service principals and their
 synchronization jobs), group assignments and provisioning agents, in the shapes Microsoft
 documents (cloud-sync.md §4.3: the job JSON of the inbound-sync how-to, ``synchronizationStatus``
-codes, the ``synchronizationQuarantine`` object, the agents list of the beta API page).
+codes, the ``synchronizationQuarantine`` object, the agents list of the beta API page, and the
+``synchronizationSchema`` of a Group Provision to AD job with its ``parentDistinguishedName``
+mapping — a Constant, a ``Switch()`` expression or none).
 
 Builders return plain JSON-like dicts as Graph returns them; :func:`configure` adds one
 configuration to an :class:`~tests.support.graph_tenants.EmulatedTenant`. The named scenarios of
@@ -14,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from typing import Any
+from typing import Any, Final
 
 from tests.support.graph_tenants import TENANT_ID, EmulatedTenant, tenant
 
@@ -123,6 +125,129 @@ def job(
     }
 
 
+def domain_dn(domain: str) -> str:
+    """``contoso.test`` → ``DC=contoso,DC=test``."""
+    return ",".join(f"DC={label}" for label in domain.split("."))
+
+
+def _quoted(value: str) -> str:
+    """A string constant of the expression syntax (backslash and quote escaped)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def constant(value: str) -> dict[str, Any]:
+    """An ``attributeMappingSource`` of type Constant (Microsoft Learn "attributeMappingSource
+    resource type": ``name`` is the constant, ``expression`` its expression form)."""
+    return {"expression": _quoted(value), "name": value, "parameters": [], "type": "Constant"}
+
+
+def attribute(name: str) -> dict[str, Any]:
+    """An ``attributeMappingSource`` of type Attribute."""
+    return {"expression": f"[{name}]", "name": name, "parameters": [], "type": "Attribute"}
+
+
+def switch(source: str, default: str, cases: dict[str, str]) -> dict[str, Any]:
+    """``Switch([source], "default", "key1", "value1", …)`` as an ``attributeMappingSource`` of
+    type Function (the function's arguments as ``parameters``, each an attributeMappingSource;
+    the parameter keys follow the function reference's argument names)."""
+    parameters = [
+        {"key": "source", "value": attribute(source)},
+        {"key": "defaultValue", "value": constant(default)},
+    ]
+    for key, value in cases.items():
+        parameters += [
+            {"key": "key", "value": constant(key)},
+            {"key": "value", "value": constant(value)},
+        ]
+    args = ", ".join(
+        [f"[{source}]", _quoted(default), *(_quoted(x) for kv in cases.items() for x in kv)]
+    )
+    return {
+        "expression": f"Switch({args})",
+        "name": "Switch",
+        "parameters": parameters,
+        "type": "Function",
+    }
+
+
+def function(expression: str, name: str) -> dict[str, Any]:
+    """Any other Function source, given as its expression (parameters left out)."""
+    return {"expression": expression, "name": name, "parameters": [], "type": "Function"}
+
+
+def _mapping(target: str, source: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "defaultValue": None,
+        "exportMissingReferences": False,
+        "flowBehavior": "FlowWhenChanged",
+        "flowType": "Always",
+        "matchingPriority": 0,
+        "source": source,
+        "targetAttributeName": target,
+    }
+
+
+def group_schema(target: dict[str, Any] | None) -> dict[str, Any]:
+    """A Group Provision to AD job's ``synchronizationSchema``: the group object mapping with the
+    default attribute mappings Microsoft lists for groups (cloud-sync.md §2.3) and
+    ``parentDistinguishedName`` mapped from ``target`` (None: not mapped at all, the
+    "SchemaInvalid" case)."""
+    mappings = [
+        _mapping(
+            "adminDescription",
+            function('Append("Group_", [objectId])', "Append"),
+        ),
+        _mapping(
+            "msDS-ExternalDirectoryObjectId",
+            function('Append("Group_", [objectId])', "Append"),
+        ),
+        _mapping(
+            "cn",
+            function(
+                'Append(Append(Left(Trim([displayName]), 51), "_"), Mid([objectId], 25, 12))',
+                "Append",
+            ),
+        ),
+        _mapping("description", function("Left(Trim([description]), 448)", "Left")),
+        _mapping("displayName", attribute("displayName")),
+        _mapping("member", attribute("members")),
+        _mapping("isSecurityGroup", constant("True")),
+        _mapping("UniversalScope", constant("True")),
+    ]
+    if target is not None:
+        mappings.append(_mapping("parentDistinguishedName", target))
+    return {
+        "directories": [],
+        "synchronizationRules": [
+            {
+                "editable": True,
+                "id": "AAD2ADGroupProvisioning",
+                "metadata": [],
+                "name": "AAD2ADGroupProvisioning",
+                "objectMappings": [
+                    {
+                        "attributeMappings": mappings,
+                        "enabled": True,
+                        "flowTypes": "Add, Update, Delete",
+                        "metadata": [],
+                        "name": "Provision Microsoft Entra ID Groups",
+                        "scope": None,
+                        "sourceObjectName": "Group",
+                        "targetObjectName": "group",
+                    }
+                ],
+                "priority": 1,
+                "sourceDirectoryName": "Azure Active Directory",
+                "targetDirectoryName": "Active Directory",
+            }
+        ],
+    }
+
+
+DEFAULT_TARGET: Final = object()
+"""``configure``'s default target: a Constant ``OU=CloudGroups,<domain DN>``."""
+
+
 def service_principal(domain: str, *, assignment_required: bool = True) -> dict[str, Any]:
     """A configuration's service principal, named after the domain (cloud-sync.md §4.1)."""
     return {
@@ -161,13 +286,21 @@ def configure(
     assigned_groups: int = 3,
     assigned_users: int = 0,
     assignment_required: bool = True,
+    target: Any = DEFAULT_TARGET,
     **job_options: Any,
 ) -> dict[str, Any]:
     """Add a configuration for ``domain`` running ``templates`` (``job_options`` as for
-    :func:`job`, for every job); returns its service principal."""
+    :func:`job`, for every job); returns its service principal. A group provisioning job's
+    schema maps ``parentDistinguishedName`` from ``target`` (an attributeMappingSource; None:
+    not mapped; default: the Constant ``OU=CloudGroups,<domain DN>``)."""
     sp = service_principal(domain, assignment_required=assignment_required)
     t.service_principals.append(sp)
     t.sync_jobs[sp["id"]] = [job(template, domain, **job_options) for template in templates]
+    if target is DEFAULT_TARGET:
+        target = constant(f"OU=CloudGroups,{domain_dn(domain)}")
+    for j in t.sync_jobs[sp["id"]]:
+        if j["templateId"] == GROUP_PROVISIONING:
+            t.sync_schemas[j["id"]] = group_schema(target)
     t.app_role_assignments[sp["id"]] = [
         *(assignment(sp, i) for i in range(assigned_groups)),
         *(assignment(sp, assigned_groups + i, "User") for i in range(assigned_users)),
@@ -249,3 +382,23 @@ def selected_groups(domain: str, assigned: int, *, required: bool = True) -> Emu
     configure(t, domain, assigned_groups=assigned, assigned_users=1, assignment_required=required)
     t.provisioning_agents.append(agent(f"cloudsync1.{domain}", (domain,)))
     return t
+
+
+def target(domain: str, source: dict[str, Any] | None) -> EmulatedTenant:
+    """A healthy configuration whose group target container is mapped from ``source`` (None:
+    ``parentDistinguishedName`` not mapped)."""
+    t = tenant()
+    configure(t, domain, target=source)
+    t.provisioning_agents.append(agent(f"cloudsync1.{domain}", (domain,)))
+    return t
+
+
+def two_ous(domain: str, first: str = "Finance", second: str = "Sales") -> dict[str, Any]:
+    """The target container Microsoft's how-to shows for several OUs: ``Switch()`` on the
+    group's display name, the ``CloudGroups`` OU by default and one OU per name."""
+    dn = domain_dn(domain)
+    return switch(
+        "displayName",
+        f"OU=CloudGroups,{dn}",
+        {first: f"OU={first},OU=CloudGroups,{dn}", second: f"OU={second},{dn}"},
+    )

@@ -36,6 +36,7 @@ _SYNC_ITEM = re.compile(r"^/directory/onPremisesSynchronization/([^/]+)$")
 _SETTING_ITEM = re.compile(r"^/groupSettings/([^/]+)$")
 _TEMPLATE_ITEM = re.compile(r"^/groupSettingTemplates/([^/]+)$")
 _SP_JOBS = re.compile(r"^/servicePrincipals/([^/]+)/synchronization/jobs$")
+_SP_SCHEMA = re.compile(r"^/servicePrincipals/([^/]+)/synchronization/jobs/([^/]+)/schema$")
 _SP_ASSIGNED = re.compile(r"^/servicePrincipals/([^/]+)/appRoleAssignedTo$")
 _DISPLAY_NAME_EQ = re.compile(r"^displayName eq '((?:[^']|'')*)'$")
 AGENTS = "/beta/onPremisesPublishingProfiles/provisioning/agents"
@@ -59,6 +60,8 @@ def route(
             return 200, {}, _page(emu, rel, collections[rel], query)
         if rel in ("/servicePrincipals", AGENTS) or _SP_JOBS.match(rel) or _SP_ASSIGNED.match(rel):
             return _cloud_sync(emu, rel, query)
+        if m := _SP_SCHEMA.match(rel):
+            return _job_schema(emu, rel, m.group(1), m.group(2))
     if (m := _SYNC_ITEM.match(rel)) and t.sync and m.group(1) == t.sync["id"]:
         if method == "GET":
             return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **t.sync}
@@ -123,6 +126,23 @@ def _cloud_sync(
         )
     found = t.sync_jobs if _SP_JOBS.match(rel) else t.app_role_assignments
     return 200, {}, _page(emu, rel, found.get(sp_id, []), query)
+
+
+def _job_schema(
+    emu: GraphEmulator, rel: str, sp_id: str, job_id: str
+) -> tuple[int, dict[str, str], Any]:
+    """``GET /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema``: the job's
+    ``synchronizationSchema`` (one object, not a collection), 404 for a job the service
+    principal does not have."""
+    t = emu.tenant
+    jobs = t.sync_jobs.get(sp_id, [])
+    if not any(j["id"] == job_id for j in jobs) or job_id not in t.sync_schemas:
+        return (
+            404,
+            {},
+            error_body("Request_ResourceNotFound", f"Resource '{job_id}' does not exist."),
+        )
+    return 200, {}, {"@odata.context": _context(emu, rel, "$entity"), **t.sync_schemas[job_id]}
 
 
 def _create_setting(emu: GraphEmulator, body: Any) -> tuple[int, dict[str, str], Any]:

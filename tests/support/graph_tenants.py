@@ -221,6 +221,9 @@ class EmulatedTenant:
     :mod:`tests.support.graph_cloudsync`)."""
     app_role_assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Service principal id → the appRoleAssignments granted for it."""
+    sync_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Synchronization job id → its ``synchronizationSchema`` (the job schema a Group
+    Provision to AD job's target container is read from)."""
     provisioning_agents: list[dict[str, Any]] = field(default_factory=list)
     """Cloud Sync provisioning agents (beta ``onPremisesPublishingProfiles/provisioning``)."""
 
