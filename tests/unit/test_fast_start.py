@@ -9,6 +9,7 @@ The timing is ``bench/startup.py``'s; these tests fail when a change puts a modu
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import subprocess
 import sys
@@ -106,6 +107,28 @@ def test_version_imports_neither_the_model_nor_package_metadata() -> None:
     assert head.startswith("wbplan, version ")
     for name in ("importlib.metadata", "pydantic", "networkx", "jsonschema", "planner.model"):
         assert not _under(modules, name), name
+
+
+def test_main_collects_the_young_generation_less_often_and_leaves_the_others() -> None:
+    from planner.cli import GC_GEN0_THRESHOLD
+
+    probe = (
+        "import gc, json, sys\n"
+        "before = gc.get_threshold()\n"
+        "from planner.cli import main\n"
+        "sys.argv = ['wbplan', '--version']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps([before, gc.get_threshold()]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    before, after = json.loads(proc.stdout.splitlines()[-1])
+    assert before[0] != GC_GEN0_THRESHOLD  # CPython's default until main changes it
+    assert after == [GC_GEN0_THRESHOLD, before[1], before[2]]
 
 
 def test_the_lazy_command_table_names_every_command_where_it_is_defined() -> None:
