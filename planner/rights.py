@@ -27,7 +27,10 @@ as the judge (``tests/rules/test_dc_judge.py``):
   of three GUIDs — the object's class, the property set holding the property (from the schema's
   ``attributeSecurityGUID``), and the property or right itself. An object ACE applies when its
   object type is any GUID on that path; an ACE without an object type applies to every request.
-  A request without an object type (e.g. Delete) is decided by ACEs without one only.
+  A request without an object type (e.g. Delete) is checked with a list holding only the
+  object's class: it is decided by ACEs without an object type and by object ACEs for that
+  class (Samba's acl_check_access_on_objectclass; the DC-as-judge run for the Cloud Sync gMSA
+  found an ``(OA;;GA;group;;gMSA)`` on a group letting the gMSA delete it).
 * Generic rights are mapped to DS rights with the AD generic mapping: GR → RC|LC|RP|LO,
   GW → RC|WP|SW, GX → RC|LC, GA → all DS + standard rights (0xF01FF). AD appears to store the
   expanded bits (Samba does: ``0xf01ff`` for GA, ``0x20094`` for GR); both forms are normalised,
@@ -162,7 +165,8 @@ def _applies(ace: Ace, principal: frozenset[str], classes: frozenset[str], right
     if ace.object_type is None:
         return True
     if right.object_type is None:
-        return False  # an object ACE does not decide a request without an object type
+        # the object type list is the object's class alone: an object ACE for that class decides
+        return ace.object_type.lower() in classes
     wanted = {right.object_type.lower(), *(g.lower() for g in right.property_sets), *classes}
     return ace.object_type.lower() in wanted
 

@@ -7,7 +7,10 @@ wrong in wbplan's per-object verdicts on groups, pinned on built observations (n
   group's delete "denied" by an inherited deny of Delete while Samba deleted it through the
   planned Create/Delete group children grant on the target OU.
 - Renaming a group (Cloud Sync writes ``cn``) needs Write Property on ``name`` as well as on
-  ``cn``: Samba refused a rename that WP cn alone allowed in wbplan's eyes."""
+  ``cn``: Samba refused a rename that WP cn alone allowed in wbplan's eyes.
+- A right without an object type (Delete) is decided by object ACEs for the object's own class
+  too — the class is the root of the DC's object type list: Samba let the gMSA delete a group
+  through ``(OA;;GA;group;;gMSA)`` that wbplan had ignored."""
 
 from __future__ import annotations
 
@@ -86,3 +89,11 @@ def test_a_rename_needs_write_property_on_name_as_well_as_on_cn() -> None:
     assert _verdict([], [ace("allow", WP, PUBLIC_INFORMATION)], "write-cn") == "granted"
     denied = [ace("deny", WP, NAME_GUID), ace("allow", WP)]
     assert _verdict([], denied, "write-cn") == "denied"
+
+
+def test_an_object_ace_for_the_objects_own_class_decides_a_delete() -> None:
+    group, user = CLASS_GUIDS["group"], CLASS_GUIDS["user"]
+    assert _delete([], [ace("allow", 0x10000000, group)]) == "granted"  # GA for class group
+    assert _delete([], [ace("allow", DELETE, group)]) == "granted"
+    assert _delete([], [ace("allow", DELETE, user)]) == "missing"  # another class: not this one
+    assert _delete([], [ace("deny", DELETE, group), ace("allow", DELETE)]) == "denied"
