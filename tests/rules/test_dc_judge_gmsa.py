@@ -29,8 +29,9 @@ Each configuration builds a target OU with two levels of sub-OUs holding securit
 users (some inetOrgPerson, some adminCount=1), then draws ACEs — allow or deny; to the gMSA, a
 global group it is in, a domain-local group that group is nested in, its primary group Domain
 Computers, Everyone, Authenticated Users or an unrelated user; write ``member``, a mapped
-attribute, a property set, every property, Delete, Create/Delete group children, Reset Password,
-WP lockoutTime/pwdLastSet, full control; inherited (to groups, users, inetOrgPersons or every
+attribute, ``cn``, ``name``, a property set, every property, Delete, Delete tree, Create/Delete
+group children, Reset Password, WP lockoutTime/pwdLastSet, full control, generic write or all
+(also as an object ACE for the group class); inherited (to groups, users, inetOrgPersons or every
 class, with and without NO_PROPAGATE) or explicit — and protects some OUs, groups and users
 (keeping or dropping the inherited copies). The gMSA then attempts, and the DC answers (success
 or insufficientAccessRights):
@@ -43,10 +44,12 @@ or insufficientAccessRights):
 - on every user: reset the password, write ``lockoutTime`` and ``pwdLastSet`` (the analysis
   WB-CS-111 reads, scope: the domain root).
 
-The first runs found two engine bugs, fixed in ``planner.scope_rights`` and pinned on built
-observations by ``tests/rules/test_delete_via_parent.py``: a delete is also allowed by Delete
-child on the parent (wbplan had said "denied" where the DC deleted), and a rename needs Write
-Property on ``name`` as well as on ``cn`` (wbplan had said "granted" where the DC refused).
+The first runs found three engine bugs, fixed in ``planner.scope_rights`` / ``planner.rights``
+and pinned on built observations by ``tests/rules/test_delete_via_parent.py``: a delete is also
+allowed by Delete child on the parent (wbplan had said "denied" where the DC deleted); a rename
+needs Write Property on ``name`` as well as on ``cn`` (wbplan had said "granted" where the DC
+refused); a right without an object type (Delete) is also decided by an object ACE for the
+object's own class (wbplan had said "missing" where the DC deleted).
 
 Not judged here: Exchange hybrid writeback's rights (WB-CS-112: same engine, other attributes),
 Unexpire Password on the domain root, creating groups anywhere but the target OU itself, moving
@@ -131,6 +134,7 @@ PUBLIC_INFORMATION = "e48d0154-bcf8-11d1-8702-00c04fb96050"
 CN = "bf96793f-0de6-11d0-a285-00aa003049e2"
 NAME = "bf967a0e-0de6-11d0-a285-00aa003049e2"
 DELETE_TREE = 0x40
+GENERIC_ALL, GENERIC_WRITE = 0x10000000, 0x40000000
 EVERYONE, AUTHENTICATED_USERS = "S-1-1-0", "S-1-5-11"
 CI, IO, NP = 0x02, 0x08, 0x04
 CREATE_CHILD, DELETE_CHILD, WRITE_PROPERTY, DELETE = 0x1, 0x2, 0x20, 0x10000
@@ -353,6 +357,9 @@ def _rights(rng: random.Random, allow: bool, where: str) -> tuple[int, str | Non
         # administrator) but is not what is judged: denies draw WP, CA and Delete only.
         (0x30 if allow else WRITE_PROPERTY, None),
         (0xF01FF if allow else WRITE_PROPERTY | DELETE, None),
+        # generic rights as an ACE may carry them (wbplan maps them to DS rights)
+        (GENERIC_WRITE, None),
+        (GENERIC_ALL if allow else GENERIC_WRITE, GROUP if allow else None),
     ]
     user_rights: list[tuple[int, str | None]] = [
         (0x100, RESET_PASSWORD),
