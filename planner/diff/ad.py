@@ -20,7 +20,14 @@ from planner.model.guids import CLASS_GUIDS
 from planner.model.plan import ActionReason, BlastRadius, Resource
 from planner.model.state import Ace, AdObject
 from planner.observations import Index
-from planner.rights import Right, RightsCheck, rights_on_new_child, rights_on_object
+from planner.rights import (
+    CREATE_CHILD,
+    DELETE_CHILD,
+    Right,
+    RightsCheck,
+    rights_on_new_child,
+    rights_on_object,
+)
 from planner.scope_rights import PrincipalKind, ScopeAnalysis, analyse, principal_of
 
 ENFORCED_ATTRIBUTES = ("msDS-DeviceLocation", "keywords")
@@ -198,11 +205,14 @@ def _evaluate(
     for spec in r.rights:
         right = Right(spec.name, spec.mask, spec.object_type, frozenset(spec.property_sets))
         if spec.applies_to == "object":
-            results.append(
-                rights_on_object(
-                    obj.security, sids, _object_classes(obj, index), [right], is_self=is_self
-                )
-            )
+            classes = _object_classes(obj, index)
+            if spec.object_type and not spec.mask & ~(CREATE_CHILD | DELETE_CHILD):
+                # Creating or deleting a child of class X is checked on the parent with X alone
+                # as the object type list (Samba's acl_add/acl_delete pass the child's class):
+                # an object ACE for the parent's own class gives no such right. Found by the DC
+                # judging the Cloud Sync gMSA (tests/rules/test_dc_judge_gmsa.py).
+                classes = [spec.object_type]
+            results.append(rights_on_object(obj.security, sids, classes, [right], is_self=is_self))
         else:
             assert spec.target_class is not None
             results.append(rights_on_new_child(obj.security, sids, spec.target_class, [right]))

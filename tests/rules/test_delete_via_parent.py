@@ -10,12 +10,15 @@ wrong in wbplan's per-object verdicts on groups, pinned on built observations (n
   ``cn``: Samba refused a rename that WP cn alone allowed in wbplan's eyes.
 - A right without an object type (Delete) is decided by object ACEs for the object's own class
   too — the class is the root of the DC's object type list: Samba let the gMSA delete a group
-  through ``(OA;;GA;group;;gMSA)`` that wbplan had ignored."""
+  through ``(OA;;GA;group;;gMSA)`` that wbplan had ignored.
+- Creating a group in an OU is checked with the *group* class as the object type list: an object
+  ACE for the OU's own class, ``(OA;;CC;organizationalUnit;;gMSA)``, gives no right to create
+  groups there (Samba refused; wbplan had counted it)."""
 
 from __future__ import annotations
 
 from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS
-from planner.model.state import Ace
+from planner.model.state import Ace, ObservedState
 from planner.scope_rights import analyse
 from tests.plan import build_scenarios as b
 from tests.rules.test_cloudsync_ad import policy_of
@@ -24,7 +27,7 @@ GROUP = CLASS_GUIDS["group"]
 DELETE, DELETE_CHILD = 0x10000, 0x2
 
 
-def _state(target_aces: list[Ace], group_aces: list[Ace]) -> object:
+def _state(target_aces: list[Ace], group_aces: list[Ace]) -> ObservedState:
     writeback, world = b.SCENARIOS["cloud-sync-prepared"]()
     target, scan, dacls = b.security_groups(
         target_aces, [b.Node("CN=Group_a1b2c3", "group", group_aces)]
@@ -38,7 +41,7 @@ def _state(target_aces: list[Ace], group_aces: list[Ace]) -> object:
 
 def _verdict(target_aces: list[Ace], group_aces: list[Ace], op: str) -> str:
     state = _state(target_aces, group_aces)
-    analysis = analyse(state, b.SECURITY_GROUPS, "cloud-sync-group", "gmsa")  # type: ignore[arg-type]
+    analysis = analyse(state, b.SECURITY_GROUPS, "cloud-sync-group", "gmsa")
     assert analysis is not None
     [verdict] = analysis.verdicts
     return verdict.state(op)
@@ -97,3 +100,23 @@ def test_an_object_ace_for_the_objects_own_class_decides_a_delete() -> None:
     assert _delete([], [ace("allow", DELETE, group)]) == "granted"
     assert _delete([], [ace("allow", DELETE, user)]) == "missing"  # another class: not this one
     assert _delete([], [ace("deny", DELETE, group), ace("allow", DELETE)]) == "denied"
+
+
+def _create_outcome(target_aces: list[Ace]) -> str:
+    from planner.diff.ad import diff_ace
+    from planner.observations import Index
+    from planner.requirements import expand
+
+    writeback, _world = b.SCENARIOS["cloud-sync-prepared"]()
+    state = _state(target_aces, [])
+    address = f"ad.ace[{b.SECURITY_GROUPS}/cloud-sync-group-provisioning/create-delete-groups]"
+    [r] = [r for r in expand(policy_of(writeback), state) if r.address == address]
+    return diff_ace(r, Index(state)).action
+
+
+def test_creating_a_group_needs_create_child_for_the_group_class_not_the_ous() -> None:
+    ou = CLASS_GUIDS["organizationalUnit"]
+    both = 0x1 | DELETE_CHILD
+    assert _create_outcome([ace("allow", both, GROUP)]) == "no-op"
+    assert _create_outcome([ace("allow", both)]) == "no-op"  # every class
+    assert _create_outcome([ace("allow", both, ou)]) == "create"
