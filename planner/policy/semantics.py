@@ -316,6 +316,8 @@ def waiver_warnings(policy: Policy, parsed: ParsedYaml, file: str) -> list[Diagn
     """Warnings for waivers of rules that do not apply to ``policy`` (a validated policy): the
     rule's feature is not enabled, or what it checks is not asked for — such a waiver has no
     effect, which usually means the policy or the waiver is not what its author thinks."""
+    if not policy.waivers:
+        return []  # no rule catalogue to load (start-up of plan/check, issue 17 §4)
     from planner.rules.base import REGISTRY
 
     rule_ids()  # registers the rules

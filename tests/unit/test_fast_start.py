@@ -102,6 +102,30 @@ def test_plan_example_imports_nothing_it_does_not_need() -> None:
     assert {name: found for name, found in loaded.items() if found} == {}
 
 
+def test_a_policy_without_waivers_loads_without_the_rule_catalogue() -> None:
+    # The catalogue is there to check waivers; with none, loading a policy does not import it.
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from planner.policy.loader import load_policies\n"
+        "for name in sys.argv[1:]:\n"
+        "    found = load_policies([Path(name)])\n"
+        "    assert len(found.policies) == 1, name\n"
+        "    print(name, sorted(m for m in sys.modules if m.startswith(('planner.rules', "
+        "'planner.checking'))))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "policies/cloud-sync-example.yaml", "policies/example.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    without, with_waivers = proc.stdout.splitlines()
+    assert without == "policies/cloud-sync-example.yaml []"
+    assert "planner.checking" in with_waivers  # the example has a waiver: checked against rules
+
+
 def test_version_imports_neither_the_model_nor_package_metadata() -> None:
     head, modules = imported_by("--version")
     assert head.startswith("wbplan, version ")
