@@ -8,7 +8,7 @@ Two workloads:
   does with no flags);
 - **synthetic**: the same forest with password writeback scoped to 1,000 OUs (3,000 ACE
   requirements, half of them already granted) and a scope scan holding 10,000 OUs with protected
-  DACLs, i.e. a large snapshot.
+  DACLs and 50,000 users below them, i.e. a large snapshot.
 
 The baseline of each workload is reading the snapshot the way ``--state`` does: JSON text →
 schema validation → pydantic model (``planner.observe.snapshot.parse_state``). The plan time
@@ -27,7 +27,16 @@ from pathlib import Path
 
 from planner.model.guids import ATTRIBUTE_GUIDS, CLASS_GUIDS, EXTENDED_RIGHTS
 from planner.model.policy import Policy
-from planner.model.state import Ace, AdObject, ObservedState, ScopeScan, SecurityDescriptor
+from planner.model.state import (
+    Ace,
+    AdObject,
+    ObservedState,
+    ScopedObject,
+    ScopeScan,
+    SecurityDescriptor,
+)
+from planner.observe.ad_scan import dacl_digest
+from planner.observe.sd import descriptor_bytes
 from planner.observe.snapshot import dump_state, parse_state
 from planner.planfile import plan_document
 from planner.planning import make_plan
@@ -37,6 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 BASE = "DC=contoso,DC=test"
 SCOPE_OUS = 1_000
 PROTECTED_OUS = 10_000
+USERS = 50_000
 
 
 def best_of(fn: Callable[[], object], repeat: int) -> float:
@@ -57,7 +67,14 @@ def _defaults(inherited: bool) -> list[Ace]:
     ]
 
 
-def synthetic(policy: Policy, state: ObservedState) -> tuple[Policy, ObservedState]:
+def synthetic(
+    policy: Policy,
+    state: ObservedState,
+    *,
+    scope_ous: int = SCOPE_OUS,
+    protected_ous: int = PROTECTED_OUS,
+    users: int = USERS,
+) -> tuple[Policy, ObservedState]:
     """The example forest, grown: many scope OUs and a large protected-OU scan."""
     assert state.ad is not None and state.ad.connector is not None
     assert policy.writeback.password is not None
@@ -77,7 +94,7 @@ def synthetic(policy: Policy, state: ObservedState) -> tuple[Policy, ObservedSta
             (0x20, ATTRIBUTE_GUIDS["pwdLastSet"]),
         )
     ]
-    scope = tuple(f"OU=Site{i:05d},OU=Sites,{BASE}" for i in range(SCOPE_OUS))
+    scope = tuple(f"OU=Site{i:05d},OU=Sites,{BASE}" for i in range(scope_ous))
     ous = [
         AdObject(
             dn=dn,
@@ -91,26 +108,41 @@ def synthetic(policy: Policy, state: ObservedState) -> tuple[Policy, ObservedSta
         )
         for i, dn in enumerate(scope)
     ]
+    # The scope scan as refresh stores it since per-object verdicts: containers and objects
+    # reference their DACL by digest in ``ad.dacls`` (equal DACLs stored once).
+    locked = SecurityDescriptor(dacl_protected=True, aces=tuple(_defaults(False)))
+    open_user = SecurityDescriptor(dacl_protected=False, aces=tuple(_defaults(True)))
+    dacls = {dacl_digest(descriptor_bytes(sd)): sd for sd in (locked, open_user)}
+    locked_key, user_key = list(dacls)
     protected = tuple(
-        AdObject(
+        ScopedObject(
             dn=f"OU=Locked{i:05d},OU=Sites,{BASE}",
-            exists=True,
-            object_class=("top", "organizationalUnit"),
-            usn_changed=40_000 + i,
-            security=SecurityDescriptor(dacl_protected=True, aces=tuple(_defaults(False))),
+            object_class="organizationalUnit",
+            dacl=locked_key,
         )
-        for i in range(PROTECTED_OUS)
+        for i in range(protected_ous)
+    )
+    people = tuple(
+        ScopedObject(
+            dn=f"CN=User{i:06d},OU=Locked{i % protected_ous:05d},OU=Sites,{BASE}",
+            object_class="user",
+            dacl=user_key,
+        )
+        for i in range(users)
     )
     ad = state.ad.model_copy(
         update={
             "objects": tuple(sorted((*state.ad.objects, *ous), key=lambda o: o.dn.lower())),
+            "dacls": {**state.ad.dacls, **dacls},
             "scopes": (
                 *state.ad.scopes,
+                # every scope root is scanned (an unscanned root reads as not observed)
+                *(ScopeScan(root=dn) for dn in scope),
                 ScopeScan(
                     root=f"OU=Sites,{BASE}",
-                    protected_objects=protected,
-                    users_total=250_000,
-                    ous_total=SCOPE_OUS + PROTECTED_OUS,
+                    containers=tuple(sorted(protected, key=lambda o: o.dn.lower())),
+                    objects=tuple(sorted(people, key=lambda o: o.dn.lower())),
+                    ous_total=scope_ous + protected_ous,
                 ),
             ),
         }
