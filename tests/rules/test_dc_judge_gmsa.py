@@ -30,8 +30,9 @@ users (some inetOrgPerson, some adminCount=1), then draws ACEs — allow or deny
 global group it is in, a domain-local group that group is nested in, its primary group Domain
 Computers, Everyone, Authenticated Users or an unrelated user; write ``member``, a mapped
 attribute, ``cn``, ``name``, a property set, every property, Delete, Delete tree, Create/Delete
-group children, Reset Password, WP lockoutTime/pwdLastSet, full control, generic write or all
-(also as an object ACE for the group class); inherited (to groups, users, inetOrgPersons or every
+group children (for groups, every class or the OU class), Reset Password, WP
+lockoutTime/pwdLastSet, full control, generic write or all (also as an object ACE for the group
+class); inherited (to groups, users, inetOrgPersons or every
 class, with and without NO_PROPAGATE) or explicit — and protects some OUs, groups and users
 (keeping or dropping the inherited copies). The gMSA then attempts, and the DC answers (success
 or insufficientAccessRights):
@@ -44,12 +45,15 @@ or insufficientAccessRights):
 - on every user: reset the password, write ``lockoutTime`` and ``pwdLastSet`` (the analysis
   WB-CS-111 reads, scope: the domain root).
 
-The first runs found three engine bugs, fixed in ``planner.scope_rights`` / ``planner.rights``
+The first runs found three engine bugs, fixed in ``planner.scope_rights`` and ``planner.rights``
 and pinned on built observations by ``tests/rules/test_delete_via_parent.py``: a delete is also
 allowed by Delete child on the parent (wbplan had said "denied" where the DC deleted); a rename
 needs Write Property on ``name`` as well as on ``cn`` (wbplan had said "granted" where the DC
 refused); a right without an object type (Delete) is also decided by an object ACE for the
-object's own class (wbplan had said "missing" where the DC deleted).
+object's own class (wbplan had said "missing" where the DC deleted). A fourth came from reading
+Samba's acl_add while fixing those, was confirmed on the DC and fixed in ``planner.diff.ad``, and
+is now in the draw: Create child for the OU's own class gives no right to create groups in it
+(wbplan had said "granted" where the DC refused).
 
 Not judged here: Exchange hybrid writeback's rights (WB-CS-112: same engine, other attributes),
 Unexpire Password on the domain root, creating groups anywhere but the target OU itself, moving
@@ -123,6 +127,7 @@ GMSA_PASSWORD = "Gms4!Judge#Passw0rd-only-in-tests"  # planted by the test: Samb
 GMSA_SAM = "pGMSA_e6620264$"
 
 INETORGPERSON = "4828cc14-1437-45bc-9b07-ad6f015e5f28"
+ORGANIZATIONAL_UNIT = "bf967aa5-0de6-11d0-a285-00aa003049e2"
 USER_ACCOUNT_RESTRICTIONS = "4c164200-20c0-11d0-a768-00aa006e0529"
 MEMBER = "bf9679c0-0de6-11d0-a285-00aa003049e2"
 DESCRIPTION = "bf967950-0de6-11d0-a285-00aa003049e2"
@@ -374,6 +379,8 @@ def _rights(rng: random.Random, allow: bool, where: str) -> tuple[int, str | Non
         (DELETE_CHILD, GROUP),
         (CREATE_CHILD | DELETE_CHILD, GROUP),
         (CREATE_CHILD | DELETE_CHILD, None),
+        # for the OU's own class: no right on group children (the DC checks the child's class)
+        (CREATE_CHILD | DELETE_CHILD, ORGANIZATIONAL_UNIT),
     ]
     if where == "group":
         return rng.choice(group_rights)
