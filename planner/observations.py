@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from planner.model.dn import admin_sd_holder_dn, dn_key, is_at_or_under
-from planner.model.state import AdObject, ObservedState, ScopedObject
+from planner.model.state import AdObject, ObservedState, ScopedObject, ScopeScan
 
 
 def fingerprint(value: Any) -> str:
@@ -59,6 +59,15 @@ class Index:
                 self.objects[dn_key(obj.dn)] = obj
 
         self._scoped: dict[str, tuple[ScopedObject, str]] | None = None
+        self._scans: dict[str, ScopeScan] | None = None
+
+    def scan(self, key: str) -> ScopeScan | None:
+        """The scope scan whose root has DN key ``key`` (None: not scanned)."""
+        if self._scans is None:
+            self._scans = {}
+            for scan in self.ad.scopes if self.ad is not None else ():
+                self._scans.setdefault(dn_key(scan.root), scan)
+        return self._scans.get(key)
 
     def object(self, dn: str) -> AdObject | None:
         """The observed object at ``dn`` (None when it was not read at all): read on its own,
@@ -89,7 +98,7 @@ class Index:
         if self.ad is None:
             return None
         key = dn_key(root)
-        scan = next((s for s in self.ad.scopes if dn_key(s.root) == key), None)
+        scan = self.scan(key)
         if scan is None:
             return None
         return [
@@ -186,7 +195,7 @@ class Index:
             if not address.startswith("ad.scope["):
                 continue
             key = dn_key(address.removeprefix("ad.scope[")[:-1])
-            scan = next((s for s in self.ad.scopes if dn_key(s.root) == key), None)
+            scan = self.scan(key)
             if scan is None or not any(o.admin_count for o in scan.objects):
                 continue
             # the domain scope_rights.analyse_scan takes AdminSDHolder from

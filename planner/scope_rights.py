@@ -346,19 +346,24 @@ class _Tree:
     """DACLs of the root, its ancestors that were read, and the containers below it."""
 
     root_key: str
-    sds: dict[str, tuple[str, SecurityDescriptor | None]]
-    """DN key → (DN as read, DACL or None when unreadable)."""
+    containers: dict[str, tuple[str, SecurityDescriptor | None]]
+    """DN key → (DN as read, DACL or None when unreadable) of the scan's containers."""
+    objects: dict[str, tuple[str, SecurityDescriptor | None]]
+    """The same for ``AdState.objects`` (shared by every scan of one state)."""
+
+    def get(self, key: str) -> tuple[str, SecurityDescriptor | None] | None:
+        """A container of the scan, else an object of the state (the scan's reading wins)."""
+        found = self.containers.get(key)
+        return found if found is not None else self.objects.get(key)
 
 
 def _tree(state: ObservedState, scan: ScopeScan) -> _Tree:
     assert state.ad is not None
-    sds: dict[str, tuple[str, SecurityDescriptor | None]] = {}
-    for obj in state.ad.objects:
-        if obj.exists:
-            sds[dn_key(obj.dn)] = (obj.dn, obj.security)
-    for c in scan.containers:
-        sds[dn_key(c.dn)] = (c.dn, state.ad.dacls.get(c.dacl) if c.dacl else None)
-    return _Tree(dn_key(scan.root), sds)
+    containers = {
+        dn_key(c.dn): (c.dn, state.ad.dacls.get(c.dacl) if c.dacl else None)
+        for c in scan.containers
+    }
+    return _Tree(dn_key(scan.root), containers, _index(state).objects)
 
 
 def analyse_scan(
@@ -376,7 +381,7 @@ def analyse_scan(
     self_key = dn_key(self_dn) if self_dn else None
     domain = next((d.dn for d in ad.domains if is_at_or_under(scan.root, d.dn)), None)
     holder_dn = admin_sd_holder_dn(domain) if domain else None
-    holder_entry = tree.sds.get(dn_key(holder_dn)) if holder_dn else None
+    holder_entry = tree.get(dn_key(holder_dn)) if holder_dn else None
     holder_sd = holder_entry[1] if holder_entry else None
 
     decided: dict[tuple[int, str, bool], dict[str, Decision]] = {}
@@ -386,7 +391,7 @@ def analyse_scan(
     def with_parent(obj: ScopedObject, key: str, mine: dict[str, Decision]) -> dict[str, Decision]:
         """``mine`` with the operations the parent's DACL allows granted (see Operation)."""
         parent_key = _parent_key(key)
-        entry = tree.sds.get(parent_key) if parent_key else None
+        entry = tree.get(parent_key) if parent_key else None
         parent_sd = entry[1] if entry is not None else None
         if parent_sd is None:
             return mine  # parent not read: the object's own verdict, never a false pass
@@ -437,7 +442,7 @@ def analyse_scan(
                 result = governing_memo[k]
                 break
             chain.append(k)
-            entry = tree.sds.get(k)
+            entry = tree.get(k)
             if entry is not None and entry[1] is not None and entry[1].dacl_protected:
                 result = (k, entry[0])
                 break
@@ -465,7 +470,7 @@ def analyse_scan(
         found: str | None = None
         k = start
         while k is not None:
-            entry = tree.sds.get(k)
+            entry = tree.get(k)
             if (
                 entry is not None
                 and entry[1] is not None
@@ -586,10 +591,45 @@ PrincipalKind = Literal["connector", "gmsa"]
 """Whose rights are evaluated: the AD DS connector account (Entra Connect) or the Cloud Sync
 agent's gMSA. Both go through the same evaluation; only the token differs."""
 
-_CACHE: OrderedDict[
-    tuple[int, str, str, PrincipalKind], tuple[ObservedState, ScopeAnalysis | None]
-] = OrderedDict()
-_CACHE_SIZE = 32
+
+@dataclass
+class _StateIndex:
+    """What every scan's evaluation of one observed state shares, built once per state: the
+    scans by root and the read objects by DN key (a policy with a thousand scope roots looked
+    each up by a linear search of dn_key calls: quadratic), and the analyses made so far."""
+
+    state: ObservedState
+    scans: dict[str, ScopeScan]
+    objects: dict[str, tuple[str, SecurityDescriptor | None]]
+    analyses: dict[tuple[str, str, PrincipalKind], ScopeAnalysis | None] = field(
+        default_factory=dict
+    )
+
+
+_INDEX: OrderedDict[int, _StateIndex] = OrderedDict()
+_INDEX_SIZE = 8
+"""States kept indexed (by identity: states are immutable; the entry holds the state, so its id
+cannot be reused while cached). Plan and check hold one or two at a time."""
+
+
+def _index(state: ObservedState) -> _StateIndex:
+    hit = _INDEX.get(id(state))
+    if hit is not None and hit.state is state:
+        _INDEX.move_to_end(id(state))
+        return hit
+    scans: dict[str, ScopeScan] = {}
+    objects: dict[str, tuple[str, SecurityDescriptor | None]] = {}
+    if state.ad is not None:
+        for scan in state.ad.scopes:
+            scans.setdefault(dn_key(scan.root), scan)  # the first scan of a root, as before
+        for obj in state.ad.objects:
+            if obj.exists:
+                objects[dn_key(obj.dn)] = (obj.dn, obj.security)
+    made = _StateIndex(state, scans, objects)
+    _INDEX[id(state)] = made
+    while len(_INDEX) > _INDEX_SIZE:
+        _INDEX.popitem(last=False)
+    return made
 
 
 @dataclass(frozen=True)
@@ -633,8 +673,7 @@ def find_scan(state: ObservedState, root: str) -> ScopeScan | None:
     """The scope scan of ``root`` (None: not scanned)."""
     if state.ad is None:
         return None
-    key = dn_key(root)
-    return next((s for s in state.ad.scopes if dn_key(s.root) == key), None)
+    return _index(state).scans.get(dn_key(root))
 
 
 def analyse(
@@ -646,20 +685,17 @@ def analyse(
     """The per-object verdicts under ``root`` for ``feature`` of the connector (or, with
     ``principal="gmsa"``, of the Cloud Sync gMSA), cached per state object; None when the root
     was not scanned or the principal was not found."""
-    key = (id(state), dn_key(root), feature, principal)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is state:
-        _CACHE.move_to_end(key)
-        return hit[1]
-    scan = find_scan(state, root)
+    index = _index(state)
+    key = (dn_key(root), feature, principal)
+    if key in index.analyses:
+        return index.analyses[key]
+    scan = index.scans.get(key[0])
     who = principal_of(state, principal)
     result = None
     if scan is not None and who is not None:
         ops = FEATURE_OPERATIONS[feature](state)
         result = analyse_scan(state, scan, who.sids, ops, self_dn=who.dn)
-    _CACHE[key] = (state, result)
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    index.analyses[key] = result
     return result
 
 

@@ -520,8 +520,7 @@ def migration_radius(index: Index, containers: Sequence[str]) -> BlastRadius | N
     dns: list[str] = []
     scanned = False
     for container in containers:
-        key = dn_key(container)
-        scan = next((s for s in index.ad.scopes if dn_key(s.root) == key), None)
+        scan = index.scan(dn_key(container))
         if scan is None:
             continue
         scanned = True
