@@ -5,9 +5,17 @@ Cloud Sync shows in two places: in AD, the agent's gMSA (``AdState.cloud_sync``)
 it holds; in the tenant, the configurations and their jobs (``TenantState.cloud_sync``). From
 them import proposes, per AD domain, each feature the policy can declare —
 
-* ``group_provisioning``: each OU (or container) of the domain where the gMSA holds an explicit
-  grant is tried as a target OU, with the scope the domain's Entra-to-AD configuration shows
-  (assignment required: ``selected_groups``; not required: ``all_security_groups``);
+* ``group_provisioning``: the target OUs the domain's Group Provision to AD job really uses —
+  the DNs its ``parentDistinguishedName`` mapping yields, read from the job schema — when that
+  was read and is fully known (WB-CS-056 compares the policy with exactly those); otherwise
+  (schema not read, no mapping, a DN computed from the group) each OU or container of the
+  domain where the gMSA holds an explicit grant is tried, as before the schema was read. The
+  scope is what the domain's Entra-to-AD configuration shows (assignment required:
+  ``selected_groups``; not required: ``all_security_groups``). ``migrate_from_connect_v2`` is
+  proposed for an OU group writeback v2 wrote to that the snapshot read
+  (``ad.cloud_sync.connect_v2``) while v2 is still on or copies are still pending there: an
+  unfinished migration plans changes, so it is written commented out with what the plan would
+  still do;
 * ``password_writeback`` and ``exchange_hybrid``: declared for the domain;
 
 — and keeps a candidate only when planning it against the same observation changes nothing
@@ -17,8 +25,8 @@ absent) when the observation found the agent's default gMSA, the account by name
 read for a custom one.
 
 What cannot be inferred is said in comments: the password writeback check box (no Graph API
-shows it), and that target OUs are found from the gMSA's grants rather than read from the
-configuration's attribute mapping. A Cloud Sync feature for a domain whose Connect counterpart
+shows it), and, for a domain whose job schema was not read or is partly computed, that its
+target OUs were found from the gMSA's grants rather than read from the attribute mapping. A Cloud Sync feature for a domain whose Connect counterpart
 was imported is not imported (one engine per domain and feature: the policy refuses both).
 """
 
@@ -38,7 +46,8 @@ from planner.model.state import (
     GmsaObservation,
     ObservedState,
 )
-from planner.requirements.cloudsync_tenant import Direction, kind
+from planner.requirements.cloudsync import V2_FLAG
+from planner.requirements.cloudsync_tenant import GROUP_PROVISIONING, Direction, kind
 
 FEATURES = ("group_provisioning", "password_writeback", "exchange_hybrid")
 """In the order a ``cloud_sync.domains[]`` entry lists them."""
@@ -60,11 +69,15 @@ CONNECT_TWIN = {"password_writeback": "password", "exchange_hybrid": "exchange_h
 NOT_INFERRED = (
     "the Cloud Sync password writeback check box ('Write back passwords with Microsoft Entra "
     "Connect cloud sync'): no Microsoft Graph API shows it (tenant.sspr[cloud-sync-writeback])",
-    "group_provisioning.target_ous: found where the gMSA holds the group provisioning grants; a "
-    "target OU the configuration maps groups to (parentDistinguishedName) without those grants "
-    "is not found",
     "the provisioning agents' builds: no Microsoft Graph property exposes them",
 )
+
+FROM_GRANTS = (
+    "group_provisioning.target_ous where the job schema's parentDistinguishedName mapping was "
+    "not read or is partly computed: found where the gMSA holds the group provisioning grants; "
+    "a target OU the configuration maps groups to without those grants is not found"
+)
+"""Added to the not-inferred list when a domain's target OUs came from the grants."""
 
 
 @dataclass
@@ -78,6 +91,9 @@ class FeatureFinding:
     suggestion: Any = None
     """A value to uncomment when the feature is partly prepared."""
     notes: list[str] = field(default_factory=list)
+    pending: dict[str, Any] = field(default_factory=dict)
+    """Keys written commented out inside the imported value (``migrate_from_connect_v2`` of an
+    unfinished migration, when the rest of ``group_provisioning`` plans no change)."""
 
 
 @dataclass
@@ -348,7 +364,133 @@ def _pending(verdict: Verdict) -> str:
     return "the plan would still do this — " + summary(own, 3)
 
 
-def _group(judge: _Judge, state: ObservedState, domain: str, ous: list[str]) -> FeatureFinding:
+def _mapped_targets(tenant: CloudSyncTenant | None, domain: str) -> tuple[list[str] | None, str]:
+    """The DNs the domain's Group Provision to AD job creates groups in, when its job schema was
+    read and its ``parentDistinguishedName`` mapping is fully known — what the configuration
+    really uses, and what WB-CS-056 compares ``target_ous`` with — and words saying where they
+    come from; (None, why not) otherwise."""
+    if tenant is None:
+        return None, "the tenant's Cloud Sync configurations were not read"
+    configs = configurations_for(tenant, domain, "entra-to-ad")
+    jobs = [j for c in configs for j in c.jobs if j.template_id == GROUP_PROVISIONING]
+    if not jobs:
+        return None, f"the tenant shows no {GROUP_PROVISIONING} job for this domain"
+    targets = [j.target_container for j in jobs]
+    if any(t is None for t in targets):
+        return None, "its job schema (parentDistinguishedName mapping) was not read"
+    read = [t for t in targets if t is not None]
+    if not all(t.mapped for t in read):
+        return None, (
+            "its job schema maps no parentDistinguishedName (the job cannot create groups: "
+            "SchemaInvalid)"
+        )
+    open_ = list(dict.fromkeys(why for t in read for why in t.open))
+    if open_:
+        return None, (
+            "its parentDistinguishedName mapping computes DNs from "
+            f"{listed(open_, 2)}, so not every OU it writes to is known"
+        )
+    dns: dict[str, str] = {}
+    for t in read:
+        for dn in t.dns:
+            dns.setdefault(_key(dn), dn)
+    if not dns:
+        return None, "its parentDistinguishedName mapping yields no DN"
+    expressions = "; ".join(dict.fromkeys(t.expression or "?" for t in read))
+    return list(dns.values()), (
+        f"target_ous: the DNs the configuration's parentDistinguishedName mapping yields "
+        f"({expressions}), read from its {GROUP_PROVISIONING} job schema (Microsoft Graph "
+        "synchronizationSchema)"
+    )
+
+
+def _key(dn: str) -> str:
+    try:
+        return dn_key(dn)
+    except ValueError:  # not a DN: compared as written (the policy check then names it)
+        return dn.strip().lower()
+
+
+def _held_on(verdict: Verdict, ou: str) -> str:
+    """The satisfied ACE requirements of ``verdict`` on ``ou``, by name."""
+    key = _key(ou)
+    return held(i for i in verdict.aces() if i.dn is not None and _key(i.dn) == key)
+
+
+def _group(
+    judge: _Judge, state: ObservedState, domain: str, ous: list[str]
+) -> tuple[FeatureFinding, bool]:
+    """Group provisioning of ``domain``, and whether its target OUs came from the gMSA's grants
+    (the job schema not read, or not fully known)."""
+    tenant = state.tenant.cloud_sync if state.tenant is not None else None
+    mapped, why = _mapped_targets(tenant, domain)
+    if mapped is not None:
+        return _group_from_mapping(judge, state, domain, mapped, why, ous), False
+    found = _group_from_grants(judge, state, domain, ous)
+    if found.value is not None or found.suggestion is not None:
+        found.notes.insert(0, f"target_ous: found where the gMSA holds grants, because {why}")
+    return found, bool(ous) or found.suggestion is not None
+
+
+def _group_from_mapping(
+    judge: _Judge,
+    state: ObservedState,
+    domain: str,
+    mapped: list[str],
+    source: str,
+    ous: list[str],
+) -> FeatureFinding:
+    """Group provisioning with the target OUs the configuration maps groups to: imported when
+    it plans no change; commented out (partly prepared) when, say, the gMSA lacks the grants on
+    one of them. OUs where the gMSA holds the grants but the mapping never writes are named,
+    not declared (WB-CS-056 would fail for them)."""
+    found = FeatureFinding("group_provisioning")
+    tenant = state.tenant.cloud_sync if state.tenant is not None else None
+    scopes, scope_note = _scopes(tenant, domain)
+    verdict: Verdict | None = None
+    for scope in scopes:
+        value = {"target_ous": list(mapped), "scope": scope}
+        verdict = judge.check(domain, {"group_provisioning": value})
+        if verdict.ok:
+            break
+    assert verdict is not None
+    found.notes.append(source)
+    if verdict.ok:
+        found.status, found.value = IMPORTED, value
+        for ou in mapped:
+            found.notes.append(f"the gMSA holds {_held_on(verdict, ou)} on {ou}")
+        found.notes.append(scope_note)
+        found.notes += _jobs(verdict)
+        found.notes += _unchecked(verdict)
+    else:
+        found.status = PARTLY
+        found.suggestion = {"target_ous": list(mapped), "scope": scopes[0]}
+        for ou in mapped:
+            if not _held_on(verdict, ou):
+                found.notes.append(
+                    f"the configuration creates groups in {ou}, but the gMSA holds no group "
+                    "provisioning grant there"
+                )
+        found.notes.append(_pending(verdict))
+    mapped_keys = {_key(ou) for ou in mapped}
+    for ou in ous:
+        if _key(ou) in mapped_keys:
+            continue
+        alone = judge.check(
+            domain, {"group_provisioning": {"target_ous": [ou], "scope": scopes[0]}}
+        )
+        if _distinctive("group_provisioning", alone):
+            found.notes.append(
+                f"not declared: the gMSA also holds {_held_on(alone, ou)} on {ou}, but the "
+                "configuration's parentDistinguishedName mapping never creates groups there"
+            )
+    return found
+
+
+def _group_from_grants(
+    judge: _Judge, state: ObservedState, domain: str, ous: list[str]
+) -> FeatureFinding:
+    """Group provisioning with the OUs where the gMSA holds grants tried as target OUs."""
     found = FeatureFinding("group_provisioning")
     tenant = state.tenant.cloud_sync if state.tenant is not None else None
     scopes, scope_note = _scopes(tenant, domain)
@@ -389,6 +531,77 @@ def _group(judge: _Judge, state: ObservedState, domain: str, ous: list[str]) -> 
             "gMSA holds the group provisioning grants on no OU of it"
         )
     return found
+
+
+# --------------------------------------------------------------------------- v2 migration
+
+
+def _v2_on(state: ObservedState) -> bool | None:
+    """Connect group writeback v2 is on in the tenant (``groupWriteBackEnabled``; None: the
+    flags were not read)."""
+    sync = state.tenant.sync if state.tenant is not None else None
+    if sync is None:
+        return None
+    return sync.features.get(V2_FLAG) is True
+
+
+def _migration(judge: _Judge, state: ObservedState, domain: str, found: FeatureFinding) -> None:
+    """``migrate_from_connect_v2`` for ``domain``'s group provisioning: proposed, commented out,
+    when the snapshot read an OU of the domain that group writeback v2 wrote to and v2 is still
+    on or copies are still pending there; left out when the migration is finished or there is
+    none. An unfinished migration plans changes (the copies of adminDescription, the manual
+    step turning v2 off), so it is never imported live."""
+    ad = state.ad
+    assert ad is not None
+    v2_on = _v2_on(state)
+    cloud = ad.cloud_sync
+    reads = [
+        r
+        for r in (cloud.connect_v2 if cloud is not None else ())
+        if r.exists and (dns_name_of(r.ou) or "").lower() == domain
+    ]
+    base = found.value if found.value is not None else found.suggestion
+    if not reads:
+        if v2_on and base is not None:
+            found.notes.append(
+                "NOT INFERRED: group writeback v2 is still on in the tenant (groupWriteBackEnabled), "
+                "but this snapshot read no OU v2 wrote groups to: add "
+                "group_provisioning.migrate_from_connect_v2 with the group writeback OU of the "
+                "Connect wizard and refresh, and the plan lists the migration"
+            )
+        return
+    if base is None:
+        return  # no group provisioning to migrate into: nothing to declare it on
+    ou = reads[0].ou
+    if len(reads) > 1:
+        found.notes.append(
+            f"the snapshot read {len(reads)} OUs v2 wrote to in {domain}; proposed: {ou} (a "
+            "domain declares one)"
+        )
+    migration = {"ou": ou}
+    verdict = judge.check(
+        domain, {"group_provisioning": {**base, "migrate_from_connect_v2": migration}}
+    )
+    copies = [i for i in verdict.pending if i.type == "ad.object"]
+    if not copies and v2_on is False:
+        found.notes.append(
+            f"migrate_from_connect_v2: not declared — the migration of the groups v2 wrote under "
+            f"{ou} is finished (v2 is off and every copy is done)"
+        )
+        return
+    still = [summary(copies, 3)] if copies else []
+    if v2_on:
+        still.append(f"turn group writeback v2 off (tenant.feature[{V2_FLAG}], a manual step)")
+    elif v2_on is None:
+        still.append(f"whether v2 is off was not read (tenant.feature[{V2_FLAG}])")
+    found.notes.append(
+        f"migrate_from_connect_v2 — commented out, the migration is unfinished: group writeback "
+        f"v2 wrote groups under {ou}; the plan would still do this — " + "; ".join(still)
+    )
+    if found.value is not None:
+        found.pending = {"migrate_from_connect_v2": migration}
+    else:
+        found.suggestion = {**base, "migrate_from_connect_v2": migration}
 
 
 def _simple(judge: _Judge, domain: str, key: str, words: str) -> FeatureFinding:
@@ -485,7 +698,11 @@ def infer(
     judge = _Judge(verifier, state, writeback, found.gmsa)
     for domain in _domains(state, tenant, ous):
         d = DomainFinding(domain)
-        d.features.append(_group(judge, state, domain, ous.get(domain, [])))
+        group, from_grants = _group(judge, state, domain, ous.get(domain, []))
+        _migration(judge, state, domain, group)
+        d.features.append(group)
+        if from_grants and FROM_GRANTS not in found.not_inferred:
+            found.not_inferred.append(FROM_GRANTS)
         for key, words in (
             ("password_writeback", f"password writeback on {_root(state, domain)}"),
             ("exchange_hybrid", f"Exchange hybrid writeback on {_root(state, domain)}"),
@@ -519,7 +736,12 @@ def _settle(found: CloudSyncFinding, judge: _Judge) -> None:
     for d in found.domains:
         for f in d.features:
             if f.value is not None:
-                f.suggestion, f.value, f.status = f.value, None, "not imported"
+                f.suggestion, f.value, f.status = (
+                    {**f.value, **f.pending} if isinstance(f.value, dict) else f.value,
+                    None,
+                    "not imported",
+                )
+                f.pending = {}
                 f.notes.append(
                     "together with the other domains the plan would still do this — "
                     + summary(verdict.pending, 3)

@@ -198,6 +198,10 @@ def _domain_lines(d: DomainFinding, indent: int) -> list[str]:
             item += _commented(block(f.key, f.suggestion, indent + 2))
         elif value is not None:
             item += block(f.key, value, indent + 2)
+            if entry is not None and f.value is not None:
+                # keys of an unfinished step (a v2 migration), to uncomment once it is wanted
+                for key, pending in f.pending.items():
+                    item += _commented(block(key, pending, indent + 4))
     return lines + (item if entry is not None else _commented(item))
 
 

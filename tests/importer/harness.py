@@ -31,6 +31,7 @@ GOLDEN = (
     "connector-not-found",
     "cloud-sync-prepared",
     "cloud-sync-gmsa-without-rights",
+    "cloud-sync-migration-declared",
 )
 """Imports whose output is pinned (the rest are checked for their meaning only)."""
 

@@ -1,7 +1,8 @@
 """``wbplan import`` writes a ``cloud_sync`` section when the snapshot shows Microsoft Entra Cloud
 Sync (issue 18 with issue 17 §3): the gMSA (default discovery, or the custom account by name),
-and per domain the features the planner finds in place — group provisioning's target OUs (where
-the gMSA holds the grants) and scope (the configuration's assignment setting), password
+and per domain the features the planner finds in place — group provisioning's target OUs (the
+job schema's parentDistinguishedName mapping, else where the gMSA holds the grants; more in
+test_cloudsync_targets) and scope (the configuration's assignment setting), password
 writeback, Exchange hybrid — each kept only when planning it against the same snapshot changes
 nothing. A half-prepared domain is written commented out; uncommented, it validates and the
 plan lists what is missing."""
@@ -55,7 +56,8 @@ def test_a_prepared_domain_imports_back_the_scenario_s_cloud_sync(tmp_path: Path
     assert entry.group_provisioning.target_ous == ("OU=SecurityGroups,DC=contoso,DC=test",)
     assert entry.group_provisioning.scope == "selected_groups"
     assert entry.password_writeback is True and entry.exchange_hybrid is False
-    assert "target_ous: the gMSA holds create-delete-groups, manage-groups on" in _flat(text)
+    assert "the DNs the configuration's parentDistinguishedName mapping yields" in _flat(text)
+    assert "the gMSA holds create-delete-groups, manage-groups on" in _flat(text)
     assert "requires assignment, 3 group(s) assigned" in _flat(text)
     assert "tenant.sspr[cloud-sync-writeback]" in _flat(text)  # the check box no API shows
     # the round trip: the imported policy plans nothing for Cloud Sync (or anything else)
@@ -78,7 +80,12 @@ def test_a_half_prepared_domain_is_written_commented_out_and_plans_what_is_missi
     assert policy.cloud_sync is None
     assert "# cloud_sync:" in text and "    # - domain: contoso.test" in text
     assert "password_writeback — partly prepared, not imported:" in _flat(text)
-    assert "the gMSA holds the group provisioning grants on no OU of it" in _flat(text)
+    # the configuration maps groups to an OU where the gMSA holds nothing: half-prepared
+    assert "group_provisioning — partly prepared, not imported:" in _flat(text)
+    assert (
+        "the configuration creates groups in OU=SecurityGroups,DC=contoso,DC=test, but the gMSA "
+        "holds no group provisioning grant there" in _flat(text)
+    )
     uncommented = "\n".join(
         line.replace("# ", "", 1)
         if line.lstrip().startswith(
