@@ -74,7 +74,8 @@ NOT_INFERRED = (
 
 FROM_GRANTS = (
     "group_provisioning.target_ous where the job schema's parentDistinguishedName mapping was "
-    "not read or is partly computed: found where the gMSA holds the group provisioning grants; "
+    "not read, is absent or is partly computed: found where the gMSA holds the group "
+    "provisioning grants; "
     "a target OU the configuration maps groups to without those grants is not found"
 )
 """Added to the not-inferred list when a domain's target OUs came from the grants."""
@@ -591,7 +592,10 @@ def _migration(judge: _Judge, state: ObservedState, domain: str, found: FeatureF
         return
     still = [summary(copies, 3)] if copies else []
     if v2_on:
-        still.append(f"turn group writeback v2 off (tenant.feature[{V2_FLAG}], a manual step)")
+        still.append(
+            f"turn group writeback v2 off (tenant.feature[{V2_FLAG}], a manual step, after the "
+            "copies: Microsoft's migration order)"
+        )
     elif v2_on is None:
         still.append(f"whether v2 is off was not read (tenant.feature[{V2_FLAG}])")
     found.notes.append(
