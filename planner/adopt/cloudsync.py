@@ -39,7 +39,14 @@ from planner.adopt.candidates import broad, explicit_trustees, places
 from planner.adopt.verify import Verdict, Verifier
 from planner.adopt.words import held, listed, summary, unknowns
 from planner.diff.cloudsync_tenant import configurations_for, direction_of
-from planner.model.dn import dn_key, dns_name_of, domain_dn, is_at_or_under
+from planner.model.dn import (
+    DnError,
+    dn_key,
+    dns_name_of,
+    domain_dn,
+    is_at_or_under,
+    split_rdns,
+)
 from planner.model.state import (
     CloudSyncConfiguration,
     CloudSyncTenant,
@@ -397,12 +404,30 @@ def _mapped_targets(tenant: CloudSyncTenant | None, domain: str) -> tuple[list[s
             dns.setdefault(_key(dn), dn)
     if not dns:
         return None, "its parentDistinguishedName mapping yields no DN"
+    # a value the policy would refuse (not a DN, or a DN of another domain: WBP020, WBP064)
+    # cannot be declared; WB-CS-056 then fails in the plan, naming it
+    foreign = [dn for dn in dns.values() if (_dns_name(dn) or "") != domain]
+    if foreign:
+        return None, (
+            f"its parentDistinguishedName mapping yields {listed(foreign, 2)}, not a DN of "
+            "this domain"
+        )
     expressions = "; ".join(dict.fromkeys(t.expression or "?" for t in read))
     return list(dns.values()), (
         f"target_ous: the DNs the configuration's parentDistinguishedName mapping yields "
         f"({expressions}), read from its {GROUP_PROVISIONING} job schema (Microsoft Graph "
         "synchronizationSchema)"
     )
+
+
+def _dns_name(dn: str) -> str | None:
+    """The DNS name of ``dn``'s domain components, lower-cased (None: not a DN)."""
+    try:
+        split_rdns(dn)
+    except DnError:
+        return None
+    name = dns_name_of(dn)
+    return name.lower() if name else None
 
 
 def _key(dn: str) -> str:

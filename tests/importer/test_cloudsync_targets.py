@@ -285,3 +285,19 @@ def test_v2_on_without_a_read_ou_is_said_not_guessed() -> None:
 def test_no_v2_means_no_migration_and_no_word_of_it() -> None:
     text = _text(_raw(PREPARED))
     assert "migrate_from_connect_v2" not in text
+
+
+def test_a_mapping_the_policy_would_refuse_is_not_declared() -> None:
+    """A DN of another domain (WBP064) or no DN at all (WBP020) cannot be a target OU: import
+    falls back to the grants, says why, and the plan's WB-CS-056 failure keeps the entry out."""
+    doc = _raw(PREPARED)
+    for dn in ("OU=Groups,DC=fabrikam,DC=test", "not a dn"):
+        target = {**_group_job(doc)["target_container"], "expression": f'"{dn}"', "dns": [dn]}
+        text = _text(_with_target(doc, target))  # render validates what it writes
+        policy = _policy(text)
+        assert policy.cloud_sync is not None
+        assert policy.cloud_sync.domains[0].group_provisioning is None
+        assert (
+            f"because its parentDistinguishedName mapping yields {dn}, not a DN of this domain"
+            in _flat(text)
+        )
