@@ -553,7 +553,10 @@ def analyse_scan(
 def _protected_gaps(
     analysis: ScopeAnalysis, state: ObservedState, scan: ScopeScan, sids: Sequence[str]
 ) -> None:
-    """What new objects below each inheritance-disabled container would get (per distinct DACL)."""
+    """What new objects below each inheritance-disabled container would get (per distinct DACL).
+    Judged on the object's own rights only: an operation the parent could also allow
+    (``Operation.on_parent``) still counts as a gap, which is stricter than the DC and costs
+    nothing, since the grant that closes it is needed for the other operations anyway."""
     assert state.ad is not None
     # The feature's first class (users: what the ADSync cmdlets cover) and the classes present
     # below each container.
