@@ -333,6 +333,82 @@ def test_cloud_sync_imports_from_a_snapshot_and_live_and_plans_no_change(
     assert proc.returncode == 0 and acting(plan_doc) == [], (proc.stderr, acting(plan_doc))
 
 
+def test_cloud_sync_target_ous_come_from_the_configuration_s_mapping_live(
+    fresh_samba_2012r2: SambaDC, graph_emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    """The configuration's parentDistinguishedName mapping (read from the emulator's job
+    schema) is a Switch() over OU=CloudGroups, where wbplan granted the gMSA its rights, and
+    OU=MoreGroups, where it holds nothing: a live import writes group provisioning commented out
+    with both OUs (the configuration's, not the grants'), keeps password writeback, and the
+    uncommented entry plans the gMSA's grants on OU=MoreGroups."""
+    from planner.model.policy import Policy as PolicyModel
+    from tests.ad.cloudsync_ops import (
+        add_external_directory_object_id,
+        add_gmsa,
+        add_kds_root_key,
+        cloud_sync_policy,
+        policy_yaml,
+    )
+    from tests.support import graph_cloudsync as gcs
+
+    dc = fresh_samba_2012r2
+    domain = "contoso.test"
+    more = f"OU=MoreGroups,{dc.base_dn}"
+    tenant = graph_tenants.p1()
+    gcs.configure(tenant, domain, (gcs.GROUP_PROVISIONING,))
+    gcs.configure(tenant, domain, (gcs.AD_TO_ENTRA,))
+    tenant.provisioning_agents.append(gcs.agent(f"cloudsync1.{domain}", (domain,)))
+    graph_emulator.tenant = tenant
+    dc.create_connector()
+    conn = dc.admin_connection()
+    add_external_directory_object_id(conn, dc.schema_dn)
+    add_kds_root_key(conn, dc.config_dn, dc.base_dn)
+    add_gmsa(conn, dc.base_dn)
+    add_ou(conn, CLOUD_GROUPS)
+    add_ou(conn, more)
+    policy = cloud_sync_policy(target_ous=(CLOUD_GROUPS,), password=True)
+    doc = policy.model_dump(mode="json", by_alias=True)
+    doc["tenant"]["id"] = graph_tenants.TENANT_ID
+    write_policy(tmp_path, policy_yaml(PolicyModel.model_validate(doc)))
+    plan_out(tmp_path, dc, graph_emulator)
+    applied = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    # the configuration now writes to both OUs
+    for job_id in list(tenant.sync_schemas):
+        tenant.sync_schemas[job_id] = gcs.group_schema(
+            gcs.switch("department", CLOUD_GROUPS, {"Sales": more})
+        )
+
+    proc = read_only_import(
+        tmp_path, dc, graph_emulator, "--connector", CONNECTOR, "-o", "live.yaml"
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "live.yaml").read_text(encoding="utf-8")
+    parsed = parse_yaml(text, "live.yaml")
+    assert not parsed.diagnostics
+    cloud = parsed.data.get("cloud_sync")
+    assert cloud == {"domains": [{"domain": domain, "password_writeback": True}]}, text
+    flat = " ".join(line.strip().lstrip("#").strip() for line in text.splitlines())
+    assert "target_ous: the DNs the configuration's parentDistinguishedName mapping yields" in flat
+    assert (
+        f"the configuration creates groups in {more}, but the gMSA holds no group provisioning "
+        "grant there" in flat
+    ), text
+    uncommented = "\n".join(
+        line.replace("# ", "", 1)
+        if line.lstrip().startswith(
+            ("# group_provisioning:", "# target_ous:", "# - OU=", "# scope:")
+        )
+        else line
+        for line in text.splitlines()
+    )
+    (tmp_path / "uncommented.yaml").write_text(uncommented + "\n", encoding="utf-8")
+    proc, plan_doc = plan_with(tmp_path, dc, graph_emulator, "uncommented.yaml")
+    assert proc.returncode == 2, (proc.stderr, acting(plan_doc))  # changes to make
+    changes = acting(plan_doc)
+    assert changes and all(more in a for a in changes), changes
+
+
 def test_cloud_sync_exchange_hybrid_imports_from_a_live_read(
     samba_factory: SambaFactory, graph_emulator: GraphEmulator, tmp_path: Path
 ) -> None:
