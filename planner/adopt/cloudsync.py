@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from planner.adopt import cloudsync_v2
 from planner.adopt.candidates import broad, explicit_trustees, places
 from planner.adopt.verify import Verdict, Verifier
 from planner.adopt.words import held, listed, summary, unknowns
@@ -53,7 +54,6 @@ from planner.model.state import (
     GmsaObservation,
     ObservedState,
 )
-from planner.requirements.cloudsync import V2_FLAG
 from planner.requirements.cloudsync_tenant import GROUP_PROVISIONING, Direction, kind
 
 FEATURES = ("group_provisioning", "password_writeback", "exchange_hybrid")
@@ -559,78 +559,21 @@ def _group_from_grants(
     return found
 
 
-# --------------------------------------------------------------------------- v2 migration
-
-
-def _v2_on(state: ObservedState) -> bool | None:
-    """Connect group writeback v2 is on in the tenant (``groupWriteBackEnabled``; None: the
-    flags were not read)."""
-    sync = state.tenant.sync if state.tenant is not None else None
-    if sync is None:
-        return None
-    return sync.features.get(V2_FLAG) is True
-
-
 def _migration(judge: _Judge, state: ObservedState, domain: str, found: FeatureFinding) -> None:
-    """``migrate_from_connect_v2`` for ``domain``'s group provisioning: proposed, commented out,
-    when the snapshot read an OU of the domain that group writeback v2 wrote to and v2 is still
-    on or copies are still pending there; left out when the migration is finished or there is
-    none. An unfinished migration plans changes (the copies of adminDescription, the manual
-    step turning v2 off), so it is never imported live."""
-    ad = state.ad
-    assert ad is not None
-    v2_on = _v2_on(state)
-    cloud = ad.cloud_sync
-    reads = [
-        r
-        for r in (cloud.connect_v2 if cloud is not None else ())
-        if r.exists and (dns_name_of(r.ou) or "").lower() == domain
-    ]
+    """``migrate_from_connect_v2`` of ``domain``'s group provisioning
+    (:mod:`planner.adopt.cloudsync_v2`): kept commented out — under the imported value, or in
+    the partly prepared suggestion."""
     base = found.value if found.value is not None else found.suggestion
-    if not reads:
-        if v2_on and base is not None:
-            found.notes.append(
-                "NOT INFERRED: group writeback v2 is still on in the tenant (groupWriteBackEnabled), "
-                "but this snapshot read no OU v2 wrote groups to: add "
-                "group_provisioning.migrate_from_connect_v2 with the group writeback OU of the "
-                "Connect wizard and refresh, and the plan lists the migration"
-            )
-        return
-    if base is None:
-        return  # no group provisioning to migrate into: nothing to declare it on
-    ou = reads[0].ou
-    if len(reads) > 1:
-        found.notes.append(
-            f"the snapshot read {len(reads)} OUs v2 wrote to in {domain}; proposed: {ou} (a "
-            "domain declares one)"
-        )
-    migration = {"ou": ou}
-    verdict = judge.check(
-        domain, {"group_provisioning": {**base, "migrate_from_connect_v2": migration}}
+    proposal = cloudsync_v2.propose(
+        state, domain, base, lambda gp: judge.check(domain, {"group_provisioning": gp})
     )
-    copies = [i for i in verdict.pending if i.type == "ad.object"]
-    if not copies and v2_on is False:
-        found.notes.append(
-            f"migrate_from_connect_v2: not declared — the migration of the groups v2 wrote under "
-            f"{ou} is finished (v2 is off and every copy is done)"
-        )
+    found.notes += proposal.notes
+    if proposal.migration is None or base is None:
         return
-    still = [summary(copies, 3)] if copies else []
-    if v2_on:
-        still.append(
-            f"turn group writeback v2 off (tenant.feature[{V2_FLAG}], a manual step, after the "
-            "copies: Microsoft's migration order)"
-        )
-    elif v2_on is None:
-        still.append(f"whether v2 is off was not read (tenant.feature[{V2_FLAG}])")
-    found.notes.append(
-        f"migrate_from_connect_v2 — commented out, the migration is unfinished: group writeback "
-        f"v2 wrote groups under {ou}; the plan would still do this — " + "; ".join(still)
-    )
     if found.value is not None:
-        found.pending = {"migrate_from_connect_v2": migration}
+        found.pending = {cloudsync_v2.KEY: proposal.migration}
     else:
-        found.suggestion = {**base, "migrate_from_connect_v2": migration}
+        found.suggestion = {**base, cloudsync_v2.KEY: proposal.migration}
 
 
 def _simple(judge: _Judge, domain: str, key: str, words: str) -> FeatureFinding:

@@ -301,3 +301,13 @@ def test_a_mapping_the_policy_would_refuse_is_not_declared() -> None:
             f"because its parentDistinguishedName mapping yields {dn}, not a DN of this domain"
             in _flat(text)
         )
+
+
+def test_copies_done_and_v2_flags_unread_stays_proposed_saying_so() -> None:
+    """Without the tenant's onPremisesSynchronization flags nobody can tell the migration is
+    finished: it stays proposed (commented out), and the comment says what was not read."""
+    doc = _copied(_raw(MIGRATION))
+    doc["tenant"]["sync"] = None
+    text = _text(doc)
+    assert "# migrate_from_connect_v2:" in text
+    assert "whether v2 is off was not read (tenant.feature[groupWriteBackEnabled])" in _flat(text)
