@@ -132,8 +132,8 @@ def incremental_options(f: F) -> F:
         "--incremental",
         is_flag=True,
         help="Read only what changed in AD since the --state snapshot (its replication marks: "
-        "DC, invocationId, highestCommittedUSN) and merge it in; a full read when that cannot "
-        "be proven complete, saying why on stderr.",
+        "DC, invocationId, highestCommittedUSN, the bind account's token) and merge it in; a "
+        "full read when that cannot be proven complete, saying why on stderr.",
     )(f)
 
 
