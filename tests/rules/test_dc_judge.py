@@ -30,9 +30,8 @@ import pytest
 
 from planner.apply.lock import held
 from planner.apply.run import execute_plan
-from planner.model.policy import Policy
 from planner.model.state import Ace, ObservedState
-from planner.observe.live import LiveSources, observe_live
+from planner.observe.live import LiveSources
 from planner.observe.sd import merge_into_descriptor
 from planner.planning import make_plan
 from planner.scope_rights import analyse
@@ -46,13 +45,18 @@ from tests.ad.adops import (
     add_group,
     add_member,
     add_ou,
-    may_replace,
     object_sid,
     protect_without_inherited,
     read_sd,
     write_sd,
 )
 from tests.ad.conftest import options_for
+from tests.rules.judge_support import (
+    PASSWORD_OPERATIONS,
+    add_user,
+    attempt_password_operation,
+    observe,
+)
 from tests.rules.support import make_policy
 from tests.support.samba import CONNECTOR_PASSWORD, SambaDC, SambaFactory
 
@@ -65,9 +69,7 @@ INETORGPERSON = "4828cc14-1437-45bc-9b07-ad6f015e5f28"
 USER_ACCOUNT_RESTRICTIONS = "4c164200-20c0-11d0-a768-00aa006e0529"
 EVERYONE, AUTHENTICATED_USERS, THIS_ORGANIZATION = "S-1-1-0", "S-1-5-11", "S-1-5-15"
 CI, IO, NP = 0x02, 0x08, 0x04
-OPERATIONS = ("reset-password", "write-lockoutTime", "write-pwdLastSet")
-USER_CLASSES = ["top", "person", "organizationalPerson", "user"]
-IOP_CLASSES = [*USER_CLASSES, "inetOrgPerson"]
+OPERATIONS = PASSWORD_OPERATIONS
 
 
 @dataclass
@@ -119,14 +121,6 @@ def judge_dc(samba_factory: SambaFactory) -> Iterator[tuple[SambaDC, Principals]
         )
 
 
-def _add_user(conn: ldap3.Connection, dn: str, inetorg: bool, admin: bool) -> None:
-    sam = dn.split(",", 1)[0].split("=", 1)[1]
-    attrs: dict[str, object] = {"sAMAccountName": sam}
-    if admin:
-        attrs["adminCount"] = "1"
-    conn.add(dn, IOP_CLASSES if inetorg else USER_CLASSES, attrs)
-
-
 def _build(conn: ldap3.Connection, base: str, n: int, rng: random.Random) -> Config:
     cfg = Config(root=add_ou(conn, f"OU=J{n},{base}"))
     cfg.ous.append(cfg.root)
@@ -137,7 +131,7 @@ def _build(conn: ldap3.Connection, base: str, n: int, rng: random.Random) -> Con
     for i, ou in enumerate(cfg.ous):
         for j in range(rng.choice((1, 2))):
             dn = f"CN=u{n}x{i}x{j},{ou}"
-            _add_user(conn, dn, inetorg=rng.random() < 0.3, admin=rng.random() < 0.1)
+            add_user(conn, dn, inetorg=rng.random() < 0.3, admin=rng.random() < 0.1)
             cfg.users.append(dn)
     return cfg
 
@@ -216,20 +210,6 @@ def _draw(conn: ldap3.Connection, cfg: Config, p: Principals, rng: random.Random
             cfg.drawn.append(f"{where}: protected, inherited ACEs kept")
 
 
-def _attempt(conn: ldap3.Connection, dn: str, op: str, n: int) -> bool:
-    """Ask the DC: does the connector's attempt succeed? Refusals must be access refusals."""
-    attribute, value = {
-        "reset-password": ("unicodePwd", f'"Judge!{n}Pw#x9Q"'.encode("utf-16-le")),
-        "write-lockoutTime": ("lockoutTime", "0"),
-        "write-pwdLastSet": ("pwdLastSet", "0"),
-    }[op]
-    return may_replace(conn, dn, attribute, value)
-
-
-def _observe(dc: SambaDC, policy: Policy) -> ObservedState:
-    return observe_live(policy, LiveSources(ldap=options_for(dc), graph=None))
-
-
 def _compare(
     dc: SambaDC, state: ObservedState, cfg: Config, p: Principals, tally: Tally, when: str, n: int
 ) -> None:
@@ -246,7 +226,7 @@ def _compare(
         for user in cfg.users:
             verdict = seen[user.lower()]
             for op in OPERATIONS:
-                allowed = _attempt(as_connector, user, op, n)
+                allowed = attempt_password_operation(as_connector, user, op, n)
                 tally.counts["granted" if allowed else "refused"] += 1
                 says = verdict.state(op)
                 if (says == "granted") != allowed:
@@ -272,7 +252,7 @@ def test_wbplan_verdicts_equal_the_dcs_before_and_after_apply(
         cfg = _build(admin, dc.base_dn, n, rng)
         _draw(admin, cfg, p, rng)
         policy = make_policy(password={"enabled": True, "scope": [cfg.root]})
-        state = _observe(dc, policy)
+        state = observe(dc, policy)
         _compare(dc, state, cfg, p, tally, "before", n)
 
         plan = make_plan(
@@ -300,7 +280,7 @@ def test_wbplan_verdicts_equal_the_dcs_before_and_after_apply(
                 progress=lambda *_: None,
             )
         assert run.result.ok, run.journal.read_text()
-        after = _observe(dc, policy)
+        after = observe(dc, policy)
         _compare(dc, after, cfg, p, tally, "after", n)
         # The plan fixed everything it could: what is still refused is decided by a deny ACE
         # (a manual step) or sits on an adminCount=1 user (reported, not changed).

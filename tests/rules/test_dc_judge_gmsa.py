@@ -87,7 +87,7 @@ from planner.model.plan import Resource
 from planner.model.policy import Policy
 from planner.model.state import Ace, ObservedState
 from planner.observations import Index
-from planner.observe.live import LiveSources, observe_live
+from planner.observe.live import LiveSources
 from planner.observe.sd import merge_into_descriptor
 from planner.planning import make_plan
 from planner.requirements import expand
@@ -116,6 +116,12 @@ from tests.ad.cloudsync_ops import (
     cloud_sync_policy,
 )
 from tests.ad.conftest import options_for
+from tests.rules.judge_support import (
+    PASSWORD_OPERATIONS,
+    add_user,
+    attempt_password_operation,
+    observe,
+)
 from tests.support.samba import SambaDC, SambaFactory
 
 pytestmark = pytest.mark.samba
@@ -155,9 +161,7 @@ GROUP_OPERATIONS = (
     "write-cn",
     "delete-group",
 )
-USER_OPERATIONS = ("reset-password", "write-lockoutTime", "write-pwdLastSet")
-USER_CLASSES = ["top", "person", "organizationalPerson", "user"]
-IOP_CLASSES = [*USER_CLASSES, "inetOrgPerson"]
+USER_OPERATIONS = PASSWORD_OPERATIONS
 
 
 # --------------------------------------------------------------------------- the gMSA's bind
@@ -304,14 +308,6 @@ class Tally:
         self.counts[key] = self.counts.get(key, 0) + 1
 
 
-def _add_user(conn: ldap3.Connection, dn: str, inetorg: bool, admin: bool) -> None:
-    sam = dn.split(",", 1)[0].split("=", 1)[1]
-    attrs: dict[str, object] = {"sAMAccountName": sam}
-    if admin:
-        attrs["adminCount"] = "1"
-    conn.add(dn, IOP_CLASSES if inetorg else USER_CLASSES, attrs)
-
-
 def _build(conn: ldap3.Connection, base: str, n: int, rng: random.Random) -> Config:
     cfg = Config(root=add_ou(conn, f"OU=G{n},{base}"))
     cfg.ous.append(cfg.root)
@@ -324,7 +320,7 @@ def _build(conn: ldap3.Connection, base: str, n: int, rng: random.Random) -> Con
             cfg.groups.append(add_group(conn, f"CN=g{n}x{i}x{j},{ou}"))
         for j in range(rng.choice((0, 1, 1))):
             dn = f"CN=u{n}x{i}x{j},{ou}"
-            _add_user(conn, dn, inetorg=rng.random() < 0.3, admin=rng.random() < 0.1)
+            add_user(conn, dn, inetorg=rng.random() < 0.3, admin=rng.random() < 0.1)
             cfg.users.append(dn)
     return cfg
 
@@ -489,20 +485,7 @@ def _attempt_create(gmsa: ldap3.Connection, admin: ldap3.Connection, ou: str, ta
     return True
 
 
-def _attempt_user(gmsa: ldap3.Connection, dn: str, op: str, n: int) -> bool:
-    attribute, value = {
-        "reset-password": ("unicodePwd", f'"Judge!{n}Pw#x9Q"'.encode("utf-16-le")),
-        "write-lockoutTime": ("lockoutTime", "0"),
-        "write-pwdLastSet": ("pwdLastSet", "0"),
-    }[op]
-    return may_replace(gmsa, dn, attribute, value)
-
-
 # --------------------------------------------------------------------------- wbplan's answers
-
-
-def _observe(dc: SambaDC, policy: Policy) -> ObservedState:
-    return observe_live(policy, LiveSources(ldap=options_for(dc), graph=None))
 
 
 def _create_verdict(policy: Policy, state: ObservedState, ou: str) -> str:
@@ -563,7 +546,12 @@ def _compare(
             verdict = user_verdicts[dn_key(user)]
             for op in USER_OPERATIONS:
                 d = verdict.decisions[op]
-                record(op, _attempt_user(gmsa, user, op, n), d.state, f"on {user}, {d.ace}")
+                record(
+                    op,
+                    attempt_password_operation(gmsa, user, op, n),
+                    d.state,
+                    f"on {user}, {d.ace}",
+                )
     finally:
         gmsa.unbind()
 
@@ -581,13 +569,13 @@ def test_wbplan_gmsa_verdicts_equal_the_dcs_before_and_after_apply(
         cfg = _build(admin, dc.base_dn, n, rng)
         _draw(admin, cfg, p, rng)
         policy = cloud_sync_policy(target_ous=(cfg.root,), password=True)
-        state = _observe(dc, policy)
+        state = observe(dc, policy)
         cloud = state.ad.cloud_sync if state.ad else None
         assert cloud is not None and cloud.gmsa is not None and cloud.gmsa.sid == p.gmsa
         _compare(dc, admin, policy, state, cfg, p, tally, "before", n)
 
         # planned on what the attempts left (a group the gMSA deleted is gone)
-        state = _observe(dc, policy)
+        state = observe(dc, policy)
         plan = make_plan(
             policy,
             state,
@@ -615,7 +603,7 @@ def test_wbplan_gmsa_verdicts_equal_the_dcs_before_and_after_apply(
                 progress=lambda *_: None,
             )
         assert run.result.ok, run.journal.read_text()
-        after = _observe(dc, policy)
+        after = observe(dc, policy)
         _compare(dc, admin, policy, after, cfg, p, tally, "after", n)
         # What is still refused after apply is decided by a deny ACE (a manual step) or sits on
         # an adminCount=1 user (reported, not changed).
