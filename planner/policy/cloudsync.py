@@ -183,29 +183,14 @@ class _CloudSyncChecks:
         if not isinstance(ous, list):
             return
         for j, value in enumerate(ous):
-            path: PathKey = ("cloud_sync", "domains", i, "group_provisioning", "target_ous", j)
-            if not isinstance(value, str) or path in self.c.shape_paths:
-                continue
-            try:
-                split_rdns(value)
-            except DnError as exc:
-                self.c.add(
-                    path,
-                    "WBP020",
-                    f"invalid distinguished name: {exc}",
-                    expected="an RFC 4514 DN such as OU=CloudGroups,DC=contoso,DC=com",
-                    found=quoted(value),
-                )
-                continue
-            if domain is None or dns_name_of(value) == domain:
-                continue
-            self.c.add(
-                path,
-                "WBP064",
-                f"the target OU is not in {domain}: a configuration provisions groups into the AD"
-                " domain it was created for",
-                expected=f"a DN ending in {_dc_suffix(domain)}",
-                found=quoted(value),
+            self.check_domain_dn(
+                ("cloud_sync", "domains", i, "group_provisioning", "target_ous", j),
+                value,
+                domain,
+                example="OU=CloudGroups,DC=contoso,DC=com",
+                code="WBP064",
+                message=f"the target OU is not in {domain}: a configuration provisions groups into"
+                " the AD domain it was created for",
                 hint="pick an OU of this domain, or give the OU's domain a cloud_sync entry of its"
                 f" own ({see('WBP064')})",
             )
@@ -216,15 +201,31 @@ class _CloudSyncChecks:
         over provisions into this domain only)."""
         gp = entry.get("group_provisioning")
         migration = gp.get("migrate_from_connect_v2") if isinstance(gp, dict) else None
-        value = migration.get("ou") if isinstance(migration, dict) else None
-        path: PathKey = (
-            "cloud_sync",
-            "domains",
-            i,
-            "group_provisioning",
-            "migrate_from_connect_v2",
-            "ou",
+        self.check_domain_dn(
+            ("cloud_sync", "domains", i, "group_provisioning", "migrate_from_connect_v2", "ou"),
+            migration.get("ou") if isinstance(migration, dict) else None,
+            domain,
+            example="OU=WritebackContainer,DC=contoso,DC=com",
+            code="WBP067",
+            message=f"the group writeback v2 OU is not in {domain}: this configuration takes over"
+            " groups of its own AD domain only",
+            hint="name the OU v2 wrote this domain's groups to, or declare the migration in the"
+            f" cloud_sync entry of the OU's domain ({see('WBP067')})",
         )
+
+    def check_domain_dn(
+        self,
+        path: PathKey,
+        value: object,
+        domain: str | None,
+        *,
+        example: str,
+        code: str,
+        message: str,
+        hint: str,
+    ) -> None:
+        """``value`` at ``path`` is a DN (WBP020) of the entry's ``domain`` (``code``); a value
+        the schema already refused, or that is not a string, is left to the schema's error."""
         if not isinstance(value, str) or path in self.c.shape_paths:
             return
         try:
@@ -234,7 +235,7 @@ class _CloudSyncChecks:
                 path,
                 "WBP020",
                 f"invalid distinguished name: {exc}",
-                expected="an RFC 4514 DN such as OU=WritebackContainer,DC=contoso,DC=com",
+                expected=f"an RFC 4514 DN such as {example}",
                 found=quoted(value),
             )
             return
@@ -242,13 +243,11 @@ class _CloudSyncChecks:
             return
         self.c.add(
             path,
-            "WBP067",
-            f"the group writeback v2 OU is not in {domain}: this configuration takes over groups"
-            " of its own AD domain only",
+            code,
+            message,
             expected=f"a DN ending in {_dc_suffix(domain)}",
             found=quoted(value),
-            hint="name the OU v2 wrote this domain's groups to, or declare the migration in the"
-            f" cloud_sync entry of the OU's domain ({see('WBP067')})",
+            hint=hint,
         )
 
     def check_group_v2(self, i: int, entry: dict[str, Any]) -> None:
