@@ -131,10 +131,10 @@ def diff_object(r: Resource, index: Index) -> Outcome:
     }
     if not drift:
         return Outcome("no-op", "satisfied")
+    before = {name: list(obj.attributes.get(name, ())) for name in drift}
+    after = {name: value if isinstance(value, list) else [value] for name, value in drift.items()}
     taken = sorted(name for name in drift if name in SET_WHEN_ABSENT and obj.attributes.get(name))
     if taken:
-        before = {name: list(obj.attributes.get(name, ())) for name in drift}
-        after = {name: v if isinstance(v, list) else [v] for name, v in drift.items()}
         found = "; ".join(f"{name}={', '.join(obj.attributes[name])}" for name in taken)
         wanted = "; ".join(f"{name}={', '.join(after[name])}" for name in taken)
         return Outcome(
@@ -148,8 +148,6 @@ def diff_object(r: Resource, index: Index) -> Outcome:
                 "'Group_'>), then correct the value in ADSI Edit or with Set-ADGroup -Replace, and plan again"
             ),
         )
-    before = {name: list(obj.attributes.get(name, ())) for name in drift}
-    after = {name: value if isinstance(value, list) else [value] for name, value in drift.items()}
     fixed = sorted(name for name in drift if name in SYSTEM_ONLY)
     if fixed:
         values = "; ".join(f"{name}={', '.join(after[name])}" for name in fixed)
