@@ -31,6 +31,14 @@ CLOUD_SYNC_TITLES = {
 """The Microsoft Entra Cloud Sync features a plan's changes serve (``cloud_sync.domains[]``:
 ``group_provisioning``, ``password_writeback``, ``exchange_hybrid``)."""
 
+CLOUD_SYNC_POLICY_KEYS = {
+    "cloud_sync_group": "cloud_sync.group_provisioning",
+    "cloud_sync_password": "cloud_sync.password_writeback",
+    "cloud_sync_exchange": "cloud_sync.exchange_hybrid",
+}
+"""Where each Cloud Sync feature sits in the policy (per ``cloud_sync.domains[]`` entry): what
+``wbplan permissions`` names beside the Entra Connect features' own policy keys."""
+
 PLAN_TITLES = {SHARED: "Shared prerequisites", **WRITEBACK_TITLES, **CLOUD_SYNC_TITLES}
 """Titles of the plan's features, in the order the Markdown plan lists them."""
 
@@ -56,3 +64,9 @@ def feature_title(key: str) -> str:
 def feature_list(keys: list[str] | tuple[str, ...]) -> str:
     """``Password writeback, Cloud Sync password writeback`` for several keys."""
     return ", ".join(feature_title(k) for k in keys)
+
+
+def policy_keys(keys: str) -> str:
+    """``"password, cloud_sync_group"`` → ``"password, cloud_sync.group_provisioning"``: a
+    comma-separated list of feature keys as the policy spells them."""
+    return ", ".join(CLOUD_SYNC_POLICY_KEYS.get(k, k) for k in keys.split(", "))

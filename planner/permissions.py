@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from planner.featurewords import policy_keys
 from planner.graphapi.failures import EndpointPermission, endpoint_permission
 from planner.model.dn import (
     admin_sd_holder_dn,
@@ -401,7 +402,8 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def render_text(found: Permissions, policy_file: str) -> str:
-    """The two tables and the notes as terminal text."""
+    """The two tables and the notes as terminal text; features named as the policy spells them
+    (JSON keeps the plan's feature keys, which tools match on)."""
     features = ", ".join(found.features) or "none"
     out = [
         f"wbplan permissions: policy {found.policy_name} ({policy_file}); features: {features}",
@@ -409,13 +411,16 @@ def render_text(found: Permissions, policy_file: str) -> str:
         "Microsoft Graph",
         *_table(
             ("command", "feature", "request", "permission", "type", "role (delegated sign-in)"),
-            [(g.command, g.feature, g.request, g.permission, g.kind, g.role) for g in found.graph],
+            [
+                (g.command, policy_keys(g.feature), g.request, g.permission, g.kind, g.role)
+                for g in found.graph
+            ],
         ),
         "",
         "Active Directory (the LDAP bind account)",
         *_table(
             ("command", "feature", "right", "on"),
-            [(a.command, a.feature, a.right, a.target) for a in found.ad],
+            [(a.command, policy_keys(a.feature), a.right, a.target) for a in found.ad],
         ),
         "",
         "Notes:",

@@ -49,6 +49,22 @@ def test_json_carries_both_tables() -> None:
     assert {"Create Child", "Modify permissions", "Write property"} <= rights
 
 
+def test_text_names_cloud_sync_features_by_policy_key_and_json_keeps_plan_keys() -> None:
+    """A person reads where in the policy a row comes from (`cloud_sync.group_provisioning`,
+    as `password` for Connect); tools reading JSON match on the plan's feature keys."""
+    text = output(POLICIES["full-featured"])
+    assert "cloud_sync_" not in text
+    assert "cloud_sync.group_provisioning" in text
+    assert "cloud_sync.password_writeback" in text
+    result = CliRunner().invoke(
+        cli, ["permissions", "--policy", str(REPO / POLICIES["full-featured"]), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    features = {a["feature"] for a in json.loads(result.stdout)["ad"]}
+    assert any("cloud_sync_group" in f for f in features)
+    assert not any("cloud_sync.group_provisioning" in f for f in features)
+
+
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_graph_reads_are_what_the_observer_requests(
     graph_emulator: GraphEmulator, graph_options: GraphOptions, name: str
