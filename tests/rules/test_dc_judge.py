@@ -20,20 +20,14 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import ldap3
 import pytest
 
-from planner.apply.lock import held
-from planner.apply.run import execute_plan
 from planner.model.state import Ace, ObservedState
-from planner.observe.live import LiveSources
 from planner.observe.sd import merge_into_descriptor
-from planner.planning import make_plan
 from planner.scope_rights import analyse
 from tests.ad.adops import (
     GROUP_DOMAIN_LOCAL_SECURITY,
@@ -50,12 +44,12 @@ from tests.ad.adops import (
     read_sd,
     write_sd,
 )
-from tests.ad.conftest import options_for
 from tests.rules.judge_support import (
     PASSWORD_OPERATIONS,
     add_user,
     attempt_password_operation,
     observe,
+    plan_and_apply,
 )
 from tests.rules.support import make_policy
 from tests.support.samba import CONNECTOR_PASSWORD, SambaDC, SambaFactory
@@ -255,31 +249,10 @@ def test_wbplan_verdicts_equal_the_dcs_before_and_after_apply(
         state = observe(dc, policy)
         _compare(dc, state, cfg, p, tally, "before", n)
 
-        plan = make_plan(
-            policy,
-            state,
-            policy_file="p.yaml",
-            policy_digest="",
-            state_source="live",
-            timestamp="now",
-        )
+        plan = plan_and_apply(dc, policy, state)
         reasons |= {
             c.action_reason for c in plan.resource_changes if c.change.actions[0] != "no-op"
         }
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            held(Path(tmp) / "locks", "contoso.test", policy.tenant.id, "apply") as lock,
-        ):
-            run = execute_plan(
-                plan,
-                policy,
-                LiveSources(ldap=options_for(dc), graph=None),
-                state,
-                lock,
-                journal_dir=Path(tmp),
-                progress=lambda *_: None,
-            )
-        assert run.result.ok, run.journal.read_text()
         after = observe(dc, policy)
         _compare(dc, after, cfg, p, tally, "after", n)
         # The plan fixed everything it could: what is still refused is decided by a deny ACE

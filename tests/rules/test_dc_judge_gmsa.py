@@ -70,26 +70,20 @@ import os
 import random
 import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import ldap3
 import pytest
 
-from planner.apply.lock import held
-from planner.apply.run import execute_plan
 from planner.diff.ad import diff_ace
 from planner.model.dn import dn_key
 from planner.model.plan import Resource
 from planner.model.policy import Policy
 from planner.model.state import Ace, ObservedState
 from planner.observations import Index
-from planner.observe.live import LiveSources
 from planner.observe.sd import merge_into_descriptor
-from planner.planning import make_plan
 from planner.requirements import expand
 from planner.scope_rights import analyse
 from tests.ad.adops import (
@@ -115,12 +109,12 @@ from tests.ad.cloudsync_ops import (
     add_kds_root_key,
     cloud_sync_policy,
 )
-from tests.ad.conftest import options_for
 from tests.rules.judge_support import (
     PASSWORD_OPERATIONS,
     add_user,
     attempt_password_operation,
     observe,
+    plan_and_apply,
 )
 from tests.support.samba import SambaDC, SambaFactory
 
@@ -576,33 +570,12 @@ def test_wbplan_gmsa_verdicts_equal_the_dcs_before_and_after_apply(
 
         # planned on what the attempts left (a group the gMSA deleted is gone)
         state = observe(dc, policy)
-        plan = make_plan(
-            policy,
-            state,
-            policy_file="p.yaml",
-            policy_digest="",
-            state_source="live",
-            timestamp="now",
-        )
+        plan = plan_and_apply(dc, policy, state)
         reasons |= {
             c.action_reason
             for c in plan.resource_changes
             if c.provider == "ad" and c.change.actions[0] != "no-op"
         }
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            held(Path(tmp) / "locks", "contoso.test", policy.tenant.id, "apply") as lock,
-        ):
-            run = execute_plan(
-                plan,
-                policy,
-                LiveSources(ldap=options_for(dc), graph=None),
-                state,
-                lock,
-                journal_dir=Path(tmp),
-                progress=lambda *_: None,
-            )
-        assert run.result.ok, run.journal.read_text()
         after = observe(dc, policy)
         _compare(dc, admin, policy, after, cfg, p, tally, "after", n)
         # What is still refused after apply is decided by a deny ACE (a manual step) or sits on
