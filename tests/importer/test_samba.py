@@ -113,6 +113,28 @@ def plan_with(tmp_path: Path, dc: SambaDC, emu: GraphEmulator, policy: str, *sta
     return proc, doc
 
 
+def cloud_sync_forest(
+    dc: SambaDC, emu: GraphEmulator, domain: str = "contoso.test"
+) -> tuple[Any, ldap3.Connection]:
+    """A tenant with ``domain``'s group provisioning and AD-to-Entra configurations and an
+    active agent (served by ``emu``), and a forest with the connector, the schema attribute, a
+    KDS root key and the agent's gMSA: (the emulator's tenant, an admin connection)."""
+    from tests.ad.cloudsync_ops import add_external_directory_object_id, add_gmsa, add_kds_root_key
+    from tests.support import graph_cloudsync as gcs
+
+    tenant = graph_tenants.p1()
+    gcs.configure(tenant, domain, (gcs.GROUP_PROVISIONING,))
+    gcs.configure(tenant, domain, (gcs.AD_TO_ENTRA,))
+    tenant.provisioning_agents.append(gcs.agent(f"cloudsync1.{domain}", (domain,)))
+    emu.tenant = tenant
+    dc.create_connector()
+    conn = dc.admin_connection()
+    add_external_directory_object_id(conn, dc.schema_dn)
+    add_kds_root_key(conn, dc.config_dn, dc.base_dn)
+    add_gmsa(conn, dc.base_dn)
+    return tenant, conn
+
+
 def test_a_forest_wbplan_prepared_imports_back_and_plans_no_change(
     samba_factory: SambaFactory, graph_emulator: GraphEmulator, tmp_path: Path
 ) -> None:
@@ -254,28 +276,15 @@ def test_cloud_sync_imports_from_a_snapshot_and_live_and_plans_no_change(
     from planner.model.policy import Policy as PolicyModel
     from tests.ad.adops import add_group
     from tests.ad.cloudsync_ops import (
-        add_external_directory_object_id,
-        add_gmsa,
-        add_kds_root_key,
         cloud_sync_policy,
         policy_yaml,
     )
-    from tests.support import graph_cloudsync as gcs
 
     dc = fresh_samba_2012r2
-    domain = "contoso.test"
     # The emulator's configurations map groups to OU=CloudGroups (parentDistinguishedName)
     groups_ou = CLOUD_GROUPS
-    tenant = graph_tenants.p1()
-    gcs.configure(tenant, domain, (gcs.GROUP_PROVISIONING,))
-    gcs.configure(tenant, domain, (gcs.AD_TO_ENTRA,))
-    tenant.provisioning_agents.append(gcs.agent(f"cloudsync1.{domain}", (domain,)))
-    graph_emulator.tenant = tenant
-    dc.create_connector()
-    conn = dc.admin_connection()
-    add_external_directory_object_id(conn, dc.schema_dn)
-    add_kds_root_key(conn, dc.config_dn, dc.base_dn)
-    add_gmsa(conn, dc.base_dn)
+    domain = "contoso.test"
+    _, conn = cloud_sync_forest(dc, graph_emulator, domain)
     add_ou(conn, groups_ou)
     add_group(conn, f"CN=Group_a1b2c3,{groups_ou}")
     add_ou(conn, STAFF)
@@ -343,27 +352,15 @@ def test_cloud_sync_target_ous_come_from_the_configuration_s_mapping_live(
     uncommented entry plans the gMSA's grants on OU=MoreGroups."""
     from planner.model.policy import Policy as PolicyModel
     from tests.ad.cloudsync_ops import (
-        add_external_directory_object_id,
-        add_gmsa,
-        add_kds_root_key,
         cloud_sync_policy,
         policy_yaml,
     )
     from tests.support import graph_cloudsync as gcs
 
     dc = fresh_samba_2012r2
-    domain = "contoso.test"
     more = f"OU=MoreGroups,{dc.base_dn}"
-    tenant = graph_tenants.p1()
-    gcs.configure(tenant, domain, (gcs.GROUP_PROVISIONING,))
-    gcs.configure(tenant, domain, (gcs.AD_TO_ENTRA,))
-    tenant.provisioning_agents.append(gcs.agent(f"cloudsync1.{domain}", (domain,)))
-    graph_emulator.tenant = tenant
-    dc.create_connector()
-    conn = dc.admin_connection()
-    add_external_directory_object_id(conn, dc.schema_dn)
-    add_kds_root_key(conn, dc.config_dn, dc.base_dn)
-    add_gmsa(conn, dc.base_dn)
+    domain = "contoso.test"
+    tenant, conn = cloud_sync_forest(dc, graph_emulator, domain)
     add_ou(conn, CLOUD_GROUPS)
     add_ou(conn, more)
     policy = cloud_sync_policy(target_ous=(CLOUD_GROUPS,), password=True)
