@@ -220,7 +220,7 @@ def _gmsa_ace(
 ) -> Resource:
     """An ACE requirement for the gMSA (``desired["principal"] = "gmsa"``): judged on the gMSA's
     effective rights, granted to its SID, after the gMSA itself."""
-    r = ace_resource(
+    return ace_resource(
         ctx,
         dn=dn,
         purpose=purpose,
@@ -234,9 +234,8 @@ def _gmsa_ace(
         desired={**(desired or {}), "principal": "gmsa"},
         confidence=confidence,
         confidence_note=note,
+        principal_address=gmsa_address(ctx),
     )
-    deps = tuple(d for d in r.depends_on if d != ctx.connector_address)
-    return r.model_copy(update={"depends_on": (gmsa_address(ctx), *deps)})
 
 
 # --------------------------------------------------------------------------- group provisioning

@@ -143,9 +143,11 @@ def ace_resource(
     desired: dict[str, object] | None = None,
     confidence: Confidence = "documented",
     confidence_note: str | None = None,
+    principal_address: str | None = None,
 ) -> Resource:
     """An ACE requirement: satisfied by effective rights, fixed by adding ``ace``. ``references``
-    are the ids of the public sources stating it (``planner/references.py``)."""
+    are the ids of the public sources stating it (``planner/references.py``). It comes after
+    the principal it is granted to: ``principal_address`` (default: the connector account)."""
     return Resource(
         address=ad_ace(dn, purpose, name),
         type="ad.ace",
@@ -156,7 +158,7 @@ def ace_resource(
         confidence=confidence,
         confidence_note=confidence_note,
         manageable=True,
-        depends_on=(ctx.connector_address, *depends_on),
+        depends_on=(principal_address or ctx.connector_address, *depends_on),
         dn=dn,
         ace=ace,
         rights=rights,
