@@ -32,9 +32,11 @@ class SyncVerdict:
     evidence: dict[str, object] = field(default_factory=dict)
 
 
-def parse_time(ts: str) -> dt.datetime | None:
-    """An ISO 8601 timestamp as Graph writes it (``Z``, up to seven fractional digits), UTC
-    when it names no zone; None when it is not one."""
+def parse_time(ts: str | None) -> dt.datetime | None:
+    """An ISO 8601 timestamp as Graph and wbplan write it (``Z``, up to seven fractional
+    digits), UTC when it names no zone; None when absent or not one."""
+    if not ts:
+        return None
     try:
         parsed = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
     except ValueError:

@@ -29,6 +29,7 @@ from planner.cli.refresh_cmd import (
     wants_live,
 )
 from planner.errors import EXIT_CHANGES, EXIT_OK, StateFileError, UsageError
+from planner.syncstate import parse_time
 
 PLAN_FORMATS = ["text", "json", "markdown"]
 
@@ -62,16 +63,8 @@ class Observed:
         return "; ".join(parts) + tail + "."
 
 
-def _parse_time(text: str) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def _age(observed_at: str, now: dt.datetime) -> dt.timedelta | None:
-    when = _parse_time(observed_at)
+    when = parse_time(observed_at)
     return None if when is None else now - when
 
 

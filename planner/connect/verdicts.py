@@ -20,6 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from planner import syncstate
 from planner.model.connect import AdConnector, ConnectEvidence, Fact, FeatureKey
 from planner.model.dn import dn_key, is_valid_dn
 from planner.model.state import ObservedState
@@ -49,14 +50,8 @@ Status = Literal["pass", "fail", "unknown"]
 
 def parse_time(text: str | None) -> dt.datetime | None:
     """ISO 8601 → an aware datetime (a time without a zone is read as UTC); None when absent or
-    not a time."""
-    if not text:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    not a time. Evidence files may pad the value: it is stripped first."""
+    return syncstate.parse_time(text.strip() if text else text)
 
 
 def age_words(delta: dt.timedelta) -> str:

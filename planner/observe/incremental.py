@@ -64,6 +64,7 @@ from planner.observe.incremental_merge import (
 from planner.observe.ldapconn import LdapSession
 from planner.observe.sd import SecurityDescriptorError, guid_from_bytes, sid_from_bytes
 from planner.progress import NO_PROGRESS, Progress
+from planner.syncstate import parse_time
 
 DEFAULT_MAX_AGE = dt.timedelta(days=7)
 """``--max-incremental-age`` when not given."""
@@ -173,14 +174,6 @@ def bind_change(before: Sequence[str], now: Sequence[str]) -> str | None:
     )
 
 
-def _parse_time(text: str) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def _duration(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
     days, rest = divmod(seconds, 86400)
@@ -274,7 +267,7 @@ def full_read_reason(
         )
     if changed_bind := bind_change(marks.bind_token, position.token):
         return changed_bind
-    marked = _parse_time(marks.marked_at)
+    marked = parse_time(marks.marked_at)
     if marked is None:
         return f"the snapshot's mark has no readable time ({marks.marked_at!r})"
     age = now - marked

@@ -15,6 +15,7 @@ from typing import Any
 from planner.featurewords import REPORT_TITLES
 from planner.model.report import STATUSES, Finding, Report, RuleInfo, Status, WaiverRef
 from planner.references import Source, confidence_text, sources
+from planner.syncstate import parse_time
 
 FEATURE_TITLES = REPORT_TITLES
 """Titles of the features rules belong to, in report order (:mod:`planner.featurewords`; an
@@ -127,21 +128,11 @@ def verdict(report: Report) -> str:
     return "Not compliant: " + ("; ".join(reasons) or "see the findings") + "."
 
 
-def _parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def state_age(report: Report) -> dt.timedelta | None:
     """How long before the check the observed state was read (``timestamp`` − ``observed_at``);
     None when either time is missing or unreadable. With ``--state-tenant`` this is the age of
     the older reading (the report's ``observed_at``)."""
-    observed, checked = _parse_time(report.observed_at), _parse_time(report.timestamp)
+    observed, checked = parse_time(report.observed_at), parse_time(report.timestamp)
     if observed is None or checked is None:
         return None
     return checked - observed
