@@ -289,7 +289,7 @@ def format_duration(delta: dt.timedelta) -> str:
     return " ".join(shown) or "0s"
 
 
-def _duration_option(
+def duration_option(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> tuple[str, dt.timedelta] | None:
     """Click callback: a duration such as ``6h`` or ``2d`` → ``(text, timedelta)``."""
@@ -320,7 +320,7 @@ def snapshot_options(f: F) -> F:
             "--max-state-age",
             "max_state_age",
             metavar="DURATION",
-            callback=_duration_option,
+            callback=duration_option,
             help="Refuse a snapshot observed longer ago than this (e.g. 6h, 2d).",
         ),
     ]

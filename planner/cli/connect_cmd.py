@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from planner import __version__
-from planner.cli.app import _duration_option, cli
+from planner.cli.app import cli, duration_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,7 +40,7 @@ def max_age_option(f: F) -> F:
         "--max-evidence-age",
         "max_evidence_age",
         metavar="DURATION",
-        callback=_duration_option,
+        callback=duration_option,
         help="Connect evidence collected longer than this before the observation no longer "
         "counts (its items are 'cannot be verified' again; WB-CON-008 fails). Default 7d.",
     )(f)

@@ -15,6 +15,7 @@ import click
 
 from planner.cli.app import (
     cli,
+    duration_option,
     graph_options,
     ldap_options,
     live_policy_option,
@@ -101,30 +102,13 @@ def progress_for(opts: dict[str, Any]) -> Any:
     return for_stderr(quiet=bool(opts.get("quiet")), force=bool(opts.get("show_progress")))
 
 
-def _age_option(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> tuple[str, Any] | None:
-    from planner.cli.app import parse_duration
-
-    if value is None:
-        return None
-    try:
-        return (value, parse_duration(value))
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a duration: use a number and a unit, e.g. 30m, 6h, 2d, 1w",
-            ctx=ctx,
-            param=param,
-        ) from None
-
-
 def incremental_options(f: F) -> F:
     """``--incremental`` and ``--max-incremental-age`` (refresh, plan, check)."""
     f = click.option(
         "--max-incremental-age",
         "max_incremental_age",
         metavar="DURATION",
-        callback=_age_option,
+        callback=duration_option,
         help="With --incremental: read everything again when the snapshot's mark is older "
         "than this (default 7d; the forest's tombstone lifetime is a limit too).",
     )(f)
