@@ -148,11 +148,9 @@ def observe_incremental(
     evidence kept unless --connect-evidence gives new. ``--state-tenant FILE`` then supplies the
     tenant of what is planned or checked (not of the snapshot written back)."""
     from planner.cli.connect_cmd import evidence_from
-    from planner.cli.plan_cmd import Observed, check_age
-    from planner.errors import StateFileError
-    from planner.model.state import Source
+    from planner.cli.plan_cmd import Observed, tenant_snapshot
     from planner.observe.live import LiveSources, observe_live
-    from planner.observe.snapshot import load_state, save_state
+    from planner.observe.snapshot import load_state, save_state, with_tenant_of
     from planner.progress import showing
 
     if state_file is None or sources.ldap is None:
@@ -191,26 +189,8 @@ def observe_incremental(
     label = f"live AD (incremental, {state_file})"
     if tenant_file is None:
         return Observed(state, label)
-    tenant_state = load_state(tenant_file)
-    if tenant_state.tenant is None:
-        raise StateFileError(
-            f"{tenant_file} holds no tenant observation, so --state-tenant cannot take it from there",
-            hint="write one with `wbplan refresh --tenant-only --graph-auth azure-cli --out FILE`",
-        )
-    check_age(str(tenant_file), tenant_state.observed_at, opts.get("max_state_age"))
-    state = state.model_copy(
-        update={
-            "tenant": tenant_state.tenant,
-            "observed_at": tenant_state.observed_at,
-            "source": Source(
-                ldap_url=state.source.ldap_url,
-                graph_url=tenant_state.source.graph_url,
-                description=f"AD: {label} ({state.observed_at}); tenant: {tenant_file} "
-                f"({tenant_state.observed_at})",
-                ad_read=state.source.ad_read,
-            ),
-        }
-    )
+    tenant_state = tenant_snapshot(tenant_file, opts, opts.get("max_state_age"))
+    state = with_tenant_of(state, label, tenant_state, str(tenant_file))
     snapshots = ((f"tenant:{tenant_file}", tenant_state.observed_at),)
     return Observed(state, f"{label} + tenant {tenant_file}", snapshots, ad_live=True)
 

@@ -140,7 +140,8 @@ def with_tenant_of(
     """AD from ``ad_state`` (a snapshot or a live read, ``ad_label``), the tenant from
     ``tenant_state`` (``--state-tenant``, ``tenant_label``): the tenant's verdicts (how fresh the
     last directory sync is, how recently a Cloud Sync job succeeded) are judged as of the
-    tenant's reading, so the combined observation is dated by it."""
+    tenant's reading, so the combined observation is dated by it. How AD was read
+    (``source.ad_read``: full or incremental, and why) stays AD's."""
     return ad_state.model_copy(
         update={
             "tenant": tenant_state.tenant,
@@ -150,6 +151,7 @@ def with_tenant_of(
                 graph_url=tenant_state.source.graph_url,
                 description=f"AD: {ad_label} ({ad_state.observed_at}); tenant: {tenant_label} "
                 f"({tenant_state.observed_at})",
+                ad_read=ad_state.source.ad_read,
             ),
         }
     )
