@@ -41,7 +41,8 @@ from planner.rights import CONTROL_ACCESS
 from planner.rules.base import Result, rule
 from planner.rules.context import VERIFY_AD, RuleContext, status_of
 from planner.rules.gates import gate_result
-from planner.scope_rights import ObjectVerdict, ScopeAnalysis, analyse, count_by_parent
+from planner.rules.password import by_parent, object_row
+from planner.scope_rights import ObjectVerdict, ScopeAnalysis, analyse
 
 FEATURE = "cloud_sync"
 GMSA_WORDS = "the Cloud Sync gMSA"
@@ -405,26 +406,6 @@ def _labels(analysis: ScopeAnalysis | None) -> dict[str, str]:
     return {op.name: op.label for op in analysis.operations} if analysis else {}
 
 
-def _object_row(analysis: ScopeAnalysis, v: ObjectVerdict, names: Names) -> dict[str, Any]:
-    row: dict[str, Any] = {"dn": v.obj.dn, "class": v.obj.object_class, "governed_by": v.governing}
-    for op, d in v.decisions.items():
-        item: dict[str, Any] = {"verdict": d.state}
-        if d.ace is not None:
-            item["deciding_ace"] = names.ace(d.ace)
-            item["explicit_on"] = analysis.origin_of(v, op)
-        row[op] = item
-    return row
-
-
-def _by_parent(dns: list[str]) -> str:
-    groups = count_by_parent(dns, limit=3)
-    parts = [f"{n} below {parent}" for parent, n in groups]
-    shown = sum(n for _, n in groups)
-    if shown < len(dns):
-        parts.append(f"{len(dns) - shown} more elsewhere")
-    return "; ".join(parts)
-
-
 def _right_names(r: Resource, labels: dict[str, str], analysis: ScopeAnalysis | None) -> list[str]:
     """What a grant gives, in dsacls words: the per-object operations it covers, else its
     rights."""
@@ -496,7 +477,7 @@ def _rights_results(
             if gmsa is None:
                 message += " (no gMSA was identified: WB-CS-101)"
             if lacking:
-                message += f"; {len(lacking)} object(s) lack it now ({_by_parent([v.obj.dn for v in lacking])})"
+                message += f"; {len(lacking)} object(s) lack it now ({by_parent([v.obj.dn for v in lacking])})"
             denied = [r for r in items if ctx.outcome(r).reason == "denied_by_ace"]
             if denied and ctx.outcome(denied[0]).instructions:
                 message += f" — {ctx.outcome(denied[0]).instructions}"
@@ -511,7 +492,7 @@ def _rights_results(
                         "scope_root": root,
                         "missing": rights,
                         "objects_lacking": len(lacking),
-                        "objects": [_object_row(analysis, v, names) for v in lacking[:LISTED]]
+                        "objects": [object_row(analysis, v, names) for v in lacking[:LISTED]]
                         if analysis
                         else [],
                         "grants_planned": [r.address for r in items],
@@ -558,7 +539,7 @@ def _rights_results(
                 Result(
                     "unknown",
                     root,
-                    f"the DACL of {len(dns)} object(s) under {root} could not be read ({_by_parent(dns)})",
+                    f"the DACL of {len(dns)} object(s) under {root} could not be read ({by_parent(dns)})",
                     {"objects": dns[:LISTED]},
                     verify_at="grant the reading account 'Read permissions' on those objects",
                 )
@@ -760,7 +741,7 @@ def protected_objects(ctx: RuleContext) -> list[Result]:
                     "fail",
                     v.obj.dn,
                     f"{v.obj.dn} (under {root}) has adminCount=1: " + "; ".join(parts),
-                    {"scope_root": root, "object": _object_row(analysis, v, names)},
+                    {"scope_root": root, "object": object_row(analysis, v, names)},
                 )
             )
     return out

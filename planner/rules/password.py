@@ -98,7 +98,7 @@ def _labels(ops: tuple[Operation, ...]) -> dict[str, str]:
     return {op.name: op.label for op in ops}
 
 
-def _object_row(analysis: ScopeAnalysis, v: ObjectVerdict, names: Names) -> dict[str, Any]:
+def object_row(analysis: ScopeAnalysis, v: ObjectVerdict, names: Names) -> dict[str, Any]:
     """One object of a finding's evidence: its verdict per right, the deciding ACE in words
     and the object on which that ACE is explicit."""
     row: dict[str, Any] = {"dn": v.obj.dn, "class": v.obj.object_class, "governed_by": v.governing}
@@ -111,9 +111,12 @@ def _object_row(analysis: ScopeAnalysis, v: ObjectVerdict, names: Names) -> dict
     return row
 
 
-def _by_parent(dns: list[str], noun: str) -> str:
+def by_parent(dns: list[str], noun: str = "") -> str:
+    """``3 objects below OU=A,…; 2 more elsewhere``: where ``dns`` are, by parent (the three
+    largest), ``noun`` after each count when given."""
     groups = count_by_parent(dns, limit=3)
-    parts = [f"{n} {noun} below {parent}" for parent, n in groups]
+    counted = f" {noun}" if noun else ""
+    parts = [f"{n}{counted} below {parent}" for parent, n in groups]
     shown = sum(n for _, n in groups)
     if shown < len(dns):
         parts.append(f"{len(dns) - shown} more elsewhere")
@@ -124,7 +127,7 @@ def _lacking_message(
     analysis: ScopeAnalysis, verdicts: list[ObjectVerdict], ops: list[str], labels: dict[str, str]
 ) -> str:
     rights = ", ".join(labels[o] for o in ops)
-    return f"the connector lacks {rights} on {len(verdicts)} object(s) ({_by_parent([v.obj.dn for v in verdicts], 'objects')})"
+    return f"the connector lacks {rights} on {len(verdicts)} object(s) ({by_parent([v.obj.dn for v in verdicts], 'objects')})"
 
 
 @rule(
@@ -210,7 +213,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
                             else None
                         ),
                         "objects_lacking": len(unique),
-                        "objects": [_object_row(analysis, v, names) for v in unique],
+                        "objects": [object_row(analysis, v, names) for v in unique],
                         "grants_planned": [r.address for r in failing],
                     },
                     fixed_by=tuple(r.address for r in failing),
@@ -223,7 +226,7 @@ def password_rights(ctx: RuleContext) -> list[Result]:
                 Result(
                     "unknown",
                     root,
-                    f"the DACL of {len(dns)} object(s) under {root} could not be read ({_by_parent(dns, 'objects')})",
+                    f"the DACL of {len(dns)} object(s) under {root} could not be read ({by_parent(dns, 'objects')})",
                     {"objects": dns},
                     verify_at="grant the reading account 'Read permissions' on those objects",
                 )
@@ -282,14 +285,14 @@ def _deny_results(
             Result(
                 "fail",
                 origin,
-                f"{rights} denied on {len(objects)} object(s) ({_by_parent([v.obj.dn for v in objects], 'objects')}) "
+                f"{rights} denied on {len(objects)} object(s) ({by_parent([v.obj.dn for v in objects], 'objects')}) "
                 f"by a deny ACE {where}: {names.ace(first) if first else 'deny'}",
                 {
                     "scope_root": analysis.root,
                     "explicit_on": origin,
                     "deciding_ace": names.ace(first) if first else None,
                     "objects_denied": len(objects),
-                    "objects": [_object_row(analysis, v, names) for v in objects],
+                    "objects": [object_row(analysis, v, names) for v in objects],
                     "manual_steps": [f"ad.deny[{origin}/{PURPOSE}/{op}]" for op, _ in items],
                 },
                 fixed_by=tuple(f"ad.deny[{origin}/{PURPOSE}/{op}]" for op, _ in items),
@@ -371,9 +374,7 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
             rights = ", ".join(labels[o] for o in ops)
             if objects:
                 is_self = len(objects) == 1 and dn_key(objects[0].obj.dn) == point_key
-                where = (
-                    "" if is_self else f" ({_by_parent([v.obj.dn for v in objects], 'objects')})"
-                )
+                where = "" if is_self else f" ({by_parent([v.obj.dn for v in objects], 'objects')})"
                 message = (
                     f"{point} (under {root}) has inheritance disabled: the connector lacks {rights} on "
                     f"{len(objects)} object(s){where}"
@@ -392,7 +393,7 @@ def protected_containers(ctx: RuleContext) -> list[Result]:
                         "scope_root": root,
                         "missing": ops,
                         "objects_lacking": len(objects),
-                        "objects": [_object_row(analysis, v, names) for v in objects],
+                        "objects": [object_row(analysis, v, names) for v in objects],
                     },
                 )
             )
@@ -466,7 +467,7 @@ def protected_users(ctx: RuleContext) -> list[Result]:
                     {
                         "scope_root": root,
                         "adminCount": 1,
-                        "object": _object_row(analysis, v, names),
+                        "object": object_row(analysis, v, names),
                         "admin_sd_holder": analysis.holder_dn,
                         "admin_sd_holder_lacks": held,
                     },
