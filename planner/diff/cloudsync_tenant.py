@@ -124,6 +124,22 @@ def _cloud_sync(index: Index) -> CloudSyncTenant | Judgement:
     return index.tenant.cloud_sync
 
 
+def _no_job(
+    domain: str, direction: Direction, template: str, how: str | None, evidence: dict[str, Any]
+) -> Judgement:
+    """A configuration of ``direction`` exists for ``domain`` but has no ``template`` job: a
+    manual step (``how``: what a person does)."""
+    message = f"the {kind(direction)} configuration of {domain} has no {template} job"
+    outcome = Outcome(
+        "manual",
+        "feature_disabled",
+        {"job": None},
+        {"job": template},
+        instructions=f"{message}. {how}",
+    )
+    return Judgement("fail", message, outcome, evidence)
+
+
 def _missing_configuration(r: Resource, domain: str, direction: Direction) -> Judgement:
     message = f"{domain} has no {kind(direction)} Cloud Sync configuration"
     outcome = Outcome(
@@ -260,15 +276,9 @@ def judge_job(r: Resource, index: Index) -> Judgement:
         return _missing_configuration(r, domain, direction)
     jobs = [j for c in configs for j in c.jobs if j.template_id == template]
     if not jobs:
-        message = f"the {kind(direction)} configuration of {domain} has no {template} job"
-        outcome = Outcome(
-            "manual",
-            "feature_disabled",
-            {"job": None},
-            {"job": template},
-            instructions=f"{message}. {r.instructions}",
+        return _no_job(
+            domain, direction, template, r.instructions, {"domain": domain, "template": template}
         )
-        return Judgement("fail", message, outcome, {"domain": domain, "template": template})
     observed_at = index.state.observed_at if index.state else ""
     verdicts = [(j, *job_verdict(j, observed_at)) for j in jobs]
     order = {"fail": 0, "unknown": 1, "pass": 2}
@@ -402,15 +412,8 @@ def judge_target(r: Resource, index: Index) -> Judgement:
     evidence: dict[str, Any] = {"domain": domain, "declared": declared, "mapped": None}
     targets = [j.target_container for j in jobs]
     if not jobs:
-        message = f"the Microsoft Entra ID to AD configuration of {domain} has no {GROUP_PROVISIONING} job"
-        outcome = Outcome(
-            "manual",
-            "feature_disabled",
-            {"job": None},
-            {"job": GROUP_PROVISIONING},
-            instructions=f"{message}. {new_configuration(domain, 'entra-to-ad')}",
-        )
-        return Judgement("fail", message, outcome, evidence)
+        how = new_configuration(domain, "entra-to-ad")
+        return _no_job(domain, "entra-to-ad", GROUP_PROVISIONING, how, evidence)
     if any(t is None for t in targets):
         unread = _not_read(
             index,
