@@ -321,15 +321,17 @@ def _check_not_nested(paths: Iterable[tuple[str | int, ...]]) -> None:
 def replace_spans(doc: bytes, spans: Iterable[tuple[int, int, bytes]]) -> bytes:
     """``doc`` with each ``[start, end)`` replaced by its bytes; ValueError when spans overlap
     or fall outside ``doc``."""
-    parts: list[bytes] = []
+    # Slices of a memoryview copy nothing: the join below is the only copy of the document.
+    view = memoryview(doc)
+    parts: list[bytes | memoryview] = []
     position = 0
     for start, end, text in sorted(spans, key=lambda span: (span[0], span[1])):
         if start < position or end < start or end > len(doc):
             raise ValueError(f"span [{start}, {end}) overlaps another or lies outside the text")
-        parts.append(doc[position:start])
+        parts.append(view[position:start])
         parts.append(text)
         position = end
-    parts.append(doc[position:])
+    parts.append(view[position:])
     return b"".join(parts)
 
 
