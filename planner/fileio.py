@@ -67,11 +67,17 @@ class BadFileError(ValueError):
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` (UTF-8), creating the folder; never a partial file."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, creating the folder; never a partial file (a temporary file
+    in the same folder, renamed over ``path``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

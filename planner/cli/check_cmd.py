@@ -19,9 +19,9 @@ import datetime as dt
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -232,13 +232,46 @@ def check(
     """
     from planner.checking import make_report
     from planner.cli.connect_cmd import with_connect_evidence
-    from planner.cli.plan_cmd import emit, load_policy_for, observe, with_note
+    from planner.cli.plan_cmd import Observed, emit, load_policy_for, observe, with_note
     from planner.observe.live import now_iso
     from planner.policy.loader import today_utc
     from planner.render.report_common import summary_line
 
     loaded = load_policy_for(policy_paths, opts)
-    found = with_connect_evidence(observe(loaded, state_file, not policy_paths, opts), opts)
+    fail_level: Literal["shall", "should"] = "should" if fail_on == "should" else "shall"
+    today = today_utc()
+    run = key = None
+    color = bool(ctx.obj.get("color")) and output is None
+    limit = opts.get("max_state_age")  # (text, timedelta): also the HTML report's stale flag
+
+    def render(report: Any) -> str:
+        location = None
+        if fmt == "sarif":
+            from planner.render.report_sarif import artifact_location
+
+            location = artifact_location(loaded.path, source_root(loaded.path, sarif_root))
+        return render_report(
+            report,
+            fmt,
+            color,
+            sarif_waived=sarif_waived,
+            sarif_location=location,
+            stale_after=limit[1] if limit else None,
+        )
+
+    if opts.get("incremental"):
+        from planner.cli.refresh_cmd import incremental_read, live_sources, observed_of
+
+        run = incremental_read(loaded, state_file, live_sources(opts), opts)
+        if run.entry is not None and opts.get("state_tenant") is None:
+            from planner.statecache import report_key
+
+            key = report_key(loaded.policy, today, fail_level, run.rest())
+            if run.unchanged and _reuse_report(run, key, loaded, fmt, output, opts, render):
+                return
+        found = with_connect_evidence(observed_of(run, opts, Observed), opts)
+    else:
+        found = with_connect_evidence(observe(loaded, state_file, not policy_paths, opts), opts)
     state, label = found.state, found.label
     report = make_report(
         loaded.policy,
@@ -247,26 +280,14 @@ def check(
         policy_digest="sha256:" + loaded.digest,
         state_source=label,
         timestamp=now_iso(),
-        today=today_utc(),
-        fail_on="should" if fail_on == "should" else "shall",
+        today=today,
+        fail_on=fail_level,
     )
     features = {r.feature for r in report.rules} | {f.feature for f in report.findings}
     report = report.model_copy(update={"policy_lines": policy_lines(loaded.marks, features)})
-    color = bool(ctx.obj.get("color")) and output is None
-    location = None
-    if fmt == "sarif":
-        from planner.render.report_sarif import artifact_location
-
-        location = artifact_location(loaded.path, source_root(loaded.path, sarif_root))
-    limit = opts.get("max_state_age")  # (text, timedelta): also the HTML report's stale flag
-    text = render_report(
-        report,
-        fmt,
-        color,
-        sarif_waived=sarif_waived,
-        sarif_location=location,
-        stale_after=limit[1] if limit else None,
-    )
+    text = render(report)
+    if run is not None and key is not None:
+        _keep_report(run, key, report, text if fmt == "json" else None, features)
     if fmt == "text":
         text = with_note(text, found.note())
     quiet = bool(opts.get("quiet"))
@@ -274,3 +295,79 @@ def check(
     if not quiet and (output is not None or fmt != "text"):  # the verdict on stderr, for CI logs
         click.echo(summary_line(report), err=True)
     sys.exit(exit_code(report))
+
+
+REPORT_HEADER = ("timestamp", "policy_file", "policy_digest", "state_source", "observed_at")
+"""Report fields a reused report gets anew (with ``policy_lines``): the rest is what the kept
+report's key and an unchanged observation fix."""
+
+
+def _keep_report(
+    run: Any, key: str, report: Any, json_text: str | None, features: set[str]
+) -> None:
+    """Keep ``report`` in the snapshot's cache for the next unchanged run: the JSON report's
+    text when that was rendered (a reuse splices its header), else the model's compact JSON."""
+    from planner import statecache
+
+    summary = report.summary.model_dump(by_alias=True)
+    kind: Literal["canonical", "compact"] = "canonical" if json_text is not None else "compact"
+    text = json_text if json_text is not None else report.model_dump_json(by_alias=True)
+    run.entry = statecache.store_report(
+        run.target, run.entry, key, text, kind, summary, report.compliant, sorted(features)
+    )
+
+
+def _reuse_report(
+    run: Any,
+    key: str,
+    loaded: Any,
+    fmt: str,
+    output: Path | None,
+    opts: dict[str, Any],
+    render: Callable[[Any], str],
+) -> bool:
+    """Emit the report kept for this snapshot when nothing observed changed and its key holds
+    (same wbplan, policy, date, --fail-on); False when there is none to reuse. The findings are
+    the kept ones; the header (time, policy file, state source, observation time, policy lines)
+    is this run's."""
+    from planner import statecache
+    from planner.cli.plan_cmd import emit
+    from planner.model.report import Report, ReportSummary
+    from planner.observe.live import now_iso
+    from planner.render.report_common import summary_text
+
+    kept = statecache.report_text(run.target, run.entry, key)
+    ref = run.entry.report
+    if kept is None or ref is None:
+        return False
+    header: dict[str, Any] = {
+        "timestamp": now_iso(),
+        "policy_file": display_path(loaded.path),
+        "policy_digest": "sha256:" + loaded.digest,
+        "state_source": f"live AD (incremental, {run.target})",
+        "observed_at": run.rest().get("observed_at"),
+        "policy_lines": policy_lines(loaded.marks, ref.features),
+    }
+    if fmt == "json" and ref.kind == "canonical":
+        from planner.jsonspan import replace_values
+
+        data = replace_values(
+            kept.encode("utf-8"), {(k,): v for k, v in header.items()}, ensure_ascii=False
+        )
+        text = data.decode("utf-8")
+    else:
+        text = render(Report.model_validate_json(kept).model_copy(update=header))
+    quiet = bool(opts.get("quiet"))
+    if not quiet:
+        click.echo(
+            "Reused the findings of the last check of this snapshot: nothing observed changed, "
+            "and the policy, the date and wbplan are the same (--no-cache evaluates anew).",
+            err=True,
+        )
+    emit(text, output, quiet=quiet)
+    summary = ReportSummary.model_validate(ref.summary)
+    if not quiet and (output is not None or fmt != "text"):
+        click.echo(summary_text(summary), err=True)
+    if summary.error:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_OK if ref.compliant else EXIT_NONCOMPLIANT)

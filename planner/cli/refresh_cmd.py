@@ -103,7 +103,16 @@ def progress_for(opts: dict[str, Any]) -> Any:
 
 
 def incremental_options(f: F) -> F:
-    """``--incremental`` and ``--max-incremental-age`` (refresh, plan, check)."""
+    """``--incremental``, ``--max-incremental-age`` and ``--no-cache`` (refresh, plan,
+    check)."""
+    f = click.option(
+        "--no-cache",
+        "no_cache",
+        is_flag=True,
+        help="With --incremental: neither use nor write the cache kept beside the snapshot "
+        "(<snapshot>.wbplan-cache/), so even when nothing changed the whole snapshot is "
+        "loaded, merged, written and evaluated.",
+    )(f)
     f = click.option(
         "--max-incremental-age",
         "max_incremental_age",
@@ -147,11 +156,18 @@ def observe_incremental(
     write: the tenant read live when Graph options are given (none otherwise), the Connect
     evidence kept unless --connect-evidence gives new. ``--state-tenant FILE`` then supplies the
     tenant of what is planned or checked (not of the snapshot written back)."""
-    from planner.cli.connect_cmd import evidence_from
-    from planner.cli.plan_cmd import Observed, tenant_snapshot
-    from planner.observe.live import LiveSources, observe_live
-    from planner.observe.snapshot import load_state, save_state, with_tenant_of
-    from planner.progress import showing
+    from planner.cli.plan_cmd import Observed
+
+    found = incremental_read(loaded, state_file, sources, opts)
+    return observed_of(found, opts, Observed)
+
+
+def incremental_read(
+    loaded: Any, state_file: Path | None, sources: Any, opts: dict[str, Any]
+) -> Any:
+    """The ``incremental_run.IncrementalRun`` of ``plan``/``check --incremental`` (see
+    :func:`observe_incremental`), its lines printed on stderr."""
+    from planner.cli.incremental_run import run_incremental
 
     if state_file is None or sources.ldap is None:
         raise UsageError(
@@ -166,33 +182,29 @@ def observe_incremental(
             "--state-tenant and --graph-url exclude each other: the tenant comes from the snapshot",
             hint="drop --graph-url, or drop --state-tenant to read the tenant live",
         )
-    previous = load_state(state_file) if state_file.exists() else None
-    evidence = evidence_from(opts, keep=previous.connect if previous is not None else None)
     graph = None if tenant_file is not None else sources.graph
-    with showing(progress_for(opts)):
-        state = observe_live(
-            loaded.policy,
-            LiveSources(ldap=sources.ldap, graph=graph),
-            marks=True,
-            previous=previous,
-            incremental=True,
-            max_incremental_age=opts.get("max_incremental_age"),
-        )
-    if evidence is not None:
-        state = state.model_copy(update={"connect": evidence})
-    save_state(state, state_file)
-    warning, info = incremental_notes(state)
-    if warning:
-        click.echo(warning, err=True)
+    found = run_incremental(loaded, state_file, sources, opts, graph=graph)
+    if found.warning:
+        click.echo(found.warning, err=True)
     if not opts.get("quiet"):
-        click.echo(f"Updated {state_file}." + (f" {info}" if info else ""), err=True)
-    label = f"live AD (incremental, {state_file})"
+        click.echo(f"Updated {state_file}." + (f" {found.info}" if found.info else ""), err=True)
+    return found
+
+
+def observed_of(found: Any, opts: dict[str, Any], observed: Any) -> Any:
+    """The ``plan_cmd.Observed`` (class ``observed``) of an incremental read: the snapshot
+    written, with the tenant of ``--state-tenant`` when given."""
+    from planner.cli.plan_cmd import tenant_snapshot
+    from planner.observe.snapshot import with_tenant_of
+
+    label = f"live AD (incremental, {found.target})"
+    tenant_file: Path | None = opts.get("state_tenant")
     if tenant_file is None:
-        return Observed(state, label)
+        return observed(found.state(), label)
     tenant_state = tenant_snapshot(tenant_file, opts, opts.get("max_state_age"))
-    state = with_tenant_of(state, label, tenant_state, str(tenant_file))
+    state = with_tenant_of(found.state(), label, tenant_state, str(tenant_file))
     snapshots = ((f"tenant:{tenant_file}", tenant_state.observed_at),)
-    return Observed(state, f"{label} + tenant {tenant_file}", snapshots, ad_live=True)
+    return observed(state, f"{label} + tenant {tenant_file}", snapshots, ad_live=True)
 
 
 def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool = False) -> Any:
@@ -289,8 +301,8 @@ def refresh(
             "--state state/prod.json",
         )
     previous = None
-    if state_file is not None and (not incremental or state_file.exists()):
-        previous = load_state(state_file)  # --incremental: a first run starts the file
+    if state_file is not None and not incremental:
+        previous = load_state(state_file)  # --incremental: run_incremental reads it
     name = loaded.policy.metadata.name
     default = state_file if incremental else None
     target = (
@@ -308,6 +320,17 @@ def refresh(
             hint="pass --ldap-url ldaps://DC and/or set WBPLAN_GRAPH_TOKEN or AZURE_* credentials "
             "(or --state FILE --connect-evidence E to import Connect evidence into a snapshot)",
         )
+    if incremental:
+        assert state_file is not None
+        from planner.cli.incremental_run import run_incremental
+
+        found = run_incremental(
+            loaded, state_file, sources, opts, target=target, graph=sources.graph
+        )
+        if found.warning:
+            click.echo(found.warning, err=True)
+        _wrote(target, found.light_state(), found.info)
+        return
     progress = progress_for(opts)
     # The evidence is read before the live read: a bad file stops the command at once.
     evidence = evidence_from(opts, keep=previous.connect if previous is not None else None)
@@ -326,6 +349,13 @@ def refresh(
     if evidence is not None:
         state = state.model_copy(update={"connect": evidence})
     save_state(state, target)
+    _wrote(target, state, info)
+
+
+def _wrote(target: Path, state: Any, info: str | None) -> None:
+    """refresh's summary: the file written, what it holds, how AD was read, the evidence."""
+    from planner.cli.connect_cmd import evidence_line
+
     parts = []
     if state.ad is not None:
         version = state.ad.schema_info.object_version

@@ -55,6 +55,7 @@ from planner.model.dn import dn_key
 from planner.model.policy import Policy
 from planner.model.state import AdMarks, AdRead, AdState, ObservedState
 from planner.observe.ad import observe_ad
+from planner.observe.bulkcalls import BulkCall, RecordingReads
 from planner.observe.incremental_merge import (
     Change,
     MergingReads,
@@ -347,13 +348,16 @@ def observe_ad_marked(
     incremental: bool = False,
     max_age: tuple[str, dt.timedelta] | None = None,
     now: dt.datetime | None = None,
+    calls: list[BulkCall] | None = None,
 ) -> tuple[AdState, AdRead]:
     """Read AD for ``policy`` with marks: in full, or (``incremental``) from ``previous``'s
-    marks when possible (see module docstring). Returns the state and how it was read."""
+    marks when possible (see module docstring). Returns the state and how it was read;
+    ``calls``, when given, receives the bulk reads made (``planner.observe.bulkcalls``)."""
     moment = now or dt.datetime.now(dt.UTC)
     position = read_position(session, moment)
+    recorded: list[BulkCall] = [] if calls is None else calls
     if not incremental:
-        return _full(session, policy, progress, position, None)
+        return _full(session, policy, progress, position, None, recorded)
     text, limit = max_age or ("7d", DEFAULT_MAX_AGE)
     before = previous.ad if previous is not None else None
     try:
@@ -371,11 +375,13 @@ def observe_ad_marked(
         except LdapError as exc:
             raise FullRead(f"the change search failed: {exc.message}") from None
         bulk = MergingReads(before, changes)
-        ad = observe_ad(session, policy, progress, bulk)
+        recording = RecordingReads(bulk)
+        ad = observe_ad(session, policy, progress, recording)
         if held_naming_contexts(ad) != marks.naming_contexts:
             raise FullRead("the domains this DC holds changed since the mark")
     except FullRead as signal:
-        return _full(session, policy, progress, position, signal.reason)
+        return _full(session, policy, progress, position, signal.reason, recorded)
+    recorded[:] = recording.calls
     ad = _finish(session, ad, bulk, position, marks.full_read_at)
     read = AdRead(
         mode="incremental",
@@ -392,9 +398,12 @@ def _full(
     progress: Progress,
     position: Position | None,
     reason: str | None,
+    calls: list[BulkCall],
 ) -> tuple[AdState, AdRead]:
     bulk = TrackingReads()
-    ad = observe_ad(session, policy, progress, bulk)
+    recording = RecordingReads(bulk)
+    ad = observe_ad(session, policy, progress, recording)
+    calls[:] = recording.calls
     ad = _finish(session, ad, bulk, position, position.at if position else None)
     return ad, AdRead(mode="full", full_read_reason=reason)
 

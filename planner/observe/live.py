@@ -17,6 +17,7 @@ from planner.progress import Progress, active
 
 if TYPE_CHECKING:  # the LDAP and Graph stacks load only when something is read live
     from planner.graphapi.client import GraphOptions
+    from planner.observe.bulkcalls import BulkCall
     from planner.observe.ldapconn import LdapOptions
 
 
@@ -42,6 +43,7 @@ def observe_live(
     previous: ObservedState | None = None,
     incremental: bool = False,
     max_incremental_age: tuple[str, dt.timedelta] | None = None,
+    bulk_calls: list[BulkCall] | None = None,
 ) -> ObservedState:
     """Observe everything the policy needs from the configured sources, reporting each phase
     to ``progress`` (default: the display a command made active with
@@ -49,7 +51,9 @@ def observe_live(
 
     ``marks``: record the replication marks a later incremental read starts from (snapshots);
     ``incremental``: read AD incrementally from ``previous``'s marks where possible
-    (``planner.observe.incremental``; ``source.ad_read`` says how AD was read)."""
+    (``planner.observe.incremental``; ``source.ad_read`` says how AD was read);
+    ``bulk_calls`` (with ``marks``) receives the bulk reads AD's read made
+    (``planner.observe.bulkcalls``: what the snapshot's cache keeps)."""
     if progress is None:
         progress = active()
     ad = tenant = ad_read = None
@@ -70,6 +74,7 @@ def observe_live(
                         previous=previous,
                         incremental=incremental,
                         max_age=max_incremental_age,
+                        calls=bulk_calls,
                     )
                 else:
                     from planner.observe.ad import observe_ad

@@ -13,7 +13,15 @@ import json
 from typing import Any
 
 from planner.featurewords import REPORT_TITLES
-from planner.model.report import STATUSES, Finding, Report, RuleInfo, Status, WaiverRef
+from planner.model.report import (
+    STATUSES,
+    Finding,
+    Report,
+    ReportSummary,
+    RuleInfo,
+    Status,
+    WaiverRef,
+)
 from planner.references import Source, confidence_text, sources
 from planner.syncstate import parse_time
 
@@ -103,7 +111,11 @@ def rule_confidence(rule: RuleInfo | None) -> str:
 def summary_line(report: Report) -> str:
     """``Check: N passed, F failed (S SHALL), U unknown, W waived.`` (``, E errored`` before the
     full stop when a rule could not be evaluated)."""
-    s = report.summary
+    return summary_text(report.summary)
+
+
+def summary_text(s: ReportSummary) -> str:
+    """:func:`summary_line` of a report with summary ``s``."""
     line = (
         f"Check: {s.passed} passed, {s.fail} failed ({s.shall_failed} SHALL), "
         f"{s.unknown} unknown, {s.waived} waived"

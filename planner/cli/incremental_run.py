@@ -1,0 +1,196 @@
+"""One incremental read of a snapshot, for ``refresh``/``plan``/``check --incremental``.
+
+Brings the ``--state`` snapshot up to date from live AD and writes it back — by the unchanged
+path when the DC shows that nothing observed changed (``planner.observe.unchanged``: the new
+marks spliced into the old bytes, the snapshot neither loaded nor re-serialised), else by the
+usual incremental read (``planner.observe.incremental``) — and keeps the snapshot's cache
+(``planner.statecache``) in step with the bytes written. ``--no-cache`` reads and writes no
+cache, so every run takes the usual path.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from planner.errors import StateFileError
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class IncrementalRun:
+    """The snapshot written, how it was read, and its cache entry."""
+
+    target: Path
+    unchanged: bool
+    """True: nothing observed changed (the unchanged path); the snapshot is the old one with
+    new marks."""
+    entry: Any
+    """The ``statecache.Entry`` of the bytes written (None: no cache)."""
+    info: str | None = None
+    warning: str | None = None
+    _state: Any = field(default=None, repr=False)
+
+    def state(self) -> Any:
+        """The snapshot written (loaded from the file on first use after the unchanged path)."""
+        if self._state is None:
+            from planner.observe.snapshot import load_state
+
+            self._state = load_state(self.target)
+        return self._state
+
+    def light_state(self) -> Any:
+        """The state written when it is loaded, else its rest as a state (no bulk reads): for
+        summaries that name the forest, the schema, the tenant and the evidence."""
+        if self._state is not None:
+            return self._state
+        from planner.model.state import ObservedState
+
+        return ObservedState.model_validate(self.rest())
+
+    def rest(self) -> dict[str, Any]:
+        """The state without its bulk reads (the cache's, or computed from the state)."""
+        if self.entry is not None:
+            rest: dict[str, Any] = self.entry.rest
+            return rest
+        from planner.observe.unchanged import rest_of
+
+        return rest_of(self.state())
+
+
+def _read_snapshot(path: Path) -> bytes:
+    from planner.fileio import MAX_JSON_BYTES, BadFileError, read_bytes_bounded
+
+    try:
+        return read_bytes_bounded(path, MAX_JSON_BYTES)
+    except OSError as exc:
+        raise StateFileError(
+            f"cannot read snapshot {path}: {exc.strerror or exc}",
+            hint="check the path given to --state",
+        ) from exc
+    except BadFileError as exc:
+        raise StateFileError(
+            exc.located(str(path)), hint="write a fresh one with `wbplan refresh --out FILE`"
+        ) from exc
+
+
+def _try_unchanged(
+    loaded: Any, state_file: Path, target: Path, sources: Any, opts: dict[str, Any]
+) -> IncrementalRun | None:
+    """The unchanged path, or None when it does not apply (the reason logged for --debug)."""
+    from planner import statecache as cache
+    from planner.cli.refresh_cmd import progress_for
+    from planner.fileio import write_bytes_atomic
+    from planner.observe.ldapconn import connect
+    from planner.observe.live import now_iso
+    from planner.observe.unchanged import Declined, read_unchanged, splice_unchanged
+    from planner.progress import active, showing
+
+    raw = _read_snapshot(state_file)
+    entry = cache.load_entry(state_file, raw)
+    if entry is None:
+        return None
+    with showing(progress_for(opts)):
+        progress = active()
+        try:
+            progress.phase(f"Connecting to AD: {sources.ldap.url}")
+            session = connect(sources.ldap)
+            try:
+                found = read_unchanged(
+                    session,
+                    loaded.policy,
+                    entry.rest,
+                    entry.calls,
+                    entry.carried,
+                    progress=progress,
+                    max_age=opts.get("max_incremental_age"),
+                )
+            except Declined as declined:
+                LOG.debug("the unchanged path does not apply: %s", declined.reason)
+                return None
+            finally:
+                session.close()
+        finally:
+            progress.close()
+    try:
+        data, new = splice_unchanged(raw, entry.rest, found, sources.ldap.url, now_iso())
+    except (LookupError, ValueError) as exc:
+        LOG.debug("the unchanged path does not apply: the snapshot cannot be spliced: %s", exc)
+        return None
+    write_bytes_atomic(target, data)
+    kept = cache.Entry(cache.sha256(data), new, entry.calls, entry.carried, entry.report)
+    cache.store_entry(target, kept)
+    info = (
+        f"AD read incrementally: 0 change(s) since USN {found.read.since_usn}; nothing observed "
+        "changed, so only the snapshot's marks were updated."
+    )
+    return IncrementalRun(target, True, kept, info=info)
+
+
+def run_incremental(
+    loaded: Any,
+    state_file: Path,
+    sources: Any,
+    opts: dict[str, Any],
+    *,
+    target: Path | None = None,
+    graph: Any = None,
+) -> IncrementalRun:
+    """Bring ``state_file`` up to date from live AD (``sources.ldap``) and write it to
+    ``target`` (default: itself). ``graph``: Graph options to read the tenant live. That,
+    Connect evidence options (``--connect-evidence``, ``--max-evidence-age``: the evidence
+    written changes) or a missing or unusable cache mean the usual incremental read."""
+    from planner import statecache as cache
+    from planner.cli.connect_cmd import evidence_from
+    from planner.cli.refresh_cmd import incremental_notes, progress_for
+    from planner.fileio import write_text_atomic
+    from planner.observe.bulkcalls import BulkCall, bulk_notes, with_keeps
+    from planner.observe.live import LiveSources, observe_live
+    from planner.observe.snapshot import dump_state, load_state
+    from planner.observe.unchanged import rest_of
+    from planner.progress import showing
+
+    out = target or state_file
+    use_cache = not opts.get("no_cache")
+    evidence_given = opts.get("connect_evidence") or opts.get("max_evidence_age")
+    if use_cache and not evidence_given and graph is None and state_file.exists():
+        fast = _try_unchanged(loaded, state_file, out, sources, opts)
+        if fast is not None:
+            return fast
+    previous = load_state(state_file) if state_file.exists() else None
+    # Before the live read: a bad evidence file stops the command at once.
+    evidence = evidence_from(opts, keep=previous.connect if previous is not None else None)
+    calls: list[BulkCall] = []
+    with showing(progress_for(opts)):
+        state = observe_live(
+            loaded.policy,
+            LiveSources(ldap=sources.ldap, graph=graph),
+            marks=True,
+            previous=previous,
+            incremental=True,
+            max_incremental_age=opts.get("max_incremental_age"),
+            bulk_calls=calls,
+        )
+    if evidence is not None:
+        state = state.model_copy(update={"connect": evidence})
+    text = dump_state(state)
+    write_text_atomic(out, text)
+    entry = None
+    if use_cache and state.ad is not None:
+        entry = cache.Entry(
+            cache.sha256(text.encode("utf-8")),
+            rest_of(state),
+            with_keeps(calls, state.ad),
+            cache.carried_json(bulk_notes(state.ad)),
+        )
+        cache.store_entry(out, entry)
+    elif use_cache:
+        cache.forget(out)
+    warning, info = incremental_notes(state)
+    return IncrementalRun(out, False, entry, info=info, warning=warning, _state=state)
+
+
+__all__ = ["IncrementalRun", "run_incremental"]
