@@ -318,10 +318,12 @@ def _check_not_nested(paths: Iterable[tuple[str | int, ...]]) -> None:
         seen.add(path)
 
 
-def replace_spans(doc: bytes, spans: Iterable[tuple[int, int, bytes]]) -> bytes:
-    """``doc`` with each ``[start, end)`` replaced by its bytes; ValueError when spans overlap
-    or fall outside ``doc``."""
-    # Slices of a memoryview copy nothing: the join below is the only copy of the document.
+def span_parts(doc: bytes, spans: Iterable[tuple[int, int, bytes]]) -> list[bytes | memoryview]:
+    """The pieces of ``doc`` with each ``[start, end)`` replaced by its bytes, in order, without
+    copying ``doc`` (memoryview slices of it): ``b"".join`` them, or write them
+    (``file.writelines``) and hash them piece by piece, which spares a copy of the whole
+    document (about 20 ms at 40 MB, most of a splice). ValueError when spans overlap or fall
+    outside ``doc``."""
     view = memoryview(doc)
     parts: list[bytes | memoryview] = []
     position = 0
@@ -332,20 +334,21 @@ def replace_spans(doc: bytes, spans: Iterable[tuple[int, int, bytes]]) -> bytes:
         parts.append(text)
         position = end
     parts.append(view[position:])
-    return b"".join(parts)
+    return parts
 
 
-def replace_values(
+def replace_spans(doc: bytes, spans: Iterable[tuple[int, int, bytes]]) -> bytes:
+    """``doc`` with each ``[start, end)`` replaced by its bytes (:func:`span_parts` joined)."""
+    return b"".join(span_parts(doc, spans))
+
+
+def replaced_parts(
     doc: bytes,
     changes: Mapping[tuple[str | int, ...], Any],
     *,
     ensure_ascii: bool = True,
-) -> bytes:
-    """``doc`` with the value at each path replaced by the canonical JSON of the new value,
-    indented for its depth: byte-identical to ``canonical_json(data with those values
-    replaced, ensure_ascii=ensure_ascii)`` when ``doc`` is ``canonical_json(data,
-    ensure_ascii=ensure_ascii)``. Paths must exist (:class:`LookupError` otherwise) and must not
-    nest in one another (:class:`ValueError`); a float in a new value is a ValueError."""
+) -> list[bytes | memoryview]:
+    """:func:`replace_values` as pieces (:func:`span_parts`): to write or hash without joining."""
     _check_not_nested(changes)
     for path, value in changes.items():
         _check_no_float(value, path)
@@ -365,4 +368,18 @@ def replace_values(
         except UnicodeEncodeError as error:
             raise ValueError(f"new value at {list(path)!r} has no UTF-8 form") from error
         spans.append((start, end, encoded))
-    return replace_spans(doc, spans)
+    return span_parts(doc, spans)
+
+
+def replace_values(
+    doc: bytes,
+    changes: Mapping[tuple[str | int, ...], Any],
+    *,
+    ensure_ascii: bool = True,
+) -> bytes:
+    """``doc`` with the value at each path replaced by the canonical JSON of the new value,
+    indented for its depth: byte-identical to ``canonical_json(data with those values
+    replaced, ensure_ascii=ensure_ascii)`` when ``doc`` is ``canonical_json(data,
+    ensure_ascii=ensure_ascii)``. Paths must exist (:class:`LookupError` otherwise) and must not
+    nest in one another (:class:`ValueError`); a float in a new value is a ValueError."""
+    return b"".join(replaced_parts(doc, changes, ensure_ascii=ensure_ascii))

@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from planner import jsonspan
-from planner.jsonspan import read_value, replace_spans, replace_values, value_span
+from planner.jsonspan import (
+    read_value,
+    replace_spans,
+    replace_values,
+    replaced_parts,
+    value_span,
+)
 from planner.jsontext import canonical_json
 
 REPO = FsPath(__file__).resolve().parents[2]
@@ -262,6 +268,10 @@ def test_repository_snapshots_and_reports(path: FsPath, ensure_ascii: bool) -> N
         expected = _set(expected, key, value)
     got = replace_values(raw, changes, ensure_ascii=ensure_ascii)
     assert got == canonical_json(expected, ensure_ascii=ensure_ascii).encode("utf-8")
+    # The same as pieces: unchanged stretches are views of the old bytes, not copies.
+    parts = replaced_parts(raw, changes, ensure_ascii=ensure_ascii)
+    assert b"".join(parts) == got
+    assert all(part.obj is raw for part in parts if isinstance(part, memoryview))
 
 
 def test_snapshot_with_marks() -> None:
