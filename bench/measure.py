@@ -253,10 +253,12 @@ INCREMENTAL_LINE = re.compile(
     r"AD read incrementally: (\d+) change\(s\) since USN (\d+)(?:, (\d+) subtree)?"
 )
 FULL_READ_LINE = re.compile(r"read AD in full, not incrementally: (.*)")
+UNCHANGED_LINE = "nothing observed changed, so only the snapshot's marks were updated"
+REUSED_LINE = "Reused the findings of the last check of this snapshot"
 
 
 def measure_check_incremental(
-    name: str, dc: RunningDC, work: Path, policy: Path, state: Path
+    name: str, dc: RunningDC, work: Path, policy: Path, state: Path, *extra: str
 ) -> Measured:
     """``wbplan check --incremental --state STATE`` (what a user runs hourly): the snapshot
     brought up to date from the DC's changes and written back, then checked (JSON report).
@@ -267,7 +269,7 @@ def measure_check_incremental(
         name,
         wbplan(
             "check", "--policy", str(policy), *ldap_args(dc), "--incremental",
-            "--state", str(state), "--format", "json", "-o", str(report),
+            "--state", str(state), "--format", "json", "-o", str(report), *extra,
         ),
         env=wbplan_env(),
         stdout=work / "check-incremental.out",
@@ -283,6 +285,9 @@ def measure_check_incremental(
     elif found := FULL_READ_LINE.search(text):
         run.extra["ad_read"] = "full"
         run.extra["full_read_reason"] = found.group(1)
+    # Which path the CLI took (planner/cli/incremental_run.py, check_cmd._reuse_report).
+    run.extra["unchanged_path"] = UNCHANGED_LINE in text
+    run.extra["report_reused"] = REUSED_LINE in text
     if report.exists():
         run.extra["findings"] = _finding_counts(json.loads(report.read_text()))
     return run
