@@ -266,7 +266,7 @@ def check(
             from planner.statecache import report_key
 
             key = report_key(loaded.policy, today, fail_level, run.rest())
-            if run.unchanged and _reuse_report(run, key, loaded, fmt, output, opts, render):
+            if _reuse_report(run, key, loaded, fmt, output, opts, render):
                 return
         found = with_connect_evidence(observed_of(run, opts, Observed), opts)
     else:

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planner.errors import StateFileError
-
 LOG = logging.getLogger(__name__)
 
 
@@ -61,26 +59,17 @@ class IncrementalRun:
         return rest_of(self.state())
 
 
-def _read_snapshot(path: Path) -> bytes:
-    from planner.fileio import MAX_JSON_BYTES, BadFileError, read_bytes_bounded
-
-    try:
-        return read_bytes_bounded(path, MAX_JSON_BYTES)
-    except OSError as exc:
-        raise StateFileError(
-            f"cannot read snapshot {path}: {exc.strerror or exc}",
-            hint="check the path given to --state",
-        ) from exc
-    except BadFileError as exc:
-        raise StateFileError(
-            exc.located(str(path)), hint="write a fresh one with `wbplan refresh --out FILE`"
-        ) from exc
-
-
 def _try_unchanged(
-    loaded: Any, state_file: Path, target: Path, sources: Any, opts: dict[str, Any]
+    loaded: Any,
+    state_file: Path,
+    raw: bytes,
+    entry: Any,
+    target: Path,
+    sources: Any,
+    opts: dict[str, Any],
 ) -> IncrementalRun | None:
-    """The unchanged path, or None when it does not apply (the reason logged for --debug)."""
+    """The unchanged path from ``state_file`` (its bytes ``raw``, their cache ``entry``), or
+    None when it does not apply (the reason logged for --debug)."""
     from planner import statecache as cache
     from planner.cli.refresh_cmd import progress_for
     from planner.fileio import write_bytes_atomic
@@ -89,10 +78,6 @@ def _try_unchanged(
     from planner.observe.unchanged import Declined, read_unchanged, splice_unchanged
     from planner.progress import active, showing
 
-    raw = _read_snapshot(state_file)
-    entry = cache.load_entry(state_file, raw)
-    if entry is None:
-        return None
     with showing(progress_for(opts)):
         progress = active()
         try:
@@ -149,18 +134,22 @@ def run_incremental(
     from planner.fileio import write_text_atomic
     from planner.observe.bulkcalls import BulkCall, bulk_notes, with_keeps
     from planner.observe.live import LiveSources, observe_live
-    from planner.observe.snapshot import dump_state, load_state
-    from planner.observe.unchanged import rest_of
+    from planner.observe.snapshot import dump_state, load_state, read_snapshot_bytes
+    from planner.observe.unchanged import rest_of, same_observations
     from planner.progress import showing
 
     out = target or state_file
     use_cache = not opts.get("no_cache")
     evidence_given = opts.get("connect_evidence") or opts.get("max_evidence_age")
-    if use_cache and not evidence_given and graph is None and state_file.exists():
-        fast = _try_unchanged(loaded, state_file, out, sources, opts)
+    raw = read_snapshot_bytes(state_file) if state_file.exists() else None
+    old_entry = cache.load_entry(state_file, raw) if use_cache and raw is not None else None
+    if old_entry is not None and not evidence_given and graph is None:
+        assert raw is not None
+        fast = _try_unchanged(loaded, state_file, raw, old_entry, out, sources, opts)
         if fast is not None:
             return fast
-    previous = load_state(state_file) if state_file.exists() else None
+    kept_report = old_entry.report if old_entry is not None else None
+    previous = load_state(state_file, raw) if raw is not None else None
     # Before the live read: a bad evidence file stops the command at once.
     evidence = evidence_from(opts, keep=previous.connect if previous is not None else None)
     calls: list[BulkCall] = []
@@ -180,11 +169,17 @@ def run_incremental(
     write_text_atomic(out, text)
     entry = None
     if use_cache and state.ad is not None:
+        # The last report stays this snapshot's when the merge observed exactly what the
+        # snapshot did (changes only to what wbplan does not read, e.g. a logon time).
+        same = (
+            kept_report is not None and previous is not None and same_observations(previous, state)
+        )
         entry = cache.Entry(
             cache.sha256(text.encode("utf-8")),
             rest_of(state),
             with_keeps(calls, state.ad),
             cache.carried_json(bulk_notes(state.ad)),
+            kept_report if same else None,
         )
         cache.store_entry(out, entry)
     elif use_cache:

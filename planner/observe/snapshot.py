@@ -103,17 +103,30 @@ def _fast_path_applies(data: bytes) -> bool:
     )
 
 
-def load_state(path: Path) -> ObservedState:
-    """Read a snapshot file (bounded: see :mod:`planner.fileio`); every problem is a
-    ``StateFileError`` naming the file."""
+def read_snapshot_bytes(path: Path) -> bytes:
+    """A snapshot file's bytes (bounded: see :mod:`planner.fileio`); a ``StateFileError``
+    naming the file when it cannot be read or is too large."""
     try:
-        raw = read_bytes_bounded(path, MAX_JSON_BYTES)
-        text = decode_utf8(raw)
+        return read_bytes_bounded(path, MAX_JSON_BYTES)
     except OSError as exc:
         raise StateFileError(
             f"cannot read snapshot {path}: {exc.strerror or exc}",
             hint="check the path given to --state",
         ) from exc
+    except BadFileError as exc:
+        raise StateFileError(
+            exc.located(str(path)),
+            hint="write a fresh one with `wbplan refresh --out FILE`",
+        ) from exc
+
+
+def load_state(path: Path, raw: bytes | None = None) -> ObservedState:
+    """Read a snapshot file (bounded: see :mod:`planner.fileio`), or parse ``raw``, its bytes
+    already read; every problem is a ``StateFileError`` naming the file."""
+    if raw is None:
+        raw = read_snapshot_bytes(path)
+    try:
+        text = decode_utf8(raw)
     except BadFileError as exc:
         raise StateFileError(
             exc.located(str(path)),

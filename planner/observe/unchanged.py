@@ -242,6 +242,30 @@ def read_unchanged(
     return Unchanged(new_marks, read)
 
 
+def same_observations(before: ObservedState, after: ObservedState) -> bool:
+    """Whether ``after`` observes exactly what ``before`` did: everything but the marks, the
+    time of the observation and how it was read (``source``, ``wbplan_version``). The bulk reads
+    a merge kept are the same objects (``is``), so a scan no change touched costs nothing to
+    compare; a scan the merge rebuilt is compared field by field."""
+    if (before.ad is None) != (after.ad is None):
+        return False
+    if before.tenant != after.tenant or before.connect != after.connect:
+        return False
+    if before.ad is None or after.ad is None:
+        return True
+    for name in BULK_FIELDS:
+        a, b = getattr(before.ad, name), getattr(after.ad, name)
+        if a is b:
+            continue
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            if len(a) != len(b) or not all(x is y or x == y for x, y in zip(a, b, strict=True)):
+                return False
+        elif a != b:
+            return False
+    light = {*BULK_FIELDS, "marks"}
+    return before.ad.model_dump(exclude=light) == after.ad.model_dump(exclude=light)
+
+
 def changed_paths(
     old: Mapping[str, Any], new: Mapping[str, Any]
 ) -> dict[tuple[str | int, ...], Any]:
@@ -298,5 +322,6 @@ __all__ = [
     "head_state",
     "read_unchanged",
     "rest_of",
+    "same_observations",
     "splice_unchanged",
 ]

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import ldap3
 import pytest
 
 from planner import __version__, statecache
@@ -38,6 +39,7 @@ from planner.observe.unchanged import (
     Declined,
     read_unchanged,
     rest_of,
+    same_observations,
     splice_unchanged,
 )
 from tests.ad.adops import policy
@@ -97,6 +99,15 @@ def unchanged(
     return splice_unchanged(raw, entry.rest, found, dc.url, OBSERVED_AT)
 
 
+def observations(state: ObservedState) -> dict[str, Any]:
+    """Everything observed: the state without the marks and the read's bookkeeping."""
+    data = state.model_dump(mode="json")
+    for key in ("source", "observed_at", "wbplan_version"):
+        data.pop(key)
+    data["ad"].pop("marks")
+    return data
+
+
 def how(state: ObservedState) -> AdRead:
     assert state.source.ad_read is not None
     return state.source.ad_read
@@ -117,16 +128,27 @@ def test_the_unchanged_path_writes_what_the_merge_writes(fresh_samba_2012r2: Sam
     state, calls = marked_read(dc, pol)
     raw, entry = cached(state, calls)
     assert any(c.kind == "scope" and c.keeps for c in entry.calls), entry.calls
-    accepted = declined = 0
+    accepted = declined = kept = 0
     for round_ in range(ROUNDS):
-        idle = round_ % 2 == 0
-        lab.log.append(f"--- round {round_} ({'idle' if idle else 'changes'})")
-        if not idle:
+        kind = ("idle", "changes", "unobserved")[round_ % 3]
+        lab.log.append(f"--- round {round_} ({kind})")
+        if kind == "changes":
             lab.churn(rng.randint(1, 6))
+        elif kind == "unobserved":  # what wbplan does not read: uSNChanged moves, nothing else
+            for dn in rng.sample(lab.users(), 3):
+                lab.conn.modify(dn, {"description": [(ldap3.MODIFY_REPLACE, [f"r{round_}"])]})
         outcome = unchanged(dc, pol, raw, entry)
         merged, merged_calls = marked_read(dc, pol, state)
+        # The check that lets a merge keep the last report agrees with the whole observation.
+        same = same_observations(state, merged)
+        assert same == (observations(state) == observations(merged)), kind
+        if kind == "unobserved":
+            assert same and (how(merged).changes or 0) >= 3, how(merged)
+            kept += 1
         if isinstance(outcome, str):
-            assert not idle, f"an idle round was declined: {outcome}\n" + "\n".join(lab.log[-10:])
+            assert kind != "idle", f"an idle round was declined: {outcome}\n" + "\n".join(
+                lab.log[-10:]
+            )
             declined += 1
             state = merged
             raw, entry = cached(merged, merged_calls)
@@ -144,8 +166,11 @@ def test_the_unchanged_path_writes_what_the_merge_writes(fresh_samba_2012r2: Sam
         state = parse_state(json.loads(data), "snapshot")
         entry = statecache.Entry(statecache.sha256(data), rest, entry.calls, entry.carried)
         raw = data
-    print(f"\n{ROUNDS} rounds, seed {SEED}: {accepted} unchanged, {declined} with changes")
-    assert accepted == (ROUNDS + 1) // 2
+    print(
+        f"\n{ROUNDS} rounds, seed {SEED}: {accepted} unchanged, {declined} with changes "
+        f"({kept} to unobserved attributes only)"
+    )
+    assert accepted == len(range(0, ROUNDS, 3)) and kept > 0
 
 
 def test_another_policy_or_a_changed_root_is_not_unchanged(fresh_samba_2012r2: SambaDC) -> None:
@@ -197,7 +222,7 @@ def wbplan(
 
 HEADER = ("timestamp", "observed_at", "state_source")
 REUSED = "Reused the findings of the last check of this snapshot"
-UNCHANGED = "nothing observed changed"
+UNCHANGED = "nothing observed changed, so only the snapshot's marks were updated"
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ( \([^)]*\))?")
 
 
@@ -267,6 +292,15 @@ def test_check_reuses_the_report_only_when_nothing_changed(
     assert REUSED not in fresh.stderr
     same_file = fresh.stdout.replace(str(usual_state), str(snapshot))
     assert TIME.sub("T", text.stdout) == TIME.sub("T", same_file)
+
+    # A change to what wbplan does not read: merged, and the observations are the same, so the
+    # report is kept.
+    user = lab.users()[0]
+    lab.conn.modify(user, {"description": [(ldap3.MODIFY_REPLACE, ["touched"])]})
+    touched = wbplan(check, tmp_path, dc)
+    assert "AD read incrementally: 1 change(s)" in touched.stderr, touched.stderr
+    assert UNCHANGED not in touched.stderr and REUSED in touched.stderr
+    assert findings(touched.stdout) == findings(evaluated.stdout)
 
     # Another day (waivers expire against it): evaluated again.
     tomorrow = wbplan(check, tmp_path, dc, today="2026-11-23")
