@@ -155,6 +155,15 @@ def make_changes(
     return made
 
 
+def touch_users(conn: ldap3.Connection, rng: random.Random, count: int) -> dict[str, int]:
+    """``count`` changes wbplan does not read: ``description`` on random users under the scope
+    (as a logon-time update moves uSNChanged in a real directory and changes no verdict)."""
+    users = dns_under(conn, "(&(objectCategory=person)(objectClass=user))")
+    for n, user in enumerate(rng.sample(users, count)):
+        conn.modify(user, {"description": [(ldap3.MODIFY_REPLACE, [f"touched {n}"])]})
+    return {"description": count}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
