@@ -339,6 +339,33 @@ def read_changes(
     return list(changes.values())
 
 
+def changes_since(
+    session: LdapSession,
+    before: AdState | None,
+    position: Position | None,
+    max_age: tuple[str, dt.timedelta] | None,
+    now: dt.datetime,
+    progress: Progress,
+) -> tuple[AdMarks, list[Change]]:
+    """``before``'s marks and every change since them, when they can be read from
+    (:func:`full_read_reason`); :class:`FullRead` with the reason otherwise."""
+    text, limit = max_age or ("7d", DEFAULT_MAX_AGE)
+    reason = full_read_reason(session, before, position, limit, text, now)
+    if reason is not None:
+        raise FullRead(reason)
+    assert before is not None and before.marks is not None and position is not None
+    marks = before.marks
+    try:
+        changes = read_changes(
+            session, marks.naming_contexts, marks.highest_committed_usn, progress
+        )
+    except LdapConnectError:
+        raise
+    except LdapError as exc:
+        raise FullRead(f"the change search failed: {exc.message}") from None
+    return marks, changes
+
+
 def observe_ad_marked(
     session: LdapSession,
     policy: Policy,
@@ -358,22 +385,10 @@ def observe_ad_marked(
     recorded: list[BulkCall] = [] if calls is None else calls
     if not incremental:
         return _full(session, policy, progress, position, None, recorded)
-    text, limit = max_age or ("7d", DEFAULT_MAX_AGE)
     before = previous.ad if previous is not None else None
     try:
-        reason = full_read_reason(session, before, position, limit, text, moment)
-        if reason is not None:
-            raise FullRead(reason)
-        assert before is not None and before.marks is not None and position is not None
-        marks = before.marks
-        try:
-            changes = read_changes(
-                session, marks.naming_contexts, marks.highest_committed_usn, progress
-            )
-        except LdapConnectError:
-            raise
-        except LdapError as exc:
-            raise FullRead(f"the change search failed: {exc.message}") from None
+        marks, changes = changes_since(session, before, position, max_age, moment, progress)
+        assert before is not None
         bulk = MergingReads(before, changes)
         recording = RecordingReads(bulk)
         ad = observe_ad(session, policy, progress, recording)
@@ -440,6 +455,7 @@ __all__ = [
     "Position",
     "bind_change",
     "bind_token",
+    "changes_since",
     "full_read_reason",
     "observe_ad_marked",
     "read_changes",

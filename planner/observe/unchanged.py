@@ -41,7 +41,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from planner.errors import LdapConnectError, LdapError
 from planner.model.policy import Policy
 from planner.model.state import (
     AdDevices,
@@ -59,10 +58,9 @@ from planner.observe.ad_common import AdReader
 from planner.observe.ad_scan import DaclTable, identity_of
 from planner.observe.bulkcalls import BulkCall
 from planner.observe.incremental import (
-    DEFAULT_MAX_AGE,
-    full_read_reason,
+    FullRead,
+    changes_since,
     held_naming_contexts,
-    read_changes,
     read_position,
 )
 from planner.observe.incremental_merge import read_identity
@@ -202,19 +200,11 @@ def read_unchanged(
     if any(u.what == "ad.principals" for u in head.unread):
         raise Declined("the snapshot's trustee names were not all read")
     position = read_position(session, moment)
-    text, limit = max_age or ("7d", DEFAULT_MAX_AGE)
-    reason = full_read_reason(session, head, position, limit, text, moment)
-    if reason is not None:
-        raise Declined(f"a full read is needed: {reason}")
-    assert position is not None
     try:
-        changes = read_changes(
-            session, marks.naming_contexts, marks.highest_committed_usn, progress
-        )
-    except LdapConnectError:
-        raise
-    except LdapError as exc:
-        raise Declined(f"the change search failed: {exc.message}") from None
+        _marks, changes = changes_since(session, head, position, max_age, moment, progress)
+    except FullRead as signal:
+        raise Declined(f"a full read is needed: {signal.reason}") from None
+    assert position is not None
     if changes:
         raise Declined(f"{len(changes)} object(s) changed since the mark")
     probe = ProbeReads(calls)

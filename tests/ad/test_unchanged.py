@@ -16,12 +16,11 @@ observed changed and its key holds, and the reused report equals a fresh evaluat
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ from planner.observe.unchanged import (
 from tests.ad.adops import policy
 from tests.ad.churn import Lab
 from tests.ad.conftest import options_for
+from tests.ad.test_incremental import TODAY, wbplan
 from tests.support.samba import SambaDC
 
 pytestmark = pytest.mark.samba
@@ -52,7 +52,6 @@ pytestmark = pytest.mark.samba
 SEED = int(os.environ.get("WBPLAN_INCREMENTAL_SEED", "17"))
 ROUNDS = int(os.environ.get("WBPLAN_INCREMENTAL_ROUNDS", "20"))
 OBSERVED_AT = "2026-11-22T00:00:00Z"
-TODAY = "2026-11-22"
 
 
 def marked_read(
@@ -203,23 +202,6 @@ def test_another_policy_or_a_changed_root_is_not_unchanged(fresh_samba_2012r2: S
 # ---------------------------------------------------------------------------- command line
 
 
-def wbplan(
-    args: list[str], cwd: Path, dc: SambaDC, today: str = TODAY
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WBPLAN_", "AZURE_"))}
-    env.update(WBPLAN_LDAP_USER=dc.admin_user, WBPLAN_LDAP_PASSWORD=dc.admin_password)
-    env["WBPLAN_TODAY"] = today
-    return subprocess.run(
-        [sys.executable, "-c", "from planner.cli import main; main()", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 HEADER = ("timestamp", "observed_at", "state_source")
 REUSED = "Reused the findings of the last check of this snapshot"
 UNCHANGED = "nothing observed changed, so only the snapshot's marks were updated"
@@ -303,12 +285,12 @@ def test_check_reuses_the_report_only_when_nothing_changed(
     assert findings(touched.stdout) == findings(evaluated.stdout)
 
     # Another day (waivers expire against it): evaluated again.
-    tomorrow = wbplan(check, tmp_path, dc, today="2026-11-23")
+    tomorrow = wbplan(check, tmp_path, dc, today=TODAY + dt.timedelta(days=1))
     assert UNCHANGED in tomorrow.stderr and REUSED not in tomorrow.stderr
     # A damaged kept report is ignored, never an error.
     for kept in cache.glob("report-*.json"):
         kept.write_text("{}")
-    damaged = wbplan(check, tmp_path, dc, today="2026-11-23")
+    damaged = wbplan(check, tmp_path, dc, today=TODAY + dt.timedelta(days=1))
     assert damaged.returncode == evaluated.returncode and REUSED not in damaged.stderr
     # A snapshot edited by hand is not the one the cache is for: read the usual way.
     snapshot.write_text(json.dumps(json.loads(snapshot.read_text())))
