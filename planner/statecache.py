@@ -15,7 +15,8 @@ the last report's findings. This folder keeps what that needs:
   canonical text when the check rendered JSON, else the model's compact JSON — under a key of
   everything the findings depend on besides the observations (:func:`report_key`).
 
-It is a cache: deleting it costs one ordinary run; a cache that does not match (another
+It is a cache: deleting it costs one ordinary run (a ``.gitignore`` in it keeps it out of git, as
+pytest and mypy do with theirs); a cache that does not match (another
 snapshot, another wbplan, a damaged file) is ignored, never an error; ``--no-cache`` neither
 reads nor writes it. It holds what the snapshot and the report hold (no credentials).
 """
@@ -171,6 +172,11 @@ def store_entry(snapshot: Path, entry: Entry) -> None:
     folder = cache_dir(snapshot)
     try:
         write_text_atomic(folder / ENTRY, json.dumps(entry.as_json(), separators=(",", ":")))
+        ignore = folder / ".gitignore"
+        if not ignore.exists():  # as pytest and mypy do: a cache is not for version control
+            write_text_atomic(
+                ignore, "# Created by wbplan: a cache (see its README), safe to delete.\n*\n"
+            )
         keep = entry.report.file if entry.report else None
         for stale in folder.glob("report-*.json"):
             if stale.name != keep:

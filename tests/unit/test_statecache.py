@@ -107,6 +107,8 @@ def test_the_entry_serves_only_the_bytes_it_was_written_for(tmp_path: Path) -> N
     entry = entry_for(raw, state)
     statecache.store_entry(snapshot, entry)
     assert statecache.cache_dir(snapshot) == tmp_path / "state" / "prod.json.wbplan-cache"
+    ignore = statecache.cache_dir(snapshot) / ".gitignore"
+    assert ignore.read_text().splitlines()[-1] == "*"  # never committed by accident
     loaded = statecache.load_entry(snapshot, raw)
     assert loaded == entry
     # One byte different: another snapshot.
