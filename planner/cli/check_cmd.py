@@ -231,7 +231,7 @@ def check(
       wbplan check --policy policies/prod.yaml --ldap-url ldaps://dc1.contoso.com --incremental --state state/prod.json
     """
     from planner.cli.connect_cmd import with_connect_evidence
-    from planner.cli.plan_cmd import Observed, emit, load_policy_for, observe, with_note
+    from planner.cli.plan_cmd import emit, load_policy_for, observe, with_note
     from planner.observe.live import now_iso
     from planner.policy.loader import today_utc
     from planner.render.report_common import summary_line
@@ -268,7 +268,7 @@ def check(
             key = report_key(loaded.policy, today, fail_level, run.rest())
             if _reuse_report(run, key, loaded, fmt, output, opts, render):
                 return
-        found = with_connect_evidence(observed_of(run, opts, Observed), opts)
+        found = with_connect_evidence(observed_of(run, opts), opts)
     else:
         found = with_connect_evidence(observe(loaded, state_file, not policy_paths, opts), opts)
     from planner.checking import make_report  # the rules: not needed to reuse a report
@@ -296,11 +296,6 @@ def check(
     if not quiet and (output is not None or fmt != "text"):  # the verdict on stderr, for CI logs
         click.echo(summary_line(report), err=True)
     sys.exit(exit_code(report))
-
-
-REPORT_HEADER = ("timestamp", "policy_file", "policy_digest", "state_source", "observed_at")
-"""Report fields a reused report gets anew (with ``policy_lines``): the rest is what the kept
-report's key and an unchanged observation fix."""
 
 
 def _keep_report(

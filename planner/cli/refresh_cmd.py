@@ -156,10 +156,7 @@ def observe_incremental(
     write: the tenant read live when Graph options are given (none otherwise), the Connect
     evidence kept unless --connect-evidence gives new. ``--state-tenant FILE`` then supplies the
     tenant of what is planned or checked (not of the snapshot written back)."""
-    from planner.cli.plan_cmd import Observed
-
-    found = incremental_read(loaded, state_file, sources, opts)
-    return observed_of(found, opts, Observed)
+    return observed_of(incremental_read(loaded, state_file, sources, opts), opts)
 
 
 def incremental_read(
@@ -191,20 +188,20 @@ def incremental_read(
     return found
 
 
-def observed_of(found: Any, opts: dict[str, Any], observed: Any) -> Any:
-    """The ``plan_cmd.Observed`` (class ``observed``) of an incremental read: the snapshot
-    written, with the tenant of ``--state-tenant`` when given."""
-    from planner.cli.plan_cmd import tenant_snapshot
+def observed_of(found: Any, opts: dict[str, Any]) -> Any:
+    """The ``plan_cmd.Observed`` of an incremental read: the snapshot written, with the tenant
+    of ``--state-tenant`` when given."""
+    from planner.cli.plan_cmd import Observed, tenant_snapshot
     from planner.observe.snapshot import with_tenant_of
 
     label = f"live AD (incremental, {found.target})"
     tenant_file: Path | None = opts.get("state_tenant")
     if tenant_file is None:
-        return observed(found.state(), label)
+        return Observed(found.state(), label)
     tenant_state = tenant_snapshot(tenant_file, opts, opts.get("max_state_age"))
     state = with_tenant_of(found.state(), label, tenant_state, str(tenant_file))
     snapshots = ((f"tenant:{tenant_file}", tenant_state.observed_at),)
-    return observed(state, f"{label} + tenant {tenant_file}", snapshots, ad_live=True)
+    return Observed(state, f"{label} + tenant {tenant_file}", snapshots, ad_live=True)
 
 
 def single_policy(paths: tuple[Path, ...], *, example: bool = False, live: bool = False) -> Any:
