@@ -402,13 +402,14 @@ def test_restored_dc(samba_factory: SambaFactory) -> None:
 
 
 def wbplan(
-    args: list[str], cwd: Path, dc: SambaDC, today: dt.date = TODAY
+    args: list[str], cwd: Path, dc: SambaDC, today: dt.date = TODAY, **extra_env: str
 ) -> subprocess.CompletedProcess[str]:
     """The real command line as the DC's administrator (password in the environment), on the
-    date ``today`` (waivers expire against it)."""
+    date ``today`` (waivers expire against it), with ``extra_env`` set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WBPLAN_", "AZURE_"))}
     env.update(WBPLAN_LDAP_USER=dc.admin_user, WBPLAN_LDAP_PASSWORD=dc.admin_password)
     env["WBPLAN_TODAY"] = today.isoformat()
+    env.update(extra_env)
     return subprocess.run(
         [sys.executable, "-c", "from planner.cli import main; main()", *args],
         cwd=cwd,

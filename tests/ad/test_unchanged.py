@@ -240,9 +240,17 @@ def test_check_reuses_the_report_only_when_nothing_changed(
     assert len(list(cache.glob("report-*.json"))) == 1
     before = snapshot.read_bytes()
 
-    reused = wbplan(check, tmp_path, dc)
+    reused = wbplan(check, tmp_path, dc, PYTHONPROFILEIMPORTTIME="1")
     assert reused.returncode == evaluated.returncode, reused.stderr
     assert REUSED in reused.stderr, reused.stderr
+    # What makes it fast: no rule is evaluated (not even imported), no report rendered.
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in reused.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "planner.observe.unchanged" in imported
+    assert not imported & {"planner.checking", "planner.rules", "planner.render.report_json"}
     assert findings(reused.stdout) == findings(evaluated.stdout)
     after = parse_state(json.loads(snapshot.read_bytes()), str(snapshot))
     assert after.observed_at != OBSERVED_AT and how(after).changes == 0
