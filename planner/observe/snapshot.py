@@ -114,10 +114,15 @@ def read_snapshot_bytes(path: Path) -> bytes:
             hint="check the path given to --state",
         ) from exc
     except BadFileError as exc:
-        raise StateFileError(
-            exc.located(str(path)),
-            hint="write a fresh one with `wbplan refresh --out FILE`",
-        ) from exc
+        raise _bad_file(path, exc) from exc
+
+
+def _bad_file(path: Path, exc: BadFileError) -> StateFileError:
+    """The error for a snapshot file that is too large or not valid UTF-8/JSON, at its
+    position."""
+    return StateFileError(
+        exc.located(str(path)), hint="write a fresh one with `wbplan refresh --out FILE`"
+    )
 
 
 def load_state(path: Path, raw: bytes | None = None) -> ObservedState:
@@ -128,10 +133,7 @@ def load_state(path: Path, raw: bytes | None = None) -> ObservedState:
     try:
         text = decode_utf8(raw)
     except BadFileError as exc:
-        raise StateFileError(
-            exc.located(str(path)),
-            hint="write a fresh one with `wbplan refresh --out FILE`",
-        ) from exc
+        raise _bad_file(path, exc) from exc
     if _fast_path_applies(raw):
         try:
             return ObservedState.model_validate_json(raw)
@@ -140,10 +142,7 @@ def load_state(path: Path, raw: bytes | None = None) -> ObservedState:
     try:
         data = parse_json(text)
     except BadFileError as exc:
-        raise StateFileError(
-            exc.located(str(path)),
-            hint="write a fresh one with `wbplan refresh --out FILE`",
-        ) from exc
+        raise _bad_file(path, exc) from exc
     return parse_state(data, str(path))
 
 

@@ -421,10 +421,9 @@ def wbplan(
     )
 
 
-def test_cli_refresh_check_and_plan_incremental(
-    fresh_samba_2012r2: SambaDC, tmp_path: Path
-) -> None:
-    dc = fresh_samba_2012r2
+def cli_lab(dc: SambaDC, tmp_path: Path) -> tuple[Lab, list[str], Path]:
+    """The test forest on ``dc``, its policy written under ``tmp_path``, the options of a live
+    read of it, and where the snapshot goes."""
     lab = Lab(dc, random.Random(SEED)).build()
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(
@@ -432,7 +431,14 @@ def test_cli_refresh_check_and_plan_incremental(
     )
     live = ["--policy", str(policy_file), "--ldap-url", dc.url, "--ca-file", str(dc.ca_file)]
     live += ["--tls-server-name", dc.tls_server_name]
-    snapshot = tmp_path / "state" / "lab.json"
+    return lab, live, tmp_path / "state" / "lab.json"
+
+
+def test_cli_refresh_check_and_plan_incremental(
+    fresh_samba_2012r2: SambaDC, tmp_path: Path
+) -> None:
+    dc = fresh_samba_2012r2
+    lab, live, snapshot = cli_lab(dc, tmp_path)
 
     first = wbplan(["refresh", *live, "--incremental", "--state", str(snapshot)], tmp_path, dc)
     assert first.returncode == 0, first.stderr

@@ -44,7 +44,7 @@ from planner.observe.unchanged import (
 from tests.ad.adops import policy
 from tests.ad.churn import Lab
 from tests.ad.conftest import options_for
-from tests.ad.test_incremental import TODAY, wbplan
+from tests.ad.test_incremental import TODAY, cli_lab, wbplan
 from tests.support.samba import SambaDC
 
 pytestmark = pytest.mark.samba
@@ -219,14 +219,7 @@ def test_check_reuses_the_report_only_when_nothing_changed(
     fresh_samba_2012r2: SambaDC, tmp_path: Path
 ) -> None:
     dc = fresh_samba_2012r2
-    lab = Lab(dc, random.Random(SEED)).build()
-    policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text(
-        json.dumps(lab.policy().model_dump(mode="json", by_alias=True, exclude_none=True))
-    )
-    live = ["--policy", str(policy_file), "--ldap-url", dc.url, "--ca-file", str(dc.ca_file)]
-    live += ["--tls-server-name", dc.tls_server_name]
-    snapshot = tmp_path / "state" / "lab.json"
+    lab, live, snapshot = cli_lab(dc, tmp_path)
     cache = statecache.cache_dir(snapshot)
     check = ["check", *live, "--incremental", "--state", str(snapshot), "--format", "json"]
 
