@@ -31,6 +31,10 @@ with the new marks and ``source``, and its observations are the old ones. The Sa
 ``tests/ad/test_unchanged.py`` holds the two paths to that, byte for byte, over rounds with and
 without changes; any doubt here (a call not recorded, a root not mergeable, a difference in the
 rest) returns a reason and the caller takes the full incremental path.
+
+:func:`splice_unchanged` then writes that snapshot from the old bytes. And when the full path
+did run, :func:`same_observations` tells whether its result observes what the snapshot did
+(changes only to attributes wbplan does not read), so that ``check`` may keep the last report.
 """
 
 from __future__ import annotations
@@ -71,8 +75,6 @@ BULK_FIELDS = frozenset({"scopes", "groups", "devices", "dacls", "principals"})
 """``AdState`` fields filled by the bulk reads (``observe_ad``'s ``BulkReads``)."""
 REST_EXCLUDE: dict[str, Any] = {"ad": {**dict.fromkeys(BULK_FIELDS, True), "marks": {"roots"}}}
 """``model_dump(exclude=…)`` of an ``ObservedState`` that leaves its rest."""
-POSITION_FIELDS = ("dc", "invocation_id", "highest_committed_usn", "marked_at", "bind_token")
-"""Marks a read sets from the DC's position (the others: from the snapshot and the scans)."""
 
 
 class Declined(Exception):  # noqa: N818 -- a signal carrying why, like incremental.FullRead
@@ -303,7 +305,6 @@ def splice_unchanged(
 
 __all__ = [
     "BULK_FIELDS",
-    "POSITION_FIELDS",
     "REST_EXCLUDE",
     "Declined",
     "ProbeReads",
