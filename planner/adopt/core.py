@@ -360,25 +360,16 @@ def adopt(
     )
     findings, verifier = _infer(state, base)
     _settle(findings, verifier)
-    adoption = Adoption(
-        source=options.source,
-        observed_at=state.observed_at,
-        name=options.name or ad.forest.lower().replace(".", "-"),
-        forest=ad.forest.lower(),
-        tenant_id=tenant_id,
-        tenant_domain=tenant_domain,
-        connector=conn.account,
-        forest_note=f"the rootDSE's rootDomainNamingContext ({ad.root_dse.root_domain_naming_context})",
-        tenant_notes=tenant_notes,
-        connector_notes=_connector_notes(state, options, chosen, others),
-        licence_notes=_licence_notes(state, options),
-        findings=findings,
-        not_inferred=list(NOT_INFERRED),
+    adoption = _adoption(
+        state,
+        options,
+        (tenant_id, tenant_domain, tenant_notes),
+        conn.account,
+        _connector_notes(state, options, chosen, others),
+        findings,
     )
     _from_evidence(adoption, state, verifier)
-    adoption.cloud_sync = infer_cloud_sync(state, verifier, adoption.writeback())
-    if adoption.cloud_sync is not None:
-        adoption.not_inferred += adoption.cloud_sync.not_inferred
+    _with_cloud_sync(adoption, state, verifier)
     if verifier.global_pending:
         adoption.global_notes.append(summary(verifier.global_pending))
     shared = {i.address: i for f in findings if not f.imported for i in f.shared}
@@ -402,28 +393,50 @@ def _without_connector(
         forest=ad.forest, tenant_id=tenant_id, tenant_domain=tenant_domain, connector=None
     )
     verifier = Verifier(state, base)
-    adoption = Adoption(
+    note = (
+        f"{options.source} was read for a policy naming no connector, and no principal holds "
+        "Entra Connect's writeback ACEs: no Entra Connect feature is imported"
+    )
+    adoption = _adoption(state, options, (tenant_id, tenant_domain, tenant_notes), None, [note], [])
+    _with_cloud_sync(adoption, state, verifier)
+    return adoption
+
+
+def _adoption(
+    state: ObservedState,
+    options: Options,
+    tenant: tuple[str, str, list[str]],
+    connector: str | None,
+    connector_notes: list[str],
+    findings: list[Finding],
+) -> Adoption:
+    """The adoption's frame: what names the policy (forest, tenant, connector) and why, the
+    licences, and the Entra Connect ``findings``."""
+    ad = state.ad
+    assert ad is not None
+    tenant_id, tenant_domain, tenant_notes = tenant
+    return Adoption(
         source=options.source,
         observed_at=state.observed_at,
         name=options.name or ad.forest.lower().replace(".", "-"),
         forest=ad.forest.lower(),
         tenant_id=tenant_id,
         tenant_domain=tenant_domain,
-        connector=None,
+        connector=connector,
         forest_note=f"the rootDSE's rootDomainNamingContext ({ad.root_dse.root_domain_naming_context})",
         tenant_notes=tenant_notes,
-        connector_notes=[
-            f"{options.source} was read for a policy naming no connector, and no principal holds Entra "
-            "Connect's writeback ACEs: no Entra Connect feature is imported"
-        ],
+        connector_notes=connector_notes,
         licence_notes=_licence_notes(state, options),
-        findings=[],
+        findings=findings,
         not_inferred=list(NOT_INFERRED),
     )
+
+
+def _with_cloud_sync(adoption: Adoption, state: ObservedState, verifier: Verifier) -> None:
+    """Add what ``state`` shows of Cloud Sync (checked with the rest of the adoption)."""
     adoption.cloud_sync = infer_cloud_sync(state, verifier, adoption.writeback())
     if adoption.cloud_sync is not None:
         adoption.not_inferred += adoption.cloud_sync.not_inferred
-    return adoption
 
 
 def _settle(findings: list[Finding], verifier: Verifier) -> None:
