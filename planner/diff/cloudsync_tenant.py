@@ -17,11 +17,12 @@ synchronizes from AD ("ad-to-entra").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from planner.diff.outcome import Outcome, not_observed
 from planner.model.dn import dn_key
 from planner.model.plan import Resource
+from planner.model.report import CheckStatus as Status
 from planner.model.state import (
     CloudSyncAgent,
     CloudSyncConfiguration,
@@ -52,8 +53,6 @@ AD_TO_ENTRA_TEMPLATES = (
     "AD2AADPasswordHash",
     "AAD2ADExchangeHybridWriteback",
 )
-
-Status = Literal["pass", "fail", "unknown"]
 
 
 @dataclass(frozen=True)

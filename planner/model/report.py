@@ -27,6 +27,10 @@ could not be evaluated (a bug or unexpected data), never silently a pass."""
 
 STATUSES: tuple[Status, ...] = ("pass", "fail", "unknown", "waived", "error")
 
+CheckStatus = Literal["pass", "fail", "unknown"]
+"""What a rule or a judgement of observations concludes by itself (``waived`` and ``error`` are
+the report's: a waiver applied, a rule that raised)."""
+
 
 class RuleInfo(Frozen):
     """One rule of the catalogue (what ``wbplan rules`` prints)."""

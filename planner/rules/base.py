@@ -14,18 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from planner.model.policy import Policy
-from planner.model.report import RuleInfo
+from planner.model.report import CheckStatus, RuleInfo
 
 if TYPE_CHECKING:
     from planner.rules.context import RuleContext
 
 RULE_ID = re.compile(r"^WB-[A-Z]{2,4}-\d{3}$")
 """``WB-<AREA>-<NNN>``; ids are never reused once published."""
-
-CheckStatus = Literal["pass", "fail", "unknown"]
 
 
 @dataclass(frozen=True)

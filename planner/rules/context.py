@@ -17,10 +17,10 @@ from planner.diff.outcome import Outcome
 from planner.diff.tenant import diff_tenant
 from planner.model.plan import Resource
 from planner.model.policy import Policy
+from planner.model.report import CheckStatus
 from planner.model.state import ObservedState, Unread
 from planner.observations import Index
 from planner.requirements import expand
-from planner.rules.base import CheckStatus
 
 VERIFY_AD = (
     "run `wbplan check --ldap-url …` (or check a snapshot written by `wbplan refresh --ldap-url …`) "
