@@ -113,6 +113,18 @@ def plan_with(tmp_path: Path, dc: SambaDC, emu: GraphEmulator, policy: str, *sta
     return proc, doc
 
 
+def apply_policy(tmp_path: Path, dc: SambaDC, emu: GraphEmulator, policy: Policy) -> None:
+    """Write ``policy`` (for the emulator's tenant) as policy.yaml, plan it live and apply it."""
+    from tests.ad.cloudsync_ops import policy_yaml
+
+    doc = policy.model_dump(mode="json", by_alias=True)
+    doc["tenant"]["id"] = graph_tenants.TENANT_ID
+    write_policy(tmp_path, policy_yaml(Policy.model_validate(doc)))
+    plan_out(tmp_path, dc, emu)
+    applied = wbplan(tmp_path, dc, emu, "apply", "plan.wbplan")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+
 def cloud_sync_forest(
     dc: SambaDC, emu: GraphEmulator, domain: str = "contoso.test"
 ) -> tuple[Any, ldap3.Connection]:
@@ -273,12 +285,8 @@ def test_cloud_sync_imports_from_a_snapshot_and_live_and_plans_no_change(
     both configurations and an active agent. The snapshot and a live read import the same
     ``cloud_sync`` section, and plans with it have nothing to do. The gMSA's grants never make
     it the connector: without --connector the live import finds no connector."""
-    from planner.model.policy import Policy as PolicyModel
     from tests.ad.adops import add_group
-    from tests.ad.cloudsync_ops import (
-        cloud_sync_policy,
-        policy_yaml,
-    )
+    from tests.ad.cloudsync_ops import cloud_sync_policy
 
     dc = fresh_samba_2012r2
     # The emulator's configurations map groups to OU=CloudGroups (parentDistinguishedName)
@@ -290,12 +298,7 @@ def test_cloud_sync_imports_from_a_snapshot_and_live_and_plans_no_change(
     add_ou(conn, STAFF)
     users(dc, STAFF, "alice")
     policy = cloud_sync_policy(target_ous=(groups_ou,), password=True)
-    doc = policy.model_dump(mode="json", by_alias=True)
-    doc["tenant"]["id"] = graph_tenants.TENANT_ID
-    write_policy(tmp_path, policy_yaml(PolicyModel.model_validate(doc)))
-    plan_out(tmp_path, dc, graph_emulator)
-    applied = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
-    assert applied.returncode == 0, applied.stdout + applied.stderr
+    apply_policy(tmp_path, dc, graph_emulator, policy)
     refreshed = wbplan(
         tmp_path, dc, graph_emulator, "refresh", "--policy", "policy.yaml", "--out", "state.json"
     )
@@ -350,11 +353,7 @@ def test_cloud_sync_target_ous_come_from_the_configuration_s_mapping_live(
     OU=MoreGroups, where it holds nothing: a live import writes group provisioning commented out
     with both OUs (the configuration's, not the grants'), keeps password writeback, and the
     uncommented entry plans the gMSA's grants on OU=MoreGroups."""
-    from planner.model.policy import Policy as PolicyModel
-    from tests.ad.cloudsync_ops import (
-        cloud_sync_policy,
-        policy_yaml,
-    )
+    from tests.ad.cloudsync_ops import cloud_sync_policy
     from tests.support import graph_cloudsync as gcs
 
     dc = fresh_samba_2012r2
@@ -364,12 +363,7 @@ def test_cloud_sync_target_ous_come_from_the_configuration_s_mapping_live(
     add_ou(conn, CLOUD_GROUPS)
     add_ou(conn, more)
     policy = cloud_sync_policy(target_ous=(CLOUD_GROUPS,), password=True)
-    doc = policy.model_dump(mode="json", by_alias=True)
-    doc["tenant"]["id"] = graph_tenants.TENANT_ID
-    write_policy(tmp_path, policy_yaml(PolicyModel.model_validate(doc)))
-    plan_out(tmp_path, dc, graph_emulator)
-    applied = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
-    assert applied.returncode == 0, applied.stdout + applied.stderr
+    apply_policy(tmp_path, dc, graph_emulator, policy)
     # the configuration now writes to both OUs
     for job_id in list(tenant.sync_schemas):
         tenant.sync_schemas[job_id] = gcs.group_schema(
@@ -413,8 +407,7 @@ def test_cloud_sync_exchange_hybrid_imports_from_a_live_read(
     wbplan granted the gMSA its rights and the tenant's AD-to-Entra configuration has the
     AAD2ADExchangeHybridWriteback job, a live import declares it for the domain and a plan with
     the import has nothing to do; before the grants it is only suggested, commented out."""
-    from planner.model.policy import Policy as PolicyModel
-    from tests.ad.cloudsync_ops import add_gmsa, add_kds_root_key, cloud_sync_policy, policy_yaml
+    from tests.ad.cloudsync_ops import add_gmsa, add_kds_root_key, cloud_sync_policy
     from tests.support import graph_cloudsync as gcs
 
     domain = "contoso.test"
@@ -438,12 +431,7 @@ def test_cloud_sync_exchange_hybrid_imports_from_a_live_read(
         assert "\ncloud_sync:" not in before.stdout
 
         policy = cloud_sync_policy(exchange=True)
-        doc = policy.model_dump(mode="json", by_alias=True)
-        doc["tenant"]["id"] = graph_tenants.TENANT_ID
-        write_policy(tmp_path, policy_yaml(PolicyModel.model_validate(doc)))
-        plan_out(tmp_path, dc, graph_emulator)
-        applied = wbplan(tmp_path, dc, graph_emulator, "apply", "plan.wbplan")
-        assert applied.returncode == 0, applied.stdout + applied.stderr
+        apply_policy(tmp_path, dc, graph_emulator, policy)
 
         proc = read_only_import(
             tmp_path, dc, graph_emulator, "--connector", CONNECTOR, "-o", "live.yaml"
