@@ -23,9 +23,6 @@ class IncrementalRun:
     """The snapshot written, how it was read, and its cache entry."""
 
     target: Path
-    unchanged: bool
-    """True: nothing observed changed (the unchanged path); the snapshot is the old one with
-    new marks."""
     entry: Any
     """The ``statecache.Entry`` of the bytes written (None: no cache)."""
     info: str | None = None
@@ -33,7 +30,8 @@ class IncrementalRun:
     _state: Any = field(default=None, repr=False)
 
     def state(self) -> Any:
-        """The snapshot written (loaded from the file on first use after the unchanged path)."""
+        """The snapshot written (loaded from the file on first use after the unchanged path,
+        which never parses it)."""
         if self._state is None:
             from planner.observe.snapshot import load_state
 
@@ -50,13 +48,11 @@ class IncrementalRun:
         return ObservedState.model_validate(self.rest())
 
     def rest(self) -> dict[str, Any]:
-        """The state without its bulk reads (the cache's, or computed from the state)."""
-        if self.entry is not None:
-            rest: dict[str, Any] = self.entry.rest
-            return rest
-        from planner.observe.unchanged import rest_of
-
-        return rest_of(self.state())
+        """The state written without its bulk reads, as its cache entry keeps it (a run with a
+        cache: the unchanged path always has one)."""
+        assert self.entry is not None
+        rest: dict[str, Any] = self.entry.rest
+        return rest
 
 
 def _try_unchanged(
@@ -112,7 +108,7 @@ def _try_unchanged(
         f"AD read incrementally: 0 change(s) since USN {found.read.since_usn}; nothing observed "
         "changed, so only the snapshot's marks were updated."
     )
-    return IncrementalRun(target, True, kept, info=info)
+    return IncrementalRun(target, kept, info=info)
 
 
 def run_incremental(
@@ -188,7 +184,7 @@ def run_incremental(
     elif use_cache:
         cache.forget(out)
     warning, info = incremental_notes(state)
-    return IncrementalRun(out, False, entry, info=info, warning=warning, _state=state)
+    return IncrementalRun(out, entry, info=info, warning=warning, _state=state)
 
 
 __all__ = ["IncrementalRun", "run_incremental"]
