@@ -149,7 +149,6 @@ def with_keeps(calls: Sequence[BulkCall], ad: AdState) -> tuple[BulkCall, ...]:
             and marks.containers is not None
             and len(marks.containers) == len(scan.containers)
         )
-        keeps = False
         if not call.present or marks is None:
             keeps = False
         elif call.kind == "scope":
